@@ -1,0 +1,13 @@
+//! Request and response bodies of uploadgate's HTTP API v1.
+//!
+//! The server and every Rust client share these types, so a field renamed here is
+//! renamed on both sides of the wire at once. JSON is camelCase throughout.
+
+mod problem;
+mod uploads;
+
+pub use problem::Problem;
+pub use uploads::{
+    CreateUpload, DownloadLink, UploadInstructions, UploadList, UploadMethod, UploadRecord,
+    UploadStatus,
+};

@@ -1,0 +1,169 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Body of `POST /v1/uploads`: what the client intends to upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUpload {
+    /// The name the user gave the file. Shown back to them, never used as a storage path.
+    #[schema(example = "holiday.jpg")]
+    pub filename: String,
+    /// Declared media type; storage will only accept a body sent with exactly this type.
+    #[schema(example = "image/jpeg")]
+    pub content_type: String,
+    /// Exact size in bytes; storage will only accept a body of exactly this length.
+    #[schema(example = 482_113)]
+    pub size: u64,
+    /// Upload profile whose policy applies; `default` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Base64 SHA-256 digest of the whole file, as in S3's `x-amz-checksum-sha256`.
+    /// When given, storage refuses a body with another digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+    /// `PUT` (default) for a presigned URL, `POST` for an HTML form policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<UploadMethod>,
+    /// Free-form string pairs kept with the record for the application's use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// How the client asked to send the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UploadMethod {
+    Put,
+    Post,
+}
+
+/// Where an upload stands. Only `completed` uploads can be downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    /// Authorized; the client may send the bytes.
+    Pending,
+    /// A multipart upload with at least one part signed.
+    Uploading,
+    /// Verified by the server and promoted to its final key.
+    Completed,
+    /// What landed did not match what was declared; the object was deleted.
+    Rejected,
+    /// Cancelled by the user.
+    Aborted,
+    /// Never completed before its deadline.
+    Expired,
+}
+
+impl UploadStatus {
+    pub const ALL: [UploadStatus; 6] = [
+        Self::Pending,
+        Self::Uploading,
+        Self::Completed,
+        Self::Rejected,
+        Self::Aborted,
+        Self::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Uploading => "uploading",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Aborted => "aborted",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// No transition leaves these states.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Rejected | Self::Aborted | Self::Expired
+        )
+    }
+}
+
+/// The request the client must make to send the bytes straight to storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "method")]
+pub enum UploadInstructions {
+    /// `PUT` the body to `url` with exactly these headers.
+    #[serde(rename = "PUT")]
+    Put {
+        url: String,
+        headers: BTreeMap<String, String>,
+    },
+    /// `POST` a `multipart/form-data` form to `url`: these fields first, then the file as `file`.
+    #[serde(rename = "POST")]
+    Post {
+        url: String,
+        fields: BTreeMap<String, String>,
+    },
+    /// Send the file in `partCount` parts of `partSize` bytes (the last may be shorter).
+    #[serde(rename = "MULTIPART", rename_all = "camelCase")]
+    Multipart { part_size: u64, part_count: u32 },
+}
+
+/// An upload as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRecord {
+    pub id: Uuid,
+    pub status: UploadStatus,
+    /// The object's final key in the bucket.
+    pub key: String,
+    pub profile: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// After this instant a pending upload can no longer be sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_at: Option<OffsetDateTime>,
+    /// Why verification refused the upload, when `status` is `rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_reason: Option<String>,
+    /// How to send the bytes; present only in the answer to `POST /v1/uploads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadInstructions>,
+}
+
+/// One page of `GET /v1/uploads`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadList {
+    pub items: Vec<UploadRecord>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A short-lived URL to read a completed upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadLink {
+    pub url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}

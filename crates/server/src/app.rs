@@ -1,0 +1,62 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Method, header};
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::db::UploadRepo;
+use crate::routes;
+use crate::storage::ObjectStore;
+
+/// Largest JSON body the API reads; upload requests are metadata, never file bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything a handler can reach. Dependencies are trait objects so tests and
+/// deployments can swap the database, the store or the identity provider.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Arc<dyn UploadRepo>,
+    pub store: Arc<dyn ObjectStore>,
+    pub auth: Arc<dyn Authenticator>,
+    /// Browser origins allowed to call the API.
+    pub cors_origins: Arc<[String]>,
+}
+
+/// The whole HTTP API, ready to serve or to call in-process with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let cors = cors(&state.cors_origins);
+    routes::router()
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                // The path only: query strings may carry tokens.
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            },
+        ))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(crate::cors::allow_origins(origins))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::LOCATION, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(3600))
+}

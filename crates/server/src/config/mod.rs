@@ -1,0 +1,238 @@
+//! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
+
+pub mod env;
+mod profile;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+pub use profile::{MAX_OBJECT_SIZE, Profile, USER_PLACEHOLDER, is_token};
+
+use crate::secret::Secret;
+
+/// Name of the profile used when a request names none.
+pub const DEFAULT_PROFILE: &str = "default";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the API listens.
+    pub listen: SocketAddr,
+    /// Holds the SQLite database, the embedded store's files and generated secrets.
+    pub data_dir: PathBuf,
+    /// `sqlite://...`; default: `uploadgate.db` in the data dir.
+    pub database_url: Option<Secret>,
+    /// HS256 key for bearer tokens; generated into the data dir when absent.
+    pub jwt_secret: Option<Secret>,
+    /// How clients reach the API (used in printed links); default: `http://{listen}`.
+    pub public_url: Option<Url>,
+    /// Browser origins allowed to call the API and the embedded store.
+    /// Default: the API's own origin, plus `localhost` for a loopback listener.
+    pub cors_origins: Vec<String>,
+    pub store: StoreConfig,
+    pub s3: S3Config,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The embedded S3 store, used when `s3.endpoint` is not set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub listen: SocketAddr,
+    /// How clients reach the store, when not at `http://{listen}` (proxy, container).
+    pub public_url: Option<Url>,
+}
+
+/// An external S3-compatible store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    /// e.g. `https://s3.eu-west-1.amazonaws.com` or `http://127.0.0.1:3900`; none: embedded store.
+    pub endpoint: Option<Url>,
+    pub bucket: String,
+    pub region: String,
+    /// With neither key set, the standard AWS credential chain applies (env, profile, IAM role).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
+    pub force_path_style: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            jwt_secret: None,
+            public_url: None,
+            cors_origins: Vec::new(),
+            store: StoreConfig::default(),
+            s3: S3Config::default(),
+            profiles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            public_url: None,
+        }
+    }
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            bucket: "uploads".into(),
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            force_path_style: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `file` (if any), applies the environment from `lookup`, and validates.
+    pub fn load(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        env::apply(&mut table, lookup).map_err(ConfigError::Invalid)?;
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.finish()?;
+        Ok(config)
+    }
+
+    /// Fills in the built-in default profile and checks cross-key rules.
+    pub fn finish(&mut self) -> Result<(), ConfigError> {
+        self.profiles.entry(DEFAULT_PROFILE.into()).or_default();
+        for (name, profile) in &self.profiles {
+            if !is_token(name) {
+                return Err(ConfigError::Invalid(format!(
+                    "profile name {name:?} must be letters, digits, '-', '_' or '.'"
+                )));
+            }
+            profile.validate(name).map_err(ConfigError::Invalid)?;
+        }
+        if self.s3.bucket.is_empty() {
+            return Err(ConfigError::Invalid("s3.bucket must not be empty".into()));
+        }
+        if self.s3.access_key_id.is_some() != self.s3.secret_access_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "s3.access_key_id and s3.secret_access_key go together: set both or neither".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Base URL clients use to reach the API.
+    pub fn api_public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// Origins allowed by CORS, given the address the API actually bound.
+    pub fn allowed_origins(&self, bound: SocketAddr) -> Vec<String> {
+        if !self.cors_origins.is_empty() {
+            return self.cors_origins.clone();
+        }
+        let mut origins = vec![self.api_public_url(bound)];
+        if bound.ip().is_loopback() {
+            origins.push(format!("http://localhost:{}", bound.port()));
+            origins.push(format!("http://127.0.0.1:{}", bound.port()));
+        }
+        origins.dedup();
+        origins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_and_no_env_gives_working_defaults() {
+        let config = Config::load(None, |_| None).expect("defaults are valid");
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.store.listen.port(), 9000);
+        assert_eq!(config.s3.bucket, "uploads");
+        assert!(config.profiles.contains_key(DEFAULT_PROFILE));
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1\"\n[profiles.avatars]\ncontent_types = [\"image/*\"]\nmax_size = \"2MiB\"\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path), |name| {
+            (name == "UPLOADGATE_LISTEN").then(|| "127.0.0.1:2".into())
+        })
+        .expect("valid");
+        assert_eq!(config.listen.port(), 2);
+        let avatars = &config.profiles["avatars"];
+        assert_eq!(avatars.max_size, 2 * 1024 * 1024);
+        assert_eq!(avatars.url_ttl, Profile::default().url_ttl);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:1\"\n").expect("write");
+        let err = Config::load(Some(&path), |_| None).expect_err("typo");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_sample_config_is_valid_and_documents_every_variable() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../uploadgate.sample.toml");
+        let text = std::fs::read_to_string(sample).expect("sample config exists");
+        for name in env::names() {
+            assert!(
+                text.contains(name),
+                "{name} is not documented in the sample"
+            );
+        }
+        Config::load(Some(Path::new(sample)), |_| None).expect("sample config loads");
+    }
+}

@@ -1,0 +1,161 @@
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::units;
+use crate::keys::STAGING_PREFIX;
+
+/// Largest object S3 accepts (5 TiB).
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
+/// Longest validity SigV4 allows for a presigned request.
+pub const MAX_URL_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Placeholder in `key_prefix` replaced by the (escaped) user id.
+pub const USER_PLACEHOLDER: &str = "{user}";
+
+/// The policy one class of uploads is held to (`[profiles.NAME]`).
+///
+/// Every key may be left out; it then takes the built-in `default` profile's value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    /// Accepted media types; `*/*` and `image/*` patterns allowed.
+    pub content_types: Vec<String>,
+    #[serde(deserialize_with = "units::size")]
+    pub max_size: u64,
+    /// How long presigned requests stay valid.
+    #[serde(deserialize_with = "units::duration")]
+    pub url_ttl: Duration,
+    /// Files above this size must be sent in parts.
+    #[serde(deserialize_with = "units::size")]
+    pub multipart_threshold: u64,
+    /// Where objects go; must contain `{user}`.
+    pub key_prefix: String,
+}
+
+impl Default for Profile {
+    /// The limits most tutorials use: common images and PDF, 10 MiB, 15 minutes.
+    fn default() -> Self {
+        Self {
+            content_types: ["image/jpeg", "image/png", "image/gif", "application/pdf"]
+                .map(String::from)
+                .to_vec(),
+            max_size: 10 * 1024 * 1024,
+            url_ttl: Duration::from_secs(15 * 60),
+            multipart_threshold: 64 * 1024 * 1024,
+            key_prefix: format!("uploads/{USER_PLACEHOLDER}/"),
+        }
+    }
+}
+
+impl Profile {
+    /// Checks what serde cannot: ranges, patterns and the key prefix template.
+    pub fn validate(&self, name: &str) -> Result<(), String> {
+        let at = |msg: String| format!("profiles.{name}: {msg}");
+        if self.content_types.is_empty() {
+            return Err(at("content_types must list at least one type".into()));
+        }
+        for pattern in &self.content_types {
+            if !is_valid_pattern(pattern) {
+                return Err(at(format!(
+                    "content_types: {pattern:?} is not a media type or pattern like \"image/*\""
+                )));
+            }
+        }
+        if self.max_size == 0 || self.max_size > MAX_OBJECT_SIZE {
+            return Err(at("max_size must be between 1 byte and 5TiB".into()));
+        }
+        if self.url_ttl < Duration::from_secs(1) || self.url_ttl > MAX_URL_TTL {
+            return Err(at("url_ttl must be between 1s and 7 days".into()));
+        }
+        if self.multipart_threshold == 0 {
+            return Err(at("multipart_threshold must be positive".into()));
+        }
+        let prefix = &self.key_prefix;
+        if prefix.matches(USER_PLACEHOLDER).count() != 1 {
+            return Err(at("key_prefix must contain {user} exactly once".into()));
+        }
+        let literal = prefix.replace(USER_PLACEHOLDER, "");
+        if prefix.starts_with('/')
+            || literal.contains(['{', '}', '\\'])
+            || prefix.split('/').any(|seg| seg == "." || seg == "..")
+            || literal.chars().any(char::is_control)
+        {
+            return Err(at(format!(
+                "key_prefix {prefix:?} must be a relative path without '.', '..', braces or control characters"
+            )));
+        }
+        if prefix.starts_with(STAGING_PREFIX) {
+            return Err(at(format!(
+                "key_prefix must not start with {STAGING_PREFIX:?}, where unverified uploads wait"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `content_type` (already normalized: lowercase, no parameters) is allowed.
+    pub fn allows_type(&self, content_type: &str) -> bool {
+        let Some((kind, _)) = content_type.split_once('/') else {
+            return false;
+        };
+        self.content_types.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            pattern == "*/*"
+                || pattern == content_type
+                || pattern
+                    .strip_suffix("/*")
+                    .is_some_and(|prefix| prefix == kind)
+        })
+    }
+}
+
+fn is_valid_pattern(pattern: &str) -> bool {
+    pattern == "*/*"
+        || pattern.strip_suffix("/*").is_some_and(is_token)
+        || pattern
+            .split_once('/')
+            .is_some_and(|(kind, sub)| is_token(kind) && is_token(sub))
+}
+
+/// An RFC 6838 restricted name: what may stand on either side of the slash.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 127
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_by_kind_or_exactly() {
+        let profile = Profile {
+            content_types: vec!["image/*".into(), "application/pdf".into()],
+            ..Profile::default()
+        };
+        assert!(profile.allows_type("image/webp"));
+        assert!(profile.allows_type("application/pdf"));
+        assert!(!profile.allows_type("application/zip"));
+        assert!(!profile.allows_type("imagex/png"));
+    }
+
+    #[test]
+    fn key_prefix_must_hold_the_user_once() {
+        let with = |key_prefix: &str| Profile {
+            key_prefix: key_prefix.into(),
+            ..Profile::default()
+        };
+        assert!(with("avatars/{user}/").validate("p").is_ok());
+        assert!(with("avatars/").validate("p").is_err());
+        assert!(with("/abs/{user}/").validate("p").is_err());
+        assert!(with("a/../{user}/").validate("p").is_err());
+        assert!(with("{user}/{id}/").validate("p").is_err());
+        assert!(with("staging/{user}/").validate("p").is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Profile::default().validate("default"), Ok(()));
+    }
+}

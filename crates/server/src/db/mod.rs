@@ -1,0 +1,101 @@
+//! Where upload records live. SQLite now; the trait keeps room for PostgreSQL.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+use uuid::Uuid;
+
+pub use sqlite::SqliteRepo;
+
+/// The current time at the millisecond precision records keep, so that a value
+/// returned before a write equals the value read back after it.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond()).unwrap_or(now)
+}
+
+/// An upload as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: Uuid,
+    /// The authenticated user (`sub` of their token).
+    pub owner: String,
+    pub profile: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub checksum_sha256: Option<String>,
+    /// `PUT` or `POST`: how the client was told to send the bytes.
+    pub method: String,
+    /// Final key, where the object is promoted once verified.
+    pub key: String,
+    /// Where the client's presigned request writes; never served.
+    pub staging_key: String,
+    pub status: UploadStatus,
+    pub metadata: BTreeMap<String, String>,
+    pub reject_reason: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+/// A state change, applied only if the record is still in the expected state.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub to: UploadStatus,
+    pub at: OffsetDateTime,
+    pub reject_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<UploadStatus>,
+    /// Only uploads created before this one (the cursor).
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached or is overloaded; worth retrying.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                DbError::Unavailable(err.to_string())
+            }
+            sqlx::Error::Database(ref db) if db.message().contains("locked") => {
+                DbError::Unavailable(err.to_string())
+            }
+            other => DbError::Other(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+pub trait UploadRepo: Send + Sync + std::fmt::Debug {
+    async fn insert(&self, upload: &Upload) -> Result<(), DbError>;
+    /// Only `owner`'s uploads are visible: another user's id is simply not found.
+    async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError>;
+    /// Newest first.
+    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
+    /// Moves `id` from `from` to `change.to`; false when it was no longer in `from`
+    /// (another request or node got there first).
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: UploadStatus,
+        change: &Transition,
+    ) -> Result<bool, DbError>;
+    async fn ping(&self) -> Result<(), DbError>;
+}

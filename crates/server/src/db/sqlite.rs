@@ -1,0 +1,175 @@
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, SqlitePool, sqlite::SqliteRow};
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+use uuid::Uuid;
+
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
+
+const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
+     object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at";
+
+#[derive(Debug, Clone)]
+pub struct SqliteRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteRepo {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // A committed upload record must survive a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl UploadRepo for SqliteRepo {
+    async fn insert(&self, u: &Upload) -> Result<(), DbError> {
+        let metadata =
+            serde_json::to_string(&u.metadata).map_err(|e| DbError::Other(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO uploads ({COLUMNS}, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(u.id.to_string())
+        .bind(&u.owner)
+        .bind(&u.profile)
+        .bind(&u.filename)
+        .bind(&u.content_type)
+        .bind(to_i64(u.size)?)
+        .bind(&u.checksum_sha256)
+        .bind(&u.method)
+        .bind(&u.key)
+        .bind(&u.staging_key)
+        .bind(u.status.as_str())
+        .bind(metadata)
+        .bind(&u.reject_reason)
+        .bind(millis(u.created_at))
+        .bind(millis(u.expires_at))
+        .bind(u.completed_at.map(millis))
+        .bind(millis(u.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE id = ? AND owner = ?"
+        ))
+        .bind(id.to_string())
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
+        // An absent filter binds NULL, so one statement serves every combination.
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads \
+             WHERE owner = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR id < ?) \
+             ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(owner)
+        .bind(filter.status.map(UploadStatus::as_str))
+        .bind(filter.status.map(UploadStatus::as_str))
+        .bind(filter.before.map(|id| id.to_string()))
+        .bind(filter.before.map(|id| id.to_string()))
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: UploadStatus,
+        change: &Transition,
+    ) -> Result<bool, DbError> {
+        let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
+        let result = sqlx::query(
+            "UPDATE uploads SET status = ?, updated_at = ?, \
+                 reject_reason = COALESCE(?, reject_reason), \
+                 completed_at = COALESCE(?, completed_at) \
+             WHERE id = ? AND status = ?",
+        )
+        .bind(change.to.as_str())
+        .bind(millis(change.at))
+        .bind(&change.reject_reason)
+        .bind(completed_at)
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn from_row(row: &SqliteRow) -> Result<Upload, DbError> {
+    let corrupt = |what: &str| DbError::Other(format!("corrupt upload row: {what}"));
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let metadata: String = row.try_get("metadata")?;
+    let size: i64 = row.try_get("size")?;
+    Ok(Upload {
+        id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
+        owner: row.try_get("owner")?,
+        profile: row.try_get("profile")?,
+        filename: row.try_get("filename")?,
+        content_type: row.try_get("content_type")?,
+        size: u64::try_from(size).map_err(|_| corrupt("size"))?,
+        checksum_sha256: row.try_get("checksum_sha256")?,
+        method: row.try_get("method")?,
+        key: row.try_get("object_key")?,
+        staging_key: row.try_get("staging_key")?,
+        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
+        reject_reason: row.try_get("reject_reason")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        expires_at: from_millis(row.try_get("expires_at")?)?,
+        completed_at: row
+            .try_get::<Option<i64>, _>("completed_at")?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+fn to_i64(n: u64) -> Result<i64, DbError> {
+    i64::try_from(n).map_err(|_| DbError::Other(format!("{n} does not fit in a database integer")))
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    // i128 → i64 only overflows ~292 million years from now.
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
+}

@@ -1,0 +1,132 @@
+//! Object keys. The server alone chooses them: a user's filename is kept as a
+//! display name and contributes at most a sanitized extension.
+
+use uuid::Uuid;
+
+use crate::config::USER_PLACEHOLDER;
+
+/// Where presigned requests write before verification; never served, never promoted
+/// without a check. Objects left here by abandoned uploads are safe to expire.
+pub const STAGING_PREFIX: &str = "staging/";
+
+/// Longest filename accepted, in bytes (the usual file system limit).
+pub const MAX_FILENAME_LEN: usize = 255;
+const MAX_EXTENSION_LEN: usize = 10;
+
+/// The final key: the profile's prefix with the escaped user, a random id, the extension.
+pub fn object_key(prefix_template: &str, user: &str, id: Uuid, filename: &str) -> String {
+    let prefix = prefix_template.replace(USER_PLACEHOLDER, &escape_user(user));
+    match extension(filename) {
+        Some(ext) => format!("{prefix}{}.{ext}", id.simple()),
+        None => format!("{prefix}{}", id.simple()),
+    }
+}
+
+pub fn staging_key(id: Uuid) -> String {
+    format!("{STAGING_PREFIX}{}", id.simple())
+}
+
+/// Makes a user id safe as one key segment, injectively: letters, digits, `-` and
+/// `_` stay, every other byte becomes `~XX`. So `a/b`, `..` and `a~2Fb` all get
+/// distinct segments that contain no `/` and are never `.` or `..`.
+pub fn escape_user(user: &str) -> String {
+    let mut out = String::with_capacity(user.len());
+    for byte in user.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("~{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The lowercase extension of `filename` when it is short and alphanumeric.
+pub fn extension(filename: &str) -> Option<String> {
+    let (stem, ext) = filename.rsplit_once('.')?;
+    if stem.is_empty() || ext.is_empty() || ext.len() > MAX_EXTENSION_LEN {
+        return None;
+    }
+    ext.bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then(|| ext.to_ascii_lowercase())
+}
+
+/// A filename is a display name: a single non-empty path component, printable.
+pub fn check_filename(filename: &str) -> Result<(), String> {
+    if filename.trim().is_empty() {
+        return Err("filename must not be empty".into());
+    }
+    if filename.len() > MAX_FILENAME_LEN {
+        return Err(format!("filename must be at most {MAX_FILENAME_LEN} bytes"));
+    }
+    if filename.chars().any(char::is_control) {
+        return Err("filename must not contain control characters".into());
+    }
+    if filename.contains(['/', '\\']) || filename == "." || filename == ".." {
+        return Err("filename must be a bare file name, not a path".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_only_a_clean_extension() {
+        let id = Uuid::nil();
+        assert_eq!(
+            object_key("uploads/{user}/", "alice", id, "Holiday.JPG"),
+            "uploads/alice/00000000000000000000000000000000.jpg"
+        );
+        assert_eq!(
+            object_key("uploads/{user}/", "alice", id, "x.p/hp"),
+            "uploads/alice/00000000000000000000000000000000"
+        );
+        assert_eq!(extension(".bashrc"), None);
+        assert_eq!(extension("a.tar.gz").as_deref(), Some("gz"));
+    }
+
+    #[test]
+    fn user_escaping_is_injective_and_stays_in_one_segment() {
+        let users = ["a/b", "a~2Fb", "..", ".", "a_b", "a.b", "ä", "~"];
+        let escaped: Vec<String> = users.iter().map(|u| escape_user(u)).collect();
+        for (i, e) in escaped.iter().enumerate() {
+            assert!(!e.contains('/') && e != "." && e != "..", "{e}");
+            assert!(
+                escaped[i + 1..].iter().all(|other| other != e),
+                "{e} collides"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_never_leave_the_user_prefix() {
+        let id = Uuid::now_v7();
+        for (user, filename) in [
+            ("../../admin", "../../etc/passwd"),
+            ("alice/../bob", "x.png"),
+            ("alice", "..\\..\\x.png"),
+            ("bob", "%2e%2e%2fx.png"),
+        ] {
+            let key = object_key("uploads/{user}/", user, id, filename);
+            let prefix = format!("uploads/{}/", escape_user(user));
+            assert!(key.starts_with(&prefix), "{key}");
+            assert!(!key[prefix.len()..].contains('/'), "{key}");
+            assert!(key.split('/').all(|seg| seg != ".." && seg != "."), "{key}");
+        }
+    }
+
+    #[test]
+    fn paths_and_control_characters_are_not_filenames() {
+        assert!(check_filename("photo.jpg").is_ok());
+        assert!(check_filename("résumé 2026.pdf").is_ok());
+        for bad in [
+            "", "  ", "../x.png", "a\\b.png", "..", "a\nb.png", "x\0.png",
+        ] {
+            assert!(check_filename(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_filename(&"a".repeat(256)).is_err());
+    }
+}

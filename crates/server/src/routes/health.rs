@@ -1,0 +1,36 @@
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Readiness gives each dependency this long before calling it down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is alive")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the database and storage both answer.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "Database and storage reachable"),
+    (status = 503, description = "A dependency is down", body = uploadgate_api::Problem)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(ApiError::unavailable("the database", err)),
+        Err(_) => return Err(ApiError::unavailable("the database", "ping timed out")),
+    }
+    match tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(ApiError::unavailable("storage", err)),
+        Err(_) => return Err(ApiError::unavailable("storage", "ping timed out")),
+    }
+    Ok(Json(json!({ "status": "ready" })))
+}

@@ -1,0 +1,38 @@
+//! One file per action, grouped by resource.
+
+mod health;
+pub mod openapi;
+pub mod uploads;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::serve))
+        .route(
+            "/v1/uploads",
+            post(uploads::create::create_upload).get(uploads::list::list_uploads),
+        )
+        .route(
+            "/v1/uploads/{id}",
+            get(uploads::get::get_upload).delete(uploads::abort::abort_upload),
+        )
+        .route(
+            "/v1/uploads/{id}/complete",
+            post(uploads::complete::complete_upload),
+        )
+        .route(
+            "/v1/uploads/{id}/download",
+            get(uploads::download::download_upload),
+        )
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::bad_request("method_not_allowed", "this route does not take that method")
+        })
+}

@@ -1,0 +1,72 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{health, uploads};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "uploadgate",
+        description = "Authorizes, presigns, tracks and verifies direct-to-S3 uploads. \
+                       Errors are application/problem+json with a stable `code`."
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        uploads::create::create_upload,
+        uploads::list::list_uploads,
+        uploads::get::get_upload,
+        uploads::abort::abort_upload,
+        uploads::complete::complete_upload,
+        uploads::download::download_upload,
+    ),
+    components(schemas(
+        uploadgate_api::CreateUpload,
+        uploadgate_api::UploadRecord,
+        uploadgate_api::UploadInstructions,
+        uploadgate_api::UploadList,
+        uploadgate_api::UploadStatus,
+        uploadgate_api::UploadMethod,
+        uploadgate_api::DownloadLink,
+        uploadgate_api::Problem,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "uploads", description = "Authorize, complete and read uploads"),
+        (name = "health", description = "Probes for orchestrators"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// `GET /openapi.json`
+pub async fn serve() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(document())
+}

@@ -1,0 +1,61 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use uploadgate_api::{UploadRecord, UploadStatus};
+
+use super::{find_own, record};
+use crate::app::AppState;
+use crate::db::{self, Transition};
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+
+/// Cancels an upload that has not completed. Aborting twice is harmless.
+#[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "Upload id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UploadRecord, description = "Now aborted"),
+        (status = 404, body = uploadgate_api::Problem),
+        (status = 409, body = uploadgate_api::Problem, description = "Already completed, rejected or expired")))]
+pub async fn abort_upload(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<UploadRecord>, ApiError> {
+    let mut upload = find_own(&state, &user, &id).await?;
+    match upload.status {
+        UploadStatus::Aborted => return Ok(Json(record(&upload))),
+        UploadStatus::Pending | UploadStatus::Uploading => {}
+        finished => {
+            return Err(ApiError::conflict(
+                "upload_finished",
+                format!("the upload is already {}", finished.as_str()),
+            ));
+        }
+    }
+    let change = Transition {
+        to: UploadStatus::Aborted,
+        at: db::now(),
+        reject_reason: None,
+    };
+    if !state
+        .db
+        .transition(upload.id, upload.status, &change)
+        .await?
+    {
+        // Someone else moved it first (completed, say): report what it is now.
+        let current = find_own(&state, &user, &id).await?;
+        if current.status != UploadStatus::Aborted {
+            return Err(ApiError::conflict(
+                "upload_finished",
+                format!("the upload is already {}", current.status.as_str()),
+            ));
+        }
+        return Ok(Json(record(&current)));
+    }
+    // Best effort: a leftover staging object is never served and the janitor removes it.
+    if let Err(err) = state.store.delete(&upload.staging_key).await {
+        tracing::warn!(upload = %upload.id, %err, "could not delete the staging object of an aborted upload");
+    }
+    upload.status = UploadStatus::Aborted;
+    Ok(Json(record(&upload)))
+}

@@ -1,0 +1,57 @@
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use time::OffsetDateTime;
+use uploadgate_api::{DownloadLink, UploadStatus};
+
+use super::find_own;
+use crate::app::AppState;
+use crate::config::DEFAULT_PROFILE;
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+
+/// A short-lived link to read a completed upload, served as an attachment so
+/// that browsers never render user content in the store's origin.
+#[utoipa::path(get, path = "/v1/uploads/{id}/download", tag = "uploads",
+    params(("id" = String, Path, description = "Upload id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DownloadLink),
+        (status = 404, body = uploadgate_api::Problem),
+        (status = 409, body = uploadgate_api::Problem, description = "Not completed")))]
+pub async fn download_upload(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<DownloadLink>, ApiError> {
+    let upload = find_own(&state, &user, &id).await?;
+    if upload.status != UploadStatus::Completed {
+        return Err(ApiError::conflict(
+            "upload_not_completed",
+            format!(
+                "only completed uploads can be downloaded; this one is {}",
+                upload.status.as_str()
+            ),
+        ));
+    }
+    let ttl = download_ttl(&state, &upload.profile);
+    let url = state
+        .store
+        .presign_get(&upload.key, &upload.filename, ttl)
+        .await?;
+    Ok(Json(DownloadLink {
+        url,
+        expires_at: OffsetDateTime::now_utc() + ttl,
+    }))
+}
+
+/// The profile's URL lifetime; the default profile's if it was removed from the config.
+fn download_ttl(state: &AppState, profile: &str) -> Duration {
+    state
+        .config
+        .profiles
+        .get(profile)
+        .or_else(|| state.config.profiles.get(DEFAULT_PROFILE))
+        .map_or(Duration::from_secs(900), |p| p.url_ttl)
+}

@@ -1,0 +1,46 @@
+//! `/v1/uploads`: one file per action.
+
+pub mod abort;
+pub mod complete;
+pub mod create;
+pub mod download;
+pub mod get;
+pub mod list;
+
+use uploadgate_api::UploadRecord;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::db::Upload;
+use crate::error::ApiError;
+
+pub fn record(upload: &Upload) -> UploadRecord {
+    UploadRecord {
+        id: upload.id,
+        status: upload.status,
+        key: upload.key.clone(),
+        profile: upload.profile.clone(),
+        filename: upload.filename.clone(),
+        content_type: upload.content_type.clone(),
+        size: upload.size,
+        checksum_sha256: upload.checksum_sha256.clone(),
+        metadata: upload.metadata.clone(),
+        created_at: upload.created_at,
+        expires_at: upload.expires_at,
+        completed_at: upload.completed_at,
+        reject_reason: upload.reject_reason.clone(),
+        upload: None,
+    }
+}
+
+/// The caller's upload `id`. A malformed id, a missing one and another user's
+/// all answer the same 404.
+pub async fn find_own(state: &AppState, user: &Principal, id: &str) -> Result<Upload, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::upload_not_found())?;
+    state
+        .db
+        .find(id, &user.user)
+        .await?
+        .ok_or_else(ApiError::upload_not_found)
+}

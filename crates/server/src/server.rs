@@ -1,0 +1,176 @@
+//! Wiring: from a `Config` to a bound, migrated, ready-to-serve API.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, app};
+use crate::auth::Hs256;
+use crate::config::Config;
+use crate::data_dir;
+use crate::db::SqliteRepo;
+use crate::embedded::{self, EmbeddedStore, StoreOptions};
+use crate::secret::Secret;
+use crate::storage::{S3Store, S3StoreSettings};
+
+/// A server that has bound its ports and reached its dependencies, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    /// Keeps the embedded store running as long as the server.
+    store: Option<EmbeddedStore>,
+    tokens: Arc<Hs256>,
+    api_url: String,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let bound = listener.local_addr()?;
+        let cors_origins: Arc<[String]> = config.allowed_origins(bound).into();
+
+        let db = SqliteRepo::connect(&database_url(&config)?)
+            .await
+            .context("cannot open the database")?;
+
+        let (store_settings, embedded_store) = match &config.s3.endpoint {
+            Some(endpoint) => (
+                S3StoreSettings {
+                    endpoint: Some(endpoint.clone()),
+                    public_endpoint: None,
+                    bucket: config.s3.bucket.clone(),
+                    region: config.s3.region.clone(),
+                    force_path_style: config.s3.force_path_style,
+                    credentials: config
+                        .s3
+                        .access_key_id
+                        .clone()
+                        .zip(config.s3.secret_access_key.clone()),
+                },
+                None,
+            ),
+            None => {
+                let store = embedded::start(StoreOptions {
+                    data_dir: &config.data_dir,
+                    listen: config.store.listen,
+                    public_url: config.store.public_url.as_ref(),
+                    bucket: &config.s3.bucket,
+                    cors_origins: &cors_origins,
+                })
+                .await?;
+                let settings = S3StoreSettings {
+                    endpoint: Some(store.endpoint.clone()),
+                    public_endpoint: Some(store.public_url.clone()),
+                    bucket: config.s3.bucket.clone(),
+                    region: config.s3.region.clone(),
+                    force_path_style: true,
+                    credentials: Some((
+                        store.access_key_id.clone(),
+                        store.secret_access_key.clone(),
+                    )),
+                };
+                (settings, Some(store))
+            }
+        };
+        let object_store = S3Store::connect(store_settings)
+            .await
+            .context("cannot set up the storage client")?;
+
+        let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?));
+        let api_url = config.api_public_url(bound);
+        let state = AppState {
+            config: Arc::new(config),
+            db: Arc::new(db),
+            store: Arc::new(object_store),
+            auth: tokens.clone(),
+            cors_origins,
+        };
+        Ok(Self {
+            listener,
+            state,
+            store: embedded_store,
+            tokens,
+            api_url,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Base URL of the API as clients should use it.
+    pub fn api_url(&self) -> &str {
+        &self.api_url
+    }
+
+    /// The embedded store, when that is what the server uses.
+    pub fn embedded_store(&self) -> Option<&EmbeddedStore> {
+        self.store.as_ref()
+    }
+
+    /// Mints tokens with the server's own secret (demo token, `uploadgate token`).
+    pub fn tokens(&self) -> Arc<Hs256> {
+        self.tokens.clone()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            store,
+            ..
+        } = self;
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        drop(store);
+        Ok(())
+    }
+}
+
+fn database_url(config: &Config) -> anyhow::Result<String> {
+    let url = match &config.database_url {
+        Some(url) => url.expose().to_owned(),
+        None => format!(
+            "sqlite://{}",
+            config.data_dir.join("uploadgate.db").display()
+        ),
+    };
+    anyhow::ensure!(
+        url.starts_with("sqlite:"),
+        "unsupported database URL: only sqlite: URLs are supported"
+    );
+    Ok(url)
+}
+
+/// The configured secret, or one generated once into the data dir.
+pub fn jwt_secret(config: &Config) -> anyhow::Result<Secret> {
+    if let Some(secret) = &config.jwt_secret {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "jwt_secret must be at least 32 bytes long"
+        );
+        return Ok(secret.clone());
+    }
+    let path = config.data_dir.join("secrets/jwt-secret");
+    let secret = data_dir::load_or_create(&path, || data_dir::random_token(32))
+        .with_context(|| format!("cannot read or create {}", path.display()))?;
+    Ok(Secret::new(secret))
+}

@@ -1,0 +1,82 @@
+//! Object storage as uploadgate needs it: presign for clients, inspect and move for itself.
+
+mod credentials;
+mod s3;
+pub mod signer;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use credentials::CachedCredentials;
+pub use s3::{S3Store, S3StoreSettings};
+
+/// What a presigned single-request upload is bound to.
+#[derive(Debug, Clone)]
+pub struct UploadTarget<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    pub checksum_sha256: Option<&'a str>,
+    pub expires_in: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PresignedPut {
+    pub url: String,
+    /// Exactly the headers the client must send; all of them are signed.
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PresignedPost {
+    pub url: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What a HEAD tells about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub etag: String,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The object changed between two calls that were meant to see the same version.
+    #[error("object changed while being read")]
+    Changed,
+    /// Storage could not be reached or answered with a server error; worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Storage refused the request (credentials, bucket, signing); needs an operator.
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// One bucket of an S3-compatible store.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError>;
+    async fn presign_post(&self, target: &UploadTarget<'_>) -> Result<PresignedPost, StorageError>;
+    /// A GET URL that makes browsers download (not render) the object under `filename`.
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in: Duration,
+    ) -> Result<String, StorageError>;
+    /// `None` when no object has this key.
+    async fn head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError>;
+    /// Up to `len` first bytes of the object, failing with `Changed` unless its ETag is `etag`.
+    async fn read_start(&self, key: &str, etag: &str, len: u64) -> Result<Bytes, StorageError>;
+    /// Copies `from` to `to` inside the bucket, unless `from` no longer has ETag `etag`.
+    async fn copy(&self, from: &str, to: &str, etag: &str) -> Result<(), StorageError>;
+    /// Deleting a missing key succeeds.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+    /// Cheap round trip proving the bucket is reachable with our credentials.
+    async fn ping(&self) -> Result<(), StorageError>;
+}

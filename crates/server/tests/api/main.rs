@@ -1,0 +1,10 @@
+//! Integration tests: the real server and the real embedded S3 store over HTTP.
+//! One binary, so the whole suite links once.
+
+mod test_app;
+
+mod auth;
+mod create;
+mod lifecycle;
+mod openapi;
+mod storage_refusals;

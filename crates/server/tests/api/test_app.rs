@@ -1,0 +1,205 @@
+//! `TestApp`: a real uploadgate server with its real embedded S3 store, both on
+//! port 0 in a temp dir, and a real HTTP client. No mocks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uploadgate_server::auth::Hs256;
+use uploadgate_server::config::Config;
+use uploadgate_server::server::Server;
+use uploadgate_server::storage::ObjectStore;
+
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+pub const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+
+pub struct TestAppBuilder {
+    profiles_toml: String,
+}
+
+impl TestAppBuilder {
+    /// Adds `[profiles.NAME]` with the given TOML body.
+    pub fn profile(mut self, name: &str, body: &str) -> Self {
+        self.profiles_toml
+            .push_str(&format!("[profiles.{name}]\n{body}\n"));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("uploadgate.toml");
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            dir.path().join("data").display().to_string(),
+            self.profiles_toml
+        );
+        std::fs::write(&config_path, toml).expect("write config");
+        let config = Config::load(Some(&config_path), |_| None).expect("valid config");
+
+        let server = Server::start(config).await.expect("server starts");
+        let base = server.api_url().to_owned();
+        let tokens = server.tokens();
+        let store = server.state().store.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            tokens,
+            store,
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    tokens: Arc<Hs256>,
+    /// The same store the server uses, for checking what is really there.
+    pub store: Arc<dyn ObjectStore>,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            profiles_toml: String::new(),
+        }
+    }
+
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.tokens
+            .mint(user, Duration::from_secs(600))
+            .expect("mint")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, user: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.token(user))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, user: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.token(user))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, user: &str, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(self.token(user))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /v1/uploads`, expecting 201; returns the record.
+    pub async fn create(&self, user: &str, body: Value) -> Value {
+        let response = self.post_json(user, "/v1/uploads", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        response.json().await.expect("json")
+    }
+
+    /// Creates a PUT upload for `bytes` declared as `content_type`.
+    pub async fn create_put(&self, user: &str, content_type: &str, bytes: &[u8]) -> Value {
+        self.create(
+            user,
+            json!({"filename": "file.bin", "contentType": content_type, "size": bytes.len()}),
+        )
+        .await
+    }
+
+    /// Creates a PUT upload for `PNG` and sends it to storage; returns the record.
+    pub async fn send_png(&self, user: &str) -> Value {
+        let record = self.create_put(user, "image/png", PNG).await;
+        let response = put_as_instructed(&self.client, &record, PNG.to_vec(), &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        record
+    }
+
+    /// `GET path` expecting 200; returns the body.
+    pub async fn get_json(&self, user: &str, path: &str) -> Value {
+        let response = self.get(user, path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn complete(&self, user: &str, id: &str) -> Response {
+        self.post_json(user, &format!("/v1/uploads/{id}/complete"), &json!({}))
+            .await
+    }
+
+    /// Downloads a completed upload's bytes through its presigned GET.
+    pub async fn download(&self, user: &str, id: &str) -> Vec<u8> {
+        let response = self.get(user, &format!("/v1/uploads/{id}/download")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let link: Value = response.json().await.expect("json");
+        let url = link["url"].as_str().expect("url");
+        let object = self.client.get(url).send().await.expect("download");
+        assert_eq!(object.status(), StatusCode::OK);
+        object.bytes().await.expect("bytes").to_vec()
+    }
+}
+
+/// Sends `body` as the record's presigned PUT instructs, with `extra` headers on top.
+pub async fn put_as_instructed(
+    client: &Client,
+    record: &Value,
+    body: Vec<u8>,
+    overrides: &[(&str, &str)],
+) -> Response {
+    let upload = &record["upload"];
+    assert_eq!(upload["method"], "PUT");
+    let mut headers: BTreeMap<String, String> =
+        serde_json::from_value(upload["headers"].clone()).expect("headers");
+    for (name, value) in overrides {
+        headers.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let mut request = client.put(upload["url"].as_str().expect("url"));
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    request.body(body).send().await.expect("PUT to storage")
+}
+
+pub fn id_of(record: &Value) -> String {
+    record["id"].as_str().expect("id").to_owned()
+}
+
+pub async fn problem(response: Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    response.json().await.expect("problem json")
+}

@@ -1,0 +1,96 @@
+//! `uploadgate`: parse the command line, load config, run the chosen job.
+
+mod logging;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use uploadgate_server::auth::Hs256;
+use uploadgate_server::config::Config;
+use uploadgate_server::server::{Server, jwt_secret};
+
+/// How long the token printed at start-up stays valid.
+const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Gatekeeper for direct-to-S3 uploads")]
+struct Cli {
+    /// TOML config file; every key is optional (see uploadgate.sample.toml).
+    #[arg(long, global = true, env = "UPLOADGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API (and the embedded S3 store when no endpoint is configured).
+    Serve,
+    /// Print a bearer token for a user, signed with the server's secret.
+    Token {
+        #[arg(long)]
+        user: String,
+        /// Validity, e.g. "1h", "30d".
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Token { user, ttl } => {
+            let tokens = Hs256::new(&jwt_secret(&config)?);
+            println!("{}", tokens.mint(&user, ttl)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    logging::init();
+    let server = Server::start(config).await?;
+    let token = server.tokens().mint("demo", DEMO_TOKEN_TTL)?;
+    println!("uploadgate is listening on {}", server.api_url());
+    if let Some(store) = server.embedded_store() {
+        println!("embedded S3 store: {}", store.public_url);
+    }
+    println!("demo token (user \"demo\", valid 24h):\n  export TOKEN={token}");
+    server
+        .run(shutdown_signal())
+        .await
+        .context("uploadgate stopped with an error")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
