@@ -232,6 +232,11 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(classify)?;
+        // Not every store honours If-Match on GET (s3s-fs does not): check the
+        // version that was actually read, too.
+        if out.e_tag().map(unquote) != Some(unquote(etag)) {
+            return Err(StorageError::Changed);
+        }
         let body = out
             .body
             .collect()
@@ -310,6 +315,10 @@ where
         }
         _ => StorageError::Other(message),
     }
+}
+
+fn unquote(etag: &str) -> &str {
+    etag.trim_start_matches("W/").trim_matches('"')
 }
 
 /// Percent-encodes a key for a URL path, keeping `/` as the separator.

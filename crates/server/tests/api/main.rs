@@ -8,3 +8,4 @@ mod create;
 mod lifecycle;
 mod openapi;
 mod storage_refusals;
+mod store_conformance;

@@ -1,0 +1,85 @@
+//! What uploadgate relies on from an `ObjectStore`, checked against the embedded
+//! store. The same assertions are meant for every backend uploadgate supports.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use uploadgate_server::storage::{StorageError, UploadTarget};
+
+use crate::test_app::{PNG, TestApp};
+
+async fn put(app: &TestApp, key: &str, body: &[u8]) {
+    let target = UploadTarget {
+        key,
+        content_type: "image/png",
+        size: body.len() as u64,
+        checksum_sha256: None,
+        expires_in: Duration::from_secs(60),
+    };
+    let signed = app.store.presign_put(&target).await.expect("presign");
+    let mut request = app.client.put(&signed.url).body(body.to_vec());
+    for (name, value) in &signed.headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("put");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn head_read_copy_and_delete_honour_etags() {
+    let app = TestApp::start().await;
+    let store = &app.store;
+    assert_eq!(store.head("conformance/missing").await.expect("head"), None);
+    store
+        .delete("conformance/missing")
+        .await
+        .expect("deleting nothing is fine");
+
+    put(&app, "conformance/a", PNG).await;
+    let head = store
+        .head("conformance/a")
+        .await
+        .expect("head")
+        .expect("exists");
+    assert_eq!(head.size, PNG.len() as u64);
+    assert_eq!(head.content_type.as_deref(), Some("image/png"));
+    assert!(!head.etag.is_empty());
+
+    let start = store
+        .read_start("conformance/a", &head.etag, 8)
+        .await
+        .expect("read");
+    assert_eq!(&start[..], &PNG[..8]);
+    let whole = store
+        .read_start("conformance/a", &head.etag, 1 << 20)
+        .await
+        .expect("read");
+    assert_eq!(&whole[..], PNG);
+
+    let stale = "\"00000000000000000000000000000000\"";
+    assert!(matches!(
+        store.read_start("conformance/a", stale, 8).await,
+        Err(StorageError::Changed)
+    ));
+    assert!(matches!(
+        store.copy("conformance/a", "conformance/b", stale).await,
+        Err(StorageError::Changed)
+    ));
+    assert_eq!(store.head("conformance/b").await.expect("head"), None);
+
+    store
+        .copy("conformance/a", "conformance/b", &head.etag)
+        .await
+        .expect("copy");
+    let copied = store
+        .head("conformance/b")
+        .await
+        .expect("head")
+        .expect("copied");
+    assert_eq!(copied.size, head.size);
+    assert_eq!(copied.content_type.as_deref(), Some("image/png"));
+
+    store.delete("conformance/a").await.expect("delete");
+    assert_eq!(store.head("conformance/a").await.expect("head"), None);
+    store.ping().await.expect("bucket reachable");
+}
