@@ -130,6 +130,14 @@ impl From<StorageError> for ApiError {
                 "object_changed",
                 "the object changed while it was being verified; complete again",
             ),
+            StorageError::NoSuchUpload => Self::conflict(
+                "multipart_upload_gone",
+                "storage no longer has this multipart upload (aborted or expired)",
+            ),
+            StorageError::InvalidParts(detail) => Self::conflict(
+                "invalid_parts",
+                format!("storage refused the parts: {detail}"),
+            ),
             StorageError::Other(_) => Self::internal(err),
         }
     }

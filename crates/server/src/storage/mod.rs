@@ -18,7 +18,10 @@ pub use s3::{S3Store, S3StoreSettings};
 pub struct UploadTarget<'a> {
     pub key: &'a str,
     pub content_type: &'a str,
+    /// Exact size for a PUT; the largest accepted for a POST form.
     pub size: u64,
+    /// Smallest size a POST form accepts (equal to `size` when it is known).
+    pub min_size: u64,
     pub checksum_sha256: Option<&'a str>,
     pub expires_in: Duration,
 }
@@ -44,8 +47,39 @@ pub struct ObjectHead {
     pub content_type: Option<String>,
 }
 
+/// One part of a multipart upload to presign.
+#[derive(Debug, Clone, Copy)]
+pub struct PartTarget<'a> {
+    pub part_number: u32,
+    /// Signed as Content-Length when known; Uppy's client chooses its own part sizes.
+    pub size: Option<u64>,
+    pub checksum_sha256: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PresignedPart {
+    pub part_number: u32,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A part storage holds for an unfinished multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: Option<time::OffsetDateTime>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The multipart upload is gone: completed, aborted, or expired by the store.
+    #[error("no such multipart upload")]
+    NoSuchUpload,
+    /// Storage refused to assemble the parts (missing, too small, wrong ETag).
+    #[error("storage refused the parts: {0}")]
+    InvalidParts(String),
     /// The object changed between two calls that were meant to see the same version.
     #[error("object changed while being read")]
     Changed,
@@ -77,6 +111,28 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn copy(&self, from: &str, to: &str, etag: &str) -> Result<(), StorageError>;
     /// Deleting a missing key succeeds.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
+    /// Starts a multipart upload of `key`; returns its upload id.
+    async fn create_multipart(&self, key: &str, content_type: &str)
+    -> Result<String, StorageError>;
+    async fn presign_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartTarget<'_>],
+        expires_in: Duration,
+    ) -> Result<Vec<PresignedPart>, StorageError>;
+    /// Every part storage holds (all pages), sorted by part number.
+    async fn list_parts(&self, key: &str, upload_id: &str)
+    -> Result<Vec<StoredPart>, StorageError>;
+    /// Assembles `parts` (number, ETag), which must be sorted.
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StorageError>;
+    /// Aborting an upload that is already gone succeeds.
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
     /// Cheap round trip proving the bucket is reachable with our credentials.
     async fn ping(&self) -> Result<(), StorageError>;
 }

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
@@ -14,10 +13,13 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
 use url::Url;
 
-use super::signer::{self, PostPolicy};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use time::OffsetDateTime;
+
+use super::signer::{PostPolicy, Presign, Signer, percent_encode};
 use super::{
-    CachedCredentials, ObjectHead, ObjectStore, PresignedPost, PresignedPut, StorageError,
-    UploadTarget,
+    CachedCredentials, ObjectHead, ObjectStore, PartTarget, PresignedPart, PresignedPost,
+    PresignedPut, StorageError, StoredPart, UploadTarget,
 };
 use crate::secret::Secret;
 
@@ -44,7 +46,20 @@ pub struct S3StoreSettings {
 pub struct S3Store {
     client: Client,
     credentials: CachedCredentials,
+    signer: Signer,
+    /// `scheme://host[:port]` and path prefix clients reach objects under.
+    target: UrlTarget,
     settings: S3StoreSettings,
+}
+
+/// Where presigned requests point, worked out once from the settings.
+#[derive(Debug)]
+struct UrlTarget {
+    origin: String,
+    host: String,
+    /// Path before the key: `/bucket/` (path style) or `/` (virtual host), plus
+    /// any path the endpoint itself has.
+    prefix: String,
 }
 
 impl S3Store {
@@ -79,104 +94,123 @@ impl S3Store {
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
+        let target = url_target(&settings)?;
         Ok(Self {
             client: Client::from_conf(config.build()),
             credentials: CachedCredentials::new(provider),
+            signer: Signer::new(settings.region.clone()),
+            target,
             settings,
         })
     }
 
-    /// The URL a client uses for `key`, before signing.
-    fn object_url(&self, key: &str) -> Result<Url, StorageError> {
-        let s = &self.settings;
-        let base = match s.public_endpoint.as_ref().or(s.endpoint.as_ref()) {
-            Some(url) => url.clone(),
-            None => Url::parse(&format!("https://s3.{}.amazonaws.com", s.region))
-                .map_err(|e| StorageError::Other(e.to_string()))?,
-        };
-        let base_path = base.path().trim_end_matches('/');
-        let path_style = s.force_path_style || s.endpoint.is_none() && s.bucket.contains('.');
-        let mut url = base.clone();
-        if path_style {
-            url.set_path(&format!("{base_path}/{}/{}", s.bucket, encode_key(key)));
-        } else {
-            let host = base
-                .host_str()
-                .ok_or_else(|| StorageError::Other(format!("endpoint {base} has no host")))?;
-            url.set_host(Some(&format!("{}.{host}", s.bucket)))
-                .map_err(|e| StorageError::Other(e.to_string()))?;
-            url.set_path(&format!("{base_path}/{}", encode_key(key)));
-        }
-        url.set_query(None);
-        Ok(url)
+    fn path(&self, key: &str) -> String {
+        format!("{}{}", self.target.prefix, encode_key(key))
     }
 
+    /// Presigns one request for `key` with the current credentials.
     async fn presign(
         &self,
         method: &str,
-        url: &Url,
-        headers: &BTreeMap<String, String>,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
         expires_in: Duration,
     ) -> Result<String, StorageError> {
         let credentials = self.credentials.get().await?;
-        signer::presign_url(
-            &credentials,
-            &self.settings.region,
+        let batch = self
+            .signer
+            .at(&credentials, SystemTime::now())
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        Ok(batch.presign(&Presign {
             method,
-            url,
+            origin: &self.target.origin,
+            host: &self.target.host,
+            path: &self.path(key),
+            query,
             headers,
             expires_in,
-            SystemTime::now(),
-        )
-        .map(String::from)
-        .map_err(|e| StorageError::Other(e.to_string()))
+        }))
     }
+}
+
+fn url_target(s: &S3StoreSettings) -> Result<UrlTarget, StorageError> {
+    let base = match s.public_endpoint.as_ref().or(s.endpoint.as_ref()) {
+        Some(url) => url.clone(),
+        None => Url::parse(&format!("https://s3.{}.amazonaws.com", s.region))
+            .map_err(|e| StorageError::Other(e.to_string()))?,
+    };
+    let host = base
+        .host_str()
+        .ok_or_else(|| StorageError::Other(format!("endpoint {base} has no host")))?;
+    // Bucket names with dots break TLS on virtual hosts.
+    let path_style = s.force_path_style || s.bucket.contains('.');
+    let host = if path_style {
+        host.to_owned()
+    } else {
+        format!("{}.{host}", s.bucket)
+    };
+    let host = match base.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    let base_path = base.path().trim_end_matches('/');
+    let prefix = if path_style {
+        format!("{base_path}/{}/", encode_key(&s.bucket))
+    } else {
+        format!("{base_path}/")
+    };
+    Ok(UrlTarget {
+        origin: format!("{}://{host}", base.scheme()),
+        host,
+        prefix,
+    })
 }
 
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
-        let mut headers = BTreeMap::from([
-            ("content-length".to_owned(), target.size.to_string()),
-            ("content-type".to_owned(), target.content_type.to_owned()),
-        ]);
+        let length = target.size.to_string();
+        let mut signed = vec![
+            ("content-length", length.as_str()),
+            ("content-type", target.content_type),
+        ];
         if let Some(checksum) = target.checksum_sha256 {
-            headers.insert("x-amz-checksum-sha256".to_owned(), checksum.to_owned());
+            signed.push(("x-amz-checksum-sha256", checksum));
         }
-        let url = self.object_url(target.key)?;
         let url = self
-            .presign("PUT", &url, &headers, target.expires_in)
+            .presign("PUT", target.key, &[], &signed, target.expires_in)
             .await?;
         // Browsers set Content-Length themselves and refuse to be told it.
-        headers.remove("content-length");
+        let headers = signed
+            .iter()
+            .filter(|(name, _)| *name != "content-length")
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         Ok(PresignedPut { url, headers })
     }
 
     async fn presign_post(&self, target: &UploadTarget<'_>) -> Result<PresignedPost, StorageError> {
         let credentials = self.credentials.get().await?;
-        let fields = signer::sign_post_policy(
-            &credentials,
-            &self.settings.region,
-            &PostPolicy {
+        let batch = self
+            .signer
+            .at(&credentials, SystemTime::now())
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let fields = batch
+            .post_policy(&PostPolicy {
                 bucket: &self.settings.bucket,
                 key: target.key,
                 content_type: target.content_type,
-                min_size: target.size,
+                min_size: target.min_size,
                 max_size: target.size,
                 checksum_sha256: target.checksum_sha256,
                 expires_in: target.expires_in,
-            },
-            SystemTime::now(),
-        )
-        .map_err(|e| StorageError::Other(e.to_string()))?;
+            })
+            .map_err(|e| StorageError::Other(e.to_string()))?;
         // A POST goes to the bucket itself; the key travels as a form field.
-        let mut url = self.object_url("")?;
-        if !url.path().ends_with('/') {
-            url.set_path(&format!("{}/", url.path()));
-        }
         Ok(PresignedPost {
-            url: url.into(),
-            fields,
+            url: format!("{}{}", self.target.origin, self.target.prefix),
+            fields: fields.into_iter().collect(),
         })
     }
 
@@ -186,11 +220,170 @@ impl ObjectStore for S3Store {
         filename: &str,
         expires_in: Duration,
     ) -> Result<String, StorageError> {
-        let mut url = self.object_url(key)?;
-        url.query_pairs_mut()
-            .append_pair("response-content-disposition", &attachment(filename));
-        self.presign("GET", &url, &BTreeMap::new(), expires_in)
+        let disposition = attachment(filename);
+        self.presign(
+            "GET",
+            key,
+            &[("response-content-disposition", &disposition)],
+            &[],
+            expires_in,
+        )
+        .await
+    }
+
+    async fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<String, StorageError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
             .await
+            .map_err(classify)?;
+        out.upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Other("storage returned no upload id".into()))
+    }
+
+    async fn presign_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartTarget<'_>],
+        expires_in: Duration,
+    ) -> Result<Vec<PresignedPart>, StorageError> {
+        let credentials = self.credentials.get().await?;
+        let batch = self
+            .signer
+            .at(&credentials, SystemTime::now())
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let path = self.path(key);
+        let mut signed = Vec::with_capacity(parts.len());
+        for part in parts {
+            let number = part.part_number.to_string();
+            let length = part.size.map(|n| n.to_string());
+            let mut headers: Vec<(&str, &str)> = Vec::with_capacity(2);
+            if let Some(length) = &length {
+                headers.push(("content-length", length));
+            }
+            if let Some(checksum) = part.checksum_sha256 {
+                headers.push(("x-amz-checksum-sha256", checksum));
+            }
+            let url = batch.presign(&Presign {
+                method: "PUT",
+                origin: &self.target.origin,
+                host: &self.target.host,
+                path: &path,
+                query: &[("partNumber", &number), ("uploadId", upload_id)],
+                headers: &headers,
+                expires_in,
+            });
+            signed.push(PresignedPart {
+                part_number: part.part_number,
+                url,
+                headers: part
+                    .checksum_sha256
+                    .map(|c| [("x-amz-checksum-sha256".to_owned(), c.to_owned())].into())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(signed)
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_parts()
+                .bucket(&self.settings.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+                .map_err(classify)?;
+            for part in out.parts() {
+                let (Some(number), Some(etag)) = (part.part_number(), part.e_tag()) else {
+                    continue;
+                };
+                parts.push(StoredPart {
+                    part_number: u32::try_from(number).unwrap_or(0),
+                    size: part.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    etag: etag.to_owned(),
+                    last_modified: part
+                        .last_modified()
+                        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
+                });
+            }
+            let next = out.next_part_number_marker().map(str::to_owned);
+            // Some stores (s3s-fs) never page; others may omit the marker on the last page.
+            if out.is_truncated() != Some(true) || next.is_none() || next == marker {
+                break;
+            }
+            marker = next;
+        }
+        // Stores do not all sort; callers rely on it.
+        parts.sort_by_key(|p| p.part_number);
+        parts.dedup_by_key(|p| p.part_number);
+        Ok(parts)
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StorageError> {
+        let completed = parts
+            .iter()
+            .map(|(number, etag)| {
+                CompletedPart::builder()
+                    .part_number(i32::try_from(*number).unwrap_or(i32::MAX))
+                    .e_tag(etag)
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(completed))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.settings.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(classify)
+        {
+            Ok(_) | Err(StorageError::NoSuchUpload) => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError> {
@@ -299,8 +492,16 @@ where
     let message = DisplayErrorContext(&err).to_string();
     match &err {
         SdkError::ServiceError(ctx) => {
-            if ctx.err().code() == Some("PreconditionFailed") {
+            let code = ctx.err().code();
+            if code == Some("PreconditionFailed") {
                 StorageError::Changed
+            } else if code == Some("NoSuchUpload") {
+                StorageError::NoSuchUpload
+            } else if matches!(
+                code,
+                Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall")
+            ) {
+                StorageError::InvalidParts(ctx.err().message().unwrap_or_default().to_owned())
             } else if matches!(
                 ctx.err().code(),
                 Some("SlowDown" | "ServiceUnavailable" | "InternalError")
@@ -326,18 +527,6 @@ fn unquote(etag: &str) -> &str {
 /// its SigV4 canonical form, so client and store agree on what was signed.
 pub fn encode_key(key: &str) -> String {
     percent_encode(key, b"-._~/")
-}
-
-fn percent_encode(input: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len());
-    for byte in input.bytes() {
-        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name.

@@ -13,6 +13,7 @@ async fn put(app: &TestApp, key: &str, body: &[u8]) {
         key,
         content_type: "image/png",
         size: body.len() as u64,
+        min_size: body.len() as u64,
         checksum_sha256: None,
         expires_in: Duration::from_secs(60),
     };

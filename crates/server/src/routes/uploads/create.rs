@@ -82,6 +82,7 @@ pub async fn create_upload(
         key: &upload.staging_key,
         content_type: &upload.content_type,
         size: upload.size,
+        min_size: upload.size,
         checksum_sha256: upload.checksum_sha256.as_deref(),
         expires_in: profile.url_ttl,
     };
