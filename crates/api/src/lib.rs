@@ -8,6 +8,6 @@ mod uploads;
 
 pub use problem::Problem;
 pub use uploads::{
-    CreateUpload, DownloadLink, UploadInstructions, UploadList, UploadMethod, UploadRecord,
-    UploadStatus,
+    CompleteUpload, CompletedPart, CreateUpload, DownloadLink, SignParts, SignedPart, SignedParts,
+    UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus, UploadedPart,
 };

@@ -141,6 +141,16 @@ pub struct UploadRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at: Option<OffsetDateTime>,
+    /// Multipart uploads only: bytes per part (all but the last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<u64>,
+    /// Multipart uploads only: how many parts make the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_count: Option<u32>,
+    /// Multipart uploads in progress, in `GET /v1/uploads/{id}`: the parts storage
+    /// holds now. A resuming client sends only the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_parts: Option<Vec<UploadedPart>>,
     /// Why verification refused the upload, when `status` is `rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
@@ -166,4 +176,61 @@ pub struct DownloadLink {
     pub url: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+/// A part that storage holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadedPart {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// Body of `POST /v1/uploads/{id}/parts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignParts {
+    /// Parts to sign, 1-based, each within the upload's `partCount`.
+    pub part_numbers: Vec<u32>,
+    /// Base64 SHA-256 of some parts, keyed by part number ("1"): storage then
+    /// refuses a part with other content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums_sha256: Option<BTreeMap<String, String>>,
+}
+
+/// Presigned part uploads, in the order asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedParts {
+    pub parts: Vec<SignedPart>,
+}
+
+/// `PUT` the part's exact bytes to `url` with these headers; read `ETag` from the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedPart {
+    pub part_number: u32,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Optional body of `POST /v1/uploads/{id}/complete`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompleteUpload {
+    /// The parts as the client saw them; each ETag must match what storage holds.
+    /// When absent, the server completes with the parts storage lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<CompletedPart>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    /// Quoted or not.
+    pub etag: String,
 }

@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod error;
 mod extract;
 pub mod keys;
+pub mod multipart;
 pub mod routes;
 pub mod secret;
 pub mod server;

@@ -1,22 +1,33 @@
 //! Completion: check what actually landed in storage against what was declared,
-//! then promote it out of staging, or reject it and delete it.
+//! then make it the upload's object, or reject it and delete it.
 //!
-//! Replay safety comes from verify-then-promote: presigned requests only ever
-//! write to the upload's staging key, and the verified version is copied to the
-//! final key under `x-amz-copy-source-if-match` with the ETag that was checked.
-//! Replaying the presigned URL afterwards rewrites staging, never the final object.
+//! Single uploads are replay-safe by verify-then-promote: presigned requests
+//! only ever write to the upload's staging key, and the verified version is
+//! copied to the final key under `x-amz-copy-source-if-match` with the ETag that
+//! was checked. Replaying the URL afterwards rewrites staging, never the final
+//! object. Multipart uploads write the final key directly: once storage has
+//! assembled the parts, the upload id is gone and no part URL works any more.
 
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{CompletedPart, UploadStatus};
 
 use crate::app::AppState;
-use crate::db::{self, Transition, Upload};
+use crate::db::{self, Multipart, Transition, Upload};
 use crate::error::ApiError;
+use crate::multipart::{missing_parts, usable_parts};
 use crate::sniff;
+use crate::storage::{ObjectHead, StorageError, unquote_etag};
 
-pub async fn complete(state: &AppState, upload: Upload) -> Result<Upload, ApiError> {
+/// At most this many missing part numbers are named in an error.
+const MAX_NAMED_PARTS: usize = 50;
+
+pub async fn complete(
+    state: &AppState,
+    upload: Upload,
+    client_parts: Option<&[CompletedPart]>,
+) -> Result<Upload, ApiError> {
     match upload.status {
         UploadStatus::Completed | UploadStatus::Rejected => return Ok(upload),
-        UploadStatus::Pending => {}
+        UploadStatus::Pending | UploadStatus::Uploading => {}
         other => {
             return Err(ApiError::conflict(
                 "upload_not_pending",
@@ -27,7 +38,13 @@ pub async fn complete(state: &AppState, upload: Upload) -> Result<Upload, ApiErr
             ));
         }
     }
+    match upload.multipart.clone() {
+        Some(multipart) => complete_multipart(state, upload, &multipart, client_parts).await,
+        None => complete_single(state, upload).await,
+    }
+}
 
+async fn complete_single(state: &AppState, upload: Upload) -> Result<Upload, ApiError> {
     let Some(head) = state.store.head(&upload.staging_key).await? else {
         // A previous attempt may have promoted the object and died before recording it.
         if state.store.head(&upload.key).await?.is_some() {
@@ -38,39 +55,133 @@ pub async fn complete(state: &AppState, upload: Upload) -> Result<Upload, ApiErr
             "nothing has been uploaded for this upload yet",
         ));
     };
+    let staging = upload.staging_key.clone();
+    check_and_finish(state, upload, &staging, head).await
+}
 
+async fn complete_multipart(
+    state: &AppState,
+    upload: Upload,
+    multipart: &Multipart,
+    client_parts: Option<&[CompletedPart]>,
+) -> Result<Upload, ApiError> {
+    let stored = match state
+        .store
+        .list_parts(&upload.key, &multipart.upload_id)
+        .await
+    {
+        Ok(stored) => stored,
+        Err(StorageError::NoSuchUpload) => {
+            // Assembled by an earlier attempt that died before recording it?
+            return match state.store.head(&upload.key).await? {
+                Some(head) => {
+                    let key = upload.key.clone();
+                    check_and_finish(state, upload, &key, head).await
+                }
+                None => Err(StorageError::NoSuchUpload.into()),
+            };
+        }
+        Err(err) => return Err(err.into()),
+    };
+
+    let layout = &multipart.layout;
+    let missing = missing_parts(layout, &stored);
+    if !missing.is_empty() {
+        let mut named: Vec<String> = missing
+            .iter()
+            .take(MAX_NAMED_PARTS)
+            .map(u32::to_string)
+            .collect();
+        if missing.len() > MAX_NAMED_PARTS {
+            named.push(format!("and {} more", missing.len() - MAX_NAMED_PARTS));
+        }
+        return Err(ApiError::conflict(
+            "missing_parts",
+            format!("parts missing from storage: {}", named.join(", ")),
+        ));
+    }
+    let usable = usable_parts(layout, &stored);
+    for given in client_parts.into_iter().flatten() {
+        let Some(held) = usable.iter().find(|p| p.part_number == given.part_number) else {
+            return Err(ApiError::invalid_field(
+                "parts",
+                format!("parts: {} is not a part of this upload", given.part_number),
+            ));
+        };
+        if unquote_etag(&held.etag) != unquote_etag(&given.etag) {
+            return Err(ApiError::conflict(
+                "etag_mismatch",
+                format!(
+                    "part {}: storage holds ETag {}, not {}",
+                    given.part_number, held.etag, given.etag
+                ),
+            ));
+        }
+    }
+
+    // The server, not the client, decides which parts make the object.
+    let parts: Vec<(u32, String)> = usable
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
+    state
+        .store
+        .complete_multipart(&upload.key, &multipart.upload_id, &parts)
+        .await?;
+    let head = state
+        .store
+        .head(&upload.key)
+        .await?
+        .ok_or_else(|| ApiError::internal("object missing right after completing its parts"))?;
+    let key = upload.key.clone();
+    check_and_finish(state, upload, &key, head).await
+}
+
+/// Checks the object at `source` (size, sniffed type) and, when it passes, makes it
+/// the upload's object: promoted from staging, or already in place for multipart.
+async fn check_and_finish(
+    state: &AppState,
+    upload: Upload,
+    source: &str,
+    head: ObjectHead,
+) -> Result<Upload, ApiError> {
     if head.size != upload.size {
         let reason = format!(
             "size mismatch: declared {} bytes, received {}",
             upload.size, head.size
         );
-        return reject(state, upload, reason).await;
+        return reject(state, upload, source, reason).await;
     }
     let start = state
         .store
-        .read_start(&upload.staging_key, &head.etag, sniff::SNIFF_LEN)
+        .read_start(source, &head.etag, sniff::SNIFF_LEN)
         .await?;
     if let Err(reason) = sniff::check(&upload.content_type, &start) {
-        return reject(state, upload, reason).await;
+        return reject(state, upload, source, reason).await;
     }
-
-    state
-        .store
-        .copy(&upload.staging_key, &upload.key, &head.etag)
-        .await?;
-    if let Err(err) = state.store.delete(&upload.staging_key).await {
-        tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
+    if source != upload.key {
+        state.store.copy(source, &upload.key, &head.etag).await?;
+        if let Err(err) = state.store.delete(source).await {
+            tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
+        }
     }
     finish(state, upload, UploadStatus::Completed, None).await
 }
 
-async fn reject(state: &AppState, upload: Upload, reason: String) -> Result<Upload, ApiError> {
+async fn reject(
+    state: &AppState,
+    upload: Upload,
+    source: &str,
+    reason: String,
+) -> Result<Upload, ApiError> {
     tracing::info!(upload = %upload.id, %reason, "upload rejected");
-    state.store.delete(&upload.staging_key).await?;
+    state.store.delete(source).await?;
     finish(state, upload, UploadStatus::Rejected, Some(reason)).await
 }
 
-/// Records the outcome unless another request recorded one first, whose outcome wins.
+/// Records the outcome unless another request recorded a final one first, whose
+/// outcome wins. A concurrent non-final move (pending to uploading, when a part is
+/// signed meanwhile) is retried from the state it left.
 async fn finish(
     state: &AppState,
     mut upload: Upload,
@@ -82,21 +193,30 @@ async fn finish(
         at: db::now(),
         reject_reason: reject_reason.clone(),
     };
-    if state
-        .db
-        .transition(upload.id, upload.status, &change)
-        .await?
-    {
-        upload.status = to;
-        upload.reject_reason = reject_reason;
-        if to == UploadStatus::Completed {
-            upload.completed_at = Some(change.at);
+    for _ in 0..3 {
+        if state
+            .db
+            .transition(upload.id, upload.status, &change)
+            .await?
+        {
+            upload.status = to;
+            upload.reject_reason = reject_reason;
+            if to == UploadStatus::Completed {
+                upload.completed_at = Some(change.at);
+            }
+            return Ok(upload);
         }
-        return Ok(upload);
+        upload = state
+            .db
+            .find(upload.id, &upload.owner)
+            .await?
+            .ok_or_else(ApiError::upload_not_found)?;
+        if upload.status.is_final() {
+            return Ok(upload);
+        }
     }
-    state
-        .db
-        .find(upload.id, &upload.owner)
-        .await?
-        .ok_or_else(ApiError::upload_not_found)
+    Err(ApiError::conflict(
+        "concurrent_update",
+        "the upload kept changing while being completed; complete again",
+    ))
 }

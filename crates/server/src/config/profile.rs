@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::units;
 use crate::keys::STAGING_PREFIX;
+use crate::multipart::{MAX_PART_SIZE, MIN_PART_SIZE};
 
 /// Largest object S3 accepts (5 TiB).
 pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
@@ -30,6 +31,9 @@ pub struct Profile {
     pub multipart_threshold: u64,
     /// Where objects go; must contain `{user}`.
     pub key_prefix: String,
+    /// Part size for multipart uploads; raised when 10,000 parts would not suffice.
+    #[serde(deserialize_with = "units::optional_size")]
+    pub part_size: Option<u64>,
 }
 
 impl Default for Profile {
@@ -43,6 +47,7 @@ impl Default for Profile {
             url_ttl: Duration::from_secs(15 * 60),
             multipart_threshold: 64 * 1024 * 1024,
             key_prefix: format!("uploads/{USER_PLACEHOLDER}/"),
+            part_size: None,
         }
     }
 }
@@ -69,6 +74,11 @@ impl Profile {
         }
         if self.multipart_threshold == 0 {
             return Err(at("multipart_threshold must be positive".into()));
+        }
+        if let Some(part_size) = self.part_size
+            && !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size)
+        {
+            return Err(at("part_size must be between 5MiB and 5GiB".into()));
         }
         let prefix = &self.key_prefix;
         if prefix.matches(USER_PLACEHOLDER).count() != 1 {

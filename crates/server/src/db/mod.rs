@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use crate::multipart::Layout;
+
 pub use sqlite::SqliteRepo;
 
 /// The current time at the millisecond precision records keep, so that a value
@@ -41,6 +43,15 @@ pub struct Upload {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub completed_at: Option<OffsetDateTime>,
+    /// Set for uploads sent in parts.
+    pub multipart: Option<Multipart>,
+}
+
+/// A multipart upload's identity in storage and its agreed part layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Multipart {
+    pub upload_id: String,
+    pub layout: Layout,
 }
 
 /// A state change, applied only if the record is still in the expected state.

@@ -8,10 +8,12 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
+use super::{DbError, ListFilter, Multipart, Transition, Upload, UploadRepo};
+use crate::multipart::Layout;
 
 const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
-     object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at";
+     object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
+     multipart_upload_id, part_size, part_count";
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
@@ -48,7 +50,7 @@ impl UploadRepo for SqliteRepo {
             serde_json::to_string(&u.metadata).map_err(|e| DbError::Other(e.to_string()))?;
         sqlx::query(&format!(
             "INSERT INTO uploads ({COLUMNS}, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(u.id.to_string())
         .bind(&u.owner)
@@ -66,6 +68,14 @@ impl UploadRepo for SqliteRepo {
         .bind(millis(u.created_at))
         .bind(millis(u.expires_at))
         .bind(u.completed_at.map(millis))
+        .bind(u.multipart.as_ref().map(|m| m.upload_id.clone()))
+        .bind(
+            u.multipart
+                .as_ref()
+                .map(|m| to_i64(m.layout.part_size))
+                .transpose()?,
+        )
+        .bind(u.multipart.as_ref().map(|m| i64::from(m.layout.part_count)))
         .bind(millis(u.created_at))
         .execute(&self.pool)
         .await?;
@@ -137,13 +147,29 @@ fn from_row(row: &SqliteRow) -> Result<Upload, DbError> {
     let status: String = row.try_get("status")?;
     let metadata: String = row.try_get("metadata")?;
     let size: i64 = row.try_get("size")?;
+    let size = u64::try_from(size).map_err(|_| corrupt("size"))?;
+    let multipart = match (
+        row.try_get::<Option<String>, _>("multipart_upload_id")?,
+        row.try_get::<Option<i64>, _>("part_size")?,
+        row.try_get::<Option<i64>, _>("part_count")?,
+    ) {
+        (Some(upload_id), Some(part_size), Some(part_count)) => Some(Multipart {
+            upload_id,
+            layout: Layout {
+                size,
+                part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
+                part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
+            },
+        }),
+        _ => None,
+    };
     Ok(Upload {
         id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
         owner: row.try_get("owner")?,
         profile: row.try_get("profile")?,
         filename: row.try_get("filename")?,
         content_type: row.try_get("content_type")?,
-        size: u64::try_from(size).map_err(|_| corrupt("size"))?,
+        size,
         checksum_sha256: row.try_get("checksum_sha256")?,
         method: row.try_get("method")?,
         key: row.try_get("object_key")?,
@@ -157,6 +183,7 @@ fn from_row(row: &SqliteRow) -> Result<Upload, DbError> {
             .try_get::<Option<i64>, _>("completed_at")?
             .map(from_millis)
             .transpose()?,
+        multipart,
     })
 }
 

@@ -15,18 +15,43 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         if !is_json(req.headers().get(header::CONTENT_TYPE)) {
-            return Err(ApiError::unsupported_media_type(
-                "send the body as Content-Type: application/json",
-            ));
+            return Err(not_json());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(rejection.body_text()),
-                _ => ApiError::bad_request("invalid_body", rejection.body_text()),
-            }
-        })?;
-        parse(&bytes).map(Json)
+        parse(&read_body(req, state).await?).map(Json)
     }
+}
+
+/// A JSON body that may also be left out entirely (then `T::default()`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let declared = req.headers().get(header::CONTENT_TYPE).cloned();
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !is_json(declared.as_ref()) {
+            return Err(not_json());
+        }
+        parse(&bytes).map(OptionalJson)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(rejection.body_text()),
+            _ => ApiError::bad_request("invalid_body", rejection.body_text()),
+        })
+}
+
+fn not_json() -> ApiError {
+    ApiError::unsupported_media_type("send the body as Content-Type: application/json")
 }
 
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {

@@ -5,5 +5,5 @@ mod json;
 mod query;
 
 pub use auth_user::AuthUser;
-pub use json::Json;
+pub use json::{Json, OptionalJson};
 pub use query::Query;

@@ -5,10 +5,14 @@ pub mod openapi;
 pub mod uploads;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+
+/// Room for 10,000 part numbers and as many base64 checksums.
+const MAX_PARTS_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,6 +30,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/uploads/{id}/complete",
             post(uploads::complete::complete_upload),
+        )
+        .route(
+            "/v1/uploads/{id}/parts",
+            // 10,000 part numbers with their checksums need more than the default.
+            post(uploads::parts::sign_parts).layer(DefaultBodyLimit::max(MAX_PARTS_BODY_BYTES)),
         )
         .route(
             "/v1/uploads/{id}/download",

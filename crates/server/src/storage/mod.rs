@@ -136,3 +136,9 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Cheap round trip proving the bucket is reachable with our credentials.
     async fn ping(&self) -> Result<(), StorageError>;
 }
+
+/// An ETag as compared: without quotes or the weak marker, as clients and stores
+/// disagree on both.
+pub fn unquote_etag(etag: &str) -> &str {
+    etag.trim_start_matches("W/").trim_matches('"')
+}

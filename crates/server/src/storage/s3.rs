@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use super::signer::{PostPolicy, Presign, Signer, percent_encode};
 use super::{
     CachedCredentials, ObjectHead, ObjectStore, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, StorageError, StoredPart, UploadTarget,
+    PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
 };
 use crate::secret::Secret;
 
@@ -427,7 +427,7 @@ impl ObjectStore for S3Store {
             .map_err(classify)?;
         // Not every store honours If-Match on GET (s3s-fs does not): check the
         // version that was actually read, too.
-        if out.e_tag().map(unquote) != Some(unquote(etag)) {
+        if out.e_tag().map(unquote_etag) != Some(unquote_etag(etag)) {
             return Err(StorageError::Changed);
         }
         let body = out
@@ -516,10 +516,6 @@ where
         }
         _ => StorageError::Other(message),
     }
-}
-
-fn unquote(etag: &str) -> &str {
-    etag.trim_start_matches("W/").trim_matches('"')
 }
 
 /// Percent-encodes a key for a URL path, keeping `/` as the separator.

@@ -73,7 +73,7 @@ async fn types_outside_the_profile_are_refused() {
 #[tokio::test]
 async fn sizes_outside_the_profile_are_refused() {
     let app = TestApp::builder()
-        .profile("small", "content_types = [\"image/png\"]\nmax_size = \"1MiB\"\nmultipart_threshold = \"100KiB\"")
+        .profile("small", "content_types = [\"image/png\"]\nmax_size = \"8MiB\"\nmultipart_threshold = \"100KiB\"")
         .start()
         .await;
     assert_eq!(refused(&app, png(0)).await["code"], "empty_file");
@@ -81,8 +81,12 @@ async fn sizes_outside_the_profile_are_refused() {
         refused(&app, png(10 * 1024 * 1024 + 1)).await["code"],
         "file_too_large"
     );
-    let mut body = png(200 * 1024);
+    // Over the threshold, the answer is parts; a POST form cannot carry them.
+    let mut body = png(6 * 1024 * 1024);
     body["profile"] = json!("small");
+    let record = app.create("alice", body.clone()).await;
+    assert_eq!(record["upload"]["method"], "MULTIPART");
+    body["method"] = json!("POST");
     assert_eq!(refused(&app, body).await["code"], "multipart_required");
     let mut body = png(10);
     body["profile"] = json!("nope");

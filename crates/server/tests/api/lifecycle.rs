@@ -95,9 +95,9 @@ async fn a_spoofed_type_is_rejected_at_completion_and_deleted() {
     assert!(reason.contains("image/png"), "{reason}");
 
     let key = rejected["key"].as_str().expect("key");
-    assert_eq!(app.store.head(key).await.expect("head"), None);
+    assert_eq!(app.store().head(key).await.expect("head"), None);
     let staging = format!("staging/{}", id.replace('-', ""));
-    assert_eq!(app.store.head(&staging).await.expect("head"), None);
+    assert_eq!(app.store().head(&staging).await.expect("head"), None);
     // Rejection is final, and repeating the call says so again.
     assert_eq!(
         app.complete("alice", &id).await.status(),

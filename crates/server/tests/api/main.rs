@@ -6,6 +6,7 @@ mod test_app;
 mod auth;
 mod create;
 mod lifecycle;
+mod multipart;
 mod openapi;
 mod storage_refusals;
 mod store_conformance;

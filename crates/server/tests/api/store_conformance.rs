@@ -17,7 +17,7 @@ async fn put(app: &TestApp, key: &str, body: &[u8]) {
         checksum_sha256: None,
         expires_in: Duration::from_secs(60),
     };
-    let signed = app.store.presign_put(&target).await.expect("presign");
+    let signed = app.store().presign_put(&target).await.expect("presign");
     let mut request = app.client.put(&signed.url).body(body.to_vec());
     for (name, value) in &signed.headers {
         request = request.header(name, value);
@@ -29,7 +29,7 @@ async fn put(app: &TestApp, key: &str, body: &[u8]) {
 #[tokio::test]
 async fn head_read_copy_and_delete_honour_etags() {
     let app = TestApp::start().await;
-    let store = &app.store;
+    let store = app.store();
     assert_eq!(store.head("conformance/missing").await.expect("head"), None);
     store
         .delete("conformance/missing")

@@ -37,37 +37,49 @@ impl TestAppBuilder {
             self.profiles_toml
         );
         std::fs::write(&config_path, toml).expect("write config");
-        let config = Config::load(Some(&config_path), |_| None).expect("valid config");
-
-        let server = Server::start(config).await.expect("server starts");
-        let base = server.api_url().to_owned();
-        let tokens = server.tokens();
-        let store = server.state().store.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.run(async {
-            let _ = stopped.await;
-        }));
+        let running = Running::start(&config_path).await;
         TestApp {
-            base,
             client: Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(60))
                 .build()
                 .expect("client"),
-            tokens,
-            store,
-            _stop: stop,
+            running: Some(running),
+            config_path,
             _dir: dir,
         }
     }
 }
 
-pub struct TestApp {
-    pub base: String,
-    pub client: Client,
+/// One server process's worth of state.
+struct Running {
+    base: String,
     tokens: Arc<Hs256>,
-    /// The same store the server uses, for checking what is really there.
-    pub store: Arc<dyn ObjectStore>,
-    _stop: oneshot::Sender<()>,
+    store: Arc<dyn ObjectStore>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(config_path: &std::path::Path) -> Running {
+        let config = Config::load(Some(config_path), |_| None).expect("valid config");
+        let server = Server::start(config).await.expect("server starts");
+        let (stop, stopped) = oneshot::channel::<()>();
+        Running {
+            base: server.api_url().to_owned(),
+            tokens: server.tokens(),
+            store: server.state().store.clone(),
+            stop,
+            task: tokio::spawn(server.run(async {
+                let _ = stopped.await;
+            })),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub client: Client,
+    running: Option<Running>,
+    config_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -82,14 +94,37 @@ impl TestApp {
         Self::builder().start().await
     }
 
+    /// Stops the server (and its embedded store) and starts a new one on the same
+    /// data dir, as after a crash or a deploy. Ports change; everything else must not.
+    pub async fn restart(&mut self) {
+        let previous = self.running.take().expect("running");
+        let _ = previous.stop.send(());
+        previous
+            .task
+            .await
+            .expect("joined")
+            .expect("clean shutdown");
+        self.running = Some(Running::start(&self.config_path).await);
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("server running")
+    }
+
+    /// The same store the server uses, for checking what is really there.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.running().store
+    }
+
     pub fn token(&self, user: &str) -> String {
-        self.tokens
+        self.running()
+            .tokens
             .mint(user, Duration::from_secs(600))
             .expect("mint")
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("{}{path}", self.running().base)
     }
 
     pub async fn post_json(&self, user: &str, path: &str, body: &Value) -> Response {

@@ -8,7 +8,8 @@ use crate::db::{self, Transition};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 
-/// Cancels an upload that has not completed. Aborting twice is harmless.
+/// Cancels an upload that has not completed; for a multipart upload, storage
+/// drops its parts and refuses further ones. Aborting twice is harmless.
 #[utoipa::path(delete, path = "/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "Upload id")),
     security(("bearer" = [])),
@@ -51,6 +52,13 @@ pub async fn abort_upload(
             ));
         }
         return Ok(Json(record(&current)));
+    }
+    if let Some(multipart) = &upload.multipart {
+        // Part URLs already handed out must stop working.
+        state
+            .store
+            .abort_multipart(&upload.key, &multipart.upload_id)
+            .await?;
     }
     // Best effort: a leftover staging object is never served and the janitor removes it.
     if let Err(err) = state.store.delete(&upload.staging_key).await {

@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::record;
 use crate::app::AppState;
 use crate::config::{DEFAULT_PROFILE, Profile, is_token};
-use crate::db::{self, Upload};
+use crate::db::{self, Multipart, Upload};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, Json};
 use crate::keys;
+use crate::multipart::Layout;
 use crate::storage::UploadTarget;
 
 const MAX_METADATA_ENTRIES: usize = 32;
@@ -48,14 +49,15 @@ pub async fn create_upload(
     if let Some(checksum) = &req.checksum_sha256 {
         check_checksum(checksum)?;
     }
-    let metadata = req.metadata.unwrap_or_default();
+    let layout = plan_parts(profile, &req)?;
+    let metadata = req.metadata.clone().unwrap_or_default();
     check_metadata(&metadata)?;
     let method = req.method.unwrap_or(UploadMethod::Put);
 
     let id = Uuid::now_v7();
     let now = db::now();
     let key = keys::object_key(&profile.key_prefix, &user.user, id, &req.filename);
-    let upload = Upload {
+    let mut upload = Upload {
         id,
         owner: user.user.clone(),
         profile: profile_name.to_owned(),
@@ -63,9 +65,10 @@ pub async fn create_upload(
         content_type,
         size: req.size,
         checksum_sha256: req.checksum_sha256,
-        method: match method {
-            UploadMethod::Put => "PUT",
-            UploadMethod::Post => "POST",
+        method: match (layout, method) {
+            (Some(_), _) => "MULTIPART",
+            (None, UploadMethod::Put) => "PUT",
+            (None, UploadMethod::Post) => "POST",
         }
         .to_owned(),
         key,
@@ -76,8 +79,49 @@ pub async fn create_upload(
         created_at: now,
         expires_at: now + profile.url_ttl,
         completed_at: None,
+        multipart: None,
     };
 
+    let instructions = match layout {
+        Some(layout) => {
+            let upload_id = state
+                .store
+                .create_multipart(&upload.key, &upload.content_type)
+                .await?;
+            upload.multipart = Some(Multipart { upload_id, layout });
+            UploadInstructions::Multipart {
+                part_size: layout.part_size,
+                part_count: layout.part_count,
+            }
+        }
+        None => presign_single(&state, &upload, method, profile).await?,
+    };
+    if let Err(err) = state.db.insert(&upload).await {
+        if let Some(multipart) = &upload.multipart {
+            // Leave no storage behind for an upload nobody can refer to.
+            let _ = state
+                .store
+                .abort_multipart(&upload.key, &multipart.upload_id)
+                .await;
+        }
+        return Err(err.into());
+    }
+
+    let mut response = record(&upload);
+    response.upload = Some(instructions);
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, axum::Json(response)))
+}
+
+async fn presign_single(
+    state: &AppState,
+    upload: &Upload,
+    method: UploadMethod,
+    profile: &Profile,
+) -> Result<UploadInstructions, ApiError> {
     let target = UploadTarget {
         key: &upload.staging_key,
         content_type: &upload.content_type,
@@ -86,8 +130,7 @@ pub async fn create_upload(
         checksum_sha256: upload.checksum_sha256.as_deref(),
         expires_in: profile.url_ttl,
     };
-    // Sign before recording, so a storage failure leaves no orphan record.
-    let instructions = match method {
+    Ok(match method {
         UploadMethod::Put => {
             let put = state.store.presign_put(&target).await?;
             UploadInstructions::Put {
@@ -102,16 +145,7 @@ pub async fn create_upload(
                 fields: post.fields,
             }
         }
-    };
-    state.db.insert(&upload).await?;
-
-    let mut response = record(&upload);
-    response.upload = Some(instructions);
-    let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
-        headers.insert(header::LOCATION, location);
-    }
-    Ok((StatusCode::CREATED, headers, axum::Json(response)))
+    })
 }
 
 /// The declared type, reduced to a lowercase `type/subtype` that the profile allows.
@@ -162,17 +196,34 @@ fn check_size(profile: &Profile, size: u64) -> Result<(), ApiError> {
         )
         .with_field("size"));
     }
-    if size > profile.multipart_threshold {
+    Ok(())
+}
+
+/// The part layout when `size` is over the profile's multipart threshold.
+fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, ApiError> {
+    if req.size <= profile.multipart_threshold {
+        return Ok(None);
+    }
+    if req.method == Some(UploadMethod::Post) {
         return Err(ApiError::bad_request(
             "multipart_required",
             format!(
-                "files over {} bytes must be sent in parts, which this server does not offer yet",
+                "files over {} bytes are sent in parts: leave method out",
                 profile.multipart_threshold
             ),
         )
-        .with_field("size"));
+        .with_field("method"));
     }
-    Ok(())
+    if req.checksum_sha256.is_some() {
+        return Err(ApiError::bad_request(
+            "checksum_per_part",
+            "a file sent in parts is checked part by part: pass checksumsSha256 when signing parts",
+        )
+        .with_field("checksumSha256"));
+    }
+    Layout::plan(req.size, profile.part_size)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request("no_part_layout", e).with_field("size"))
 }
 
 fn check_checksum(checksum: &str) -> Result<(), ApiError> {

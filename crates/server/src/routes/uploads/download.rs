@@ -1,13 +1,10 @@
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use time::OffsetDateTime;
 use uploadgate_api::{DownloadLink, UploadStatus};
 
-use super::find_own;
+use super::{find_own, url_ttl};
 use crate::app::AppState;
-use crate::config::DEFAULT_PROFILE;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 
@@ -35,7 +32,7 @@ pub async fn download_upload(
             ),
         ));
     }
-    let ttl = download_ttl(&state, &upload.profile);
+    let ttl = url_ttl(&state, &upload.profile);
     let url = state
         .store
         .presign_get(&upload.key, &upload.filename, ttl)
@@ -44,14 +41,4 @@ pub async fn download_upload(
         url,
         expires_at: OffsetDateTime::now_utc() + ttl,
     }))
-}
-
-/// The profile's URL lifetime; the default profile's if it was removed from the config.
-fn download_ttl(state: &AppState, profile: &str) -> Duration {
-    state
-        .config
-        .profiles
-        .get(profile)
-        .or_else(|| state.config.profiles.get(DEFAULT_PROFILE))
-        .map_or(Duration::from_secs(900), |p| p.url_ttl)
 }

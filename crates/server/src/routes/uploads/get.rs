@@ -1,13 +1,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
-use uploadgate_api::UploadRecord;
+use uploadgate_api::{UploadRecord, UploadStatus, UploadedPart};
 
 use super::{find_own, record};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
+use crate::multipart::usable_parts;
+use crate::storage::StorageError;
 
-/// One of the caller's uploads.
+/// One of the caller's uploads; for a multipart upload in progress, with the
+/// parts storage holds now (`uploadedParts`), to resume from.
 #[utoipa::path(get, path = "/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "Upload id")),
     security(("bearer" = [])),
@@ -20,5 +23,34 @@ pub async fn get_upload(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<UploadRecord>, ApiError> {
-    Ok(Json(record(&find_own(&state, &user, &id).await?)))
+    let upload = find_own(&state, &user, &id).await?;
+    let mut response = record(&upload);
+    if let Some(multipart) = &upload.multipart
+        && matches!(
+            upload.status,
+            UploadStatus::Pending | UploadStatus::Uploading
+        )
+    {
+        let stored = match state
+            .store
+            .list_parts(&upload.key, &multipart.upload_id)
+            .await
+        {
+            Ok(stored) => stored,
+            // Gone from storage (aborted or expired there): nothing to resume from.
+            Err(StorageError::NoSuchUpload) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        response.uploaded_parts = Some(
+            usable_parts(&multipart.layout, &stored)
+                .into_iter()
+                .map(|part| UploadedPart {
+                    part_number: part.part_number,
+                    size: part.size,
+                    etag: part.etag.clone(),
+                })
+                .collect(),
+        );
+    }
+    Ok(Json(response))
 }

@@ -6,12 +6,16 @@ pub mod create;
 pub mod download;
 pub mod get;
 pub mod list;
+pub mod parts;
+
+use std::time::Duration;
 
 use uploadgate_api::UploadRecord;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::config::DEFAULT_PROFILE;
 use crate::db::Upload;
 use crate::error::ApiError;
 
@@ -30,6 +34,9 @@ pub fn record(upload: &Upload) -> UploadRecord {
         expires_at: upload.expires_at,
         completed_at: upload.completed_at,
         reject_reason: upload.reject_reason.clone(),
+        part_size: upload.multipart.as_ref().map(|m| m.layout.part_size),
+        part_count: upload.multipart.as_ref().map(|m| m.layout.part_count),
+        uploaded_parts: None,
         upload: None,
     }
 }
@@ -43,4 +50,15 @@ pub async fn find_own(state: &AppState, user: &Principal, id: &str) -> Result<Up
         .find(id, &user.user)
         .await?
         .ok_or_else(ApiError::upload_not_found)
+}
+
+/// How long URLs for an upload of `profile` stay valid; the default profile's
+/// when that profile has since been removed from the config.
+pub fn url_ttl(state: &AppState, profile: &str) -> Duration {
+    state
+        .config
+        .profiles
+        .get(profile)
+        .or_else(|| state.config.profiles.get(DEFAULT_PROFILE))
+        .map_or(Duration::from_secs(900), |p| p.url_ttl)
 }

@@ -1,0 +1,144 @@
+//! How a large file is cut into parts. S3's rules: at most 10,000 parts, each
+//! 5 MiB to 5 GiB except the last, which may be smaller. All but the last are
+//! the same size, because some stores (Cloudflare R2) refuse unequal parts.
+
+use crate::storage::StoredPart;
+
+const MIB: u64 = 1024 * 1024;
+pub const MIN_PART_SIZE: u64 = 5 * MIB;
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+pub const MAX_PARTS: u32 = 10_000;
+/// What the AWS CLI uses: small enough to retry cheaply, big enough to be few.
+pub const DEFAULT_PART_SIZE: u64 = 8 * MIB;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub size: u64,
+    pub part_size: u64,
+    pub part_count: u32,
+}
+
+impl Layout {
+    /// The layout for `size` bytes, with parts of `preferred` bytes unless
+    /// 10,000 of those are not enough.
+    pub fn plan(size: u64, preferred: Option<u64>) -> Result<Layout, String> {
+        if size == 0 {
+            return Err("a multipart upload needs at least one byte".into());
+        }
+        let mut part_size = preferred.unwrap_or(DEFAULT_PART_SIZE).max(MIN_PART_SIZE);
+        let needed = size.div_ceil(u64::from(MAX_PARTS));
+        if needed > part_size {
+            part_size = needed.div_ceil(MIB) * MIB;
+        }
+        if part_size > MAX_PART_SIZE {
+            return Err(format!(
+                "{size} bytes cannot be sent in {MAX_PARTS} parts of at most 5 GiB"
+            ));
+        }
+        let part_count =
+            u32::try_from(size.div_ceil(part_size)).map_err(|_| "too many parts".to_owned())?;
+        Ok(Layout {
+            size,
+            part_size,
+            part_count,
+        })
+    }
+
+    /// The exact length of part `number` (1-based), or `None` outside the layout.
+    pub fn part_len(&self, number: u32) -> Option<u64> {
+        if number == 0 || number > self.part_count {
+            return None;
+        }
+        let start = u64::from(number - 1) * self.part_size;
+        Some(self.part_size.min(self.size - start))
+    }
+}
+
+/// Reconciles what storage holds with the layout the server recorded: only parts
+/// with a number and exact length from the layout count. (Part URLs sign the
+/// length, but a store that ignores it, or a part sent through another door,
+/// must not slip an odd part into the object.)
+pub fn usable_parts<'a>(layout: &Layout, stored: &'a [StoredPart]) -> Vec<&'a StoredPart> {
+    stored
+        .iter()
+        .filter(|part| layout.part_len(part.part_number) == Some(part.size))
+        .collect()
+}
+
+/// Part numbers of the layout that storage does not hold (usably), ascending.
+pub fn missing_parts(layout: &Layout, stored: &[StoredPart]) -> Vec<u32> {
+    let usable = usable_parts(layout, stored);
+    let mut present = usable.iter().map(|p| p.part_number).peekable();
+    let mut missing = Vec::new();
+    for number in 1..=layout.part_count {
+        if present.next_if_eq(&number).is_none() {
+            missing.push(number);
+        }
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(part_number: u32, size: u64) -> StoredPart {
+        StoredPart {
+            part_number,
+            size,
+            etag: format!("\"{part_number}\""),
+            last_modified: None,
+        }
+    }
+
+    #[test]
+    fn only_parts_that_fit_the_layout_count() {
+        let layout = Layout::plan(12 * MIB, Some(5 * MIB)).expect("fits");
+        let stored = [
+            part(1, 5 * MIB),
+            part(2, 4 * MIB),
+            part(3, 2 * MIB),
+            part(4, 1),
+        ];
+        let usable: Vec<u32> = usable_parts(&layout, &stored)
+            .iter()
+            .map(|p| p.part_number)
+            .collect();
+        assert_eq!(usable, [1, 3]);
+        assert_eq!(missing_parts(&layout, &stored), [2]);
+        assert_eq!(missing_parts(&layout, &[]), [1, 2, 3]);
+    }
+
+    #[test]
+    fn parts_are_equal_but_the_last() {
+        let layout = Layout::plan(12 * MIB + 1, Some(5 * MIB)).expect("fits");
+        assert_eq!((layout.part_size, layout.part_count), (5 * MIB, 3));
+        assert_eq!(layout.part_len(1), Some(5 * MIB));
+        assert_eq!(layout.part_len(3), Some(2 * MIB + 1));
+        assert_eq!(layout.part_len(4), None);
+        assert_eq!(layout.part_len(0), None);
+    }
+
+    #[test]
+    fn huge_files_get_bigger_parts_within_ten_thousand() {
+        let size = 200 * 1024 * MIB; // 200 GiB
+        let layout = Layout::plan(size, None).expect("fits");
+        assert!(layout.part_count <= MAX_PARTS);
+        assert!(layout.part_size >= MIN_PART_SIZE && layout.part_size.is_multiple_of(MIB));
+        assert_eq!(
+            layout.part_size * u64::from(layout.part_count - 1)
+                + layout.part_len(layout.part_count).expect("last"),
+            size
+        );
+    }
+
+    #[test]
+    fn too_small_parts_are_raised_and_impossible_sizes_refused() {
+        assert_eq!(
+            Layout::plan(100 * MIB, Some(MIB)).expect("fits").part_size,
+            MIN_PART_SIZE
+        );
+        assert!(Layout::plan(u64::from(MAX_PARTS) * MAX_PART_SIZE + 1, None).is_err());
+        assert!(Layout::plan(0, None).is_err());
+    }
+}

@@ -1,0 +1,144 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json as JsonBody;
+use axum::extract::{Path, State};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use uploadgate_api::{SignParts, SignedPart, SignedParts, UploadStatus};
+
+use super::{find_own, url_ttl};
+use crate::app::AppState;
+use crate::db::{self, Transition};
+use crate::error::ApiError;
+use crate::extract::{AuthUser, Json};
+use crate::multipart::MAX_PARTS;
+use crate::storage::PartTarget;
+
+/// Presigns part uploads. Cheap and repeatable: a client whose URL expired asks again.
+#[utoipa::path(post, path = "/v1/uploads/{id}/parts", tag = "uploads", request_body = SignParts,
+    params(("id" = String, Path, description = "Upload id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SignedParts),
+        (status = 400, body = uploadgate_api::Problem, description = "A part number outside 1..partCount, or a bad checksum"),
+        (status = 404, body = uploadgate_api::Problem),
+        (status = 409, body = uploadgate_api::Problem, description = "Not a multipart upload, or no longer in progress")))]
+pub async fn sign_parts(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Json(req): Json<SignParts>,
+) -> Result<JsonBody<SignedParts>, ApiError> {
+    let upload = find_own(&state, &user, &id).await?;
+    let Some(multipart) = &upload.multipart else {
+        return Err(ApiError::conflict(
+            "not_multipart",
+            "this upload is sent in one request, not in parts",
+        ));
+    };
+    if !matches!(
+        upload.status,
+        UploadStatus::Pending | UploadStatus::Uploading
+    ) {
+        return Err(ApiError::conflict(
+            "upload_not_pending",
+            format!(
+                "the upload is {} and takes no more parts",
+                upload.status.as_str()
+            ),
+        ));
+    }
+    let layout = multipart.layout;
+    let numbers = check_numbers(&req.part_numbers, layout.part_count)?;
+    let checksums = check_checksums(req.checksums_sha256.as_ref(), &numbers)?;
+
+    let targets: Vec<PartTarget<'_>> = req
+        .part_numbers
+        .iter()
+        .map(|&number| PartTarget {
+            part_number: number,
+            size: layout.part_len(number),
+            checksum_sha256: checksums.get(&number).map(String::as_str),
+        })
+        .collect();
+    let ttl = url_ttl(&state, &upload.profile);
+    let now = db::now();
+    let signed = state
+        .store
+        .presign_parts(&upload.key, &multipart.upload_id, &targets, ttl)
+        .await?;
+
+    if upload.status == UploadStatus::Pending {
+        let change = Transition {
+            to: UploadStatus::Uploading,
+            at: now,
+            reject_reason: None,
+        };
+        // Losing this race to a completion or an abort is fine: the URLs then fail at storage.
+        state
+            .db
+            .transition(upload.id, UploadStatus::Pending, &change)
+            .await?;
+    }
+    Ok(JsonBody(SignedParts {
+        parts: signed
+            .into_iter()
+            .map(|part| SignedPart {
+                part_number: part.part_number,
+                url: part.url,
+                headers: part.headers,
+                expires_at: now + ttl,
+            })
+            .collect(),
+    }))
+}
+
+fn check_numbers(numbers: &[u32], part_count: u32) -> Result<BTreeSet<u32>, ApiError> {
+    let invalid = |detail: String| ApiError::invalid_field("partNumbers", detail);
+    if numbers.is_empty() {
+        return Err(invalid("partNumbers: name at least one part".into()));
+    }
+    if numbers.len() > MAX_PARTS as usize {
+        return Err(invalid(format!(
+            "partNumbers: at most {MAX_PARTS} parts per call"
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for &number in numbers {
+        if number == 0 || number > part_count {
+            return Err(invalid(format!(
+                "partNumbers: {number} is outside 1..{part_count}"
+            )));
+        }
+        if !seen.insert(number) {
+            return Err(invalid(format!("partNumbers: {number} is listed twice")));
+        }
+    }
+    Ok(seen)
+}
+
+fn check_checksums(
+    given: Option<&BTreeMap<String, String>>,
+    numbers: &BTreeSet<u32>,
+) -> Result<BTreeMap<u32, String>, ApiError> {
+    let invalid = |detail: String| ApiError::invalid_field("checksumsSha256", detail);
+    let mut checksums = BTreeMap::new();
+    for (key, checksum) in given.into_iter().flatten() {
+        let number: u32 = key
+            .parse()
+            .ok()
+            .filter(|n| numbers.contains(n))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "checksumsSha256: {key:?} is not one of partNumbers"
+                ))
+            })?;
+        if BASE64.decode(checksum).map(|d| d.len()) != Ok(32) {
+            return Err(invalid(format!(
+                "checksumsSha256: part {number} needs the base64 of a 32-byte SHA-256 digest"
+            )));
+        }
+        checksums.insert(number, checksum.clone());
+    }
+    Ok(checksums)
+}

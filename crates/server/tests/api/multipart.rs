@@ -1,0 +1,323 @@
+//! Large files in parts: parallel, resumable across a server restart, verified whole.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::test_app::{TestApp, id_of, problem};
+
+const MIB: usize = 1024 * 1024;
+const VIDEO: &str = "content_types = [\"video/mp4\"]\nmax_size = \"100MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"";
+
+async fn app() -> TestApp {
+    TestApp::builder().profile("video", VIDEO).start().await
+}
+
+/// `len` bytes that sniff as MP4 and differ from part to part.
+fn video(len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x9E37_79B9;
+    let mut bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    bytes[..12].copy_from_slice(b"\0\0\0\x18ftypmp42");
+    bytes
+}
+
+async fn create(app: &TestApp, bytes: &[u8]) -> Value {
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "movie.mp4", "contentType": "video/mp4", "size": bytes.len(), "profile": "video"}),
+        )
+        .await;
+    assert_eq!(record["upload"]["method"], "MULTIPART");
+    record
+}
+
+async fn sign(app: &TestApp, id: &str, numbers: &[u32]) -> Vec<Value> {
+    let response = app
+        .post_json(
+            "alice",
+            &format!("/v1/uploads/{id}/parts"),
+            &json!({"partNumbers": numbers}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["parts"].as_array().expect("parts").clone()
+}
+
+fn part_bytes(bytes: &[u8], number: u32) -> Vec<u8> {
+    let start = (number as usize - 1) * 5 * MIB;
+    bytes[start..bytes.len().min(start + 5 * MIB)].to_vec()
+}
+
+async fn put_part(app: &TestApp, part: &Value, body: Vec<u8>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .put(part["url"].as_str().expect("url"))
+        .body(body);
+    for (name, value) in part["headers"].as_object().expect("headers") {
+        request = request.header(name, value.as_str().expect("string"));
+    }
+    request.send().await.expect("PUT part")
+}
+
+/// Sends the bytes of the part `part` was signed for, expecting storage to take them.
+async fn send_ok(app: &TestApp, part: &Value, bytes: &[u8]) -> reqwest::Response {
+    let number = u32::try_from(part["partNumber"].as_u64().expect("number")).expect("u32");
+    let response = put_part(app, part, part_bytes(bytes, number)).await;
+    assert_eq!(response.status(), StatusCode::OK, "part {number}");
+    response
+}
+
+fn etag_of(response: &reqwest::Response) -> String {
+    response.headers()["etag"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn three_parts_upload_in_parallel_and_complete_byte_for_byte() {
+    let app = app().await;
+    let bytes = video(12 * MIB + 123);
+    let record = create(&app, &bytes).await;
+    assert_eq!(record["upload"]["partSize"], 5 * MIB);
+    assert_eq!(record["upload"]["partCount"], 3);
+    let id = id_of(&record);
+
+    let parts = sign(&app, &id, &[1, 2, 3]).await;
+    let uploads = parts.iter().map(|part| {
+        let number = u32::try_from(part["partNumber"].as_u64().expect("number")).expect("u32");
+        put_part(&app, part, part_bytes(&bytes, number))
+    });
+    let responses = futures::future::join_all(uploads).await;
+    let mut completed = Vec::new();
+    for (part, response) in parts.iter().zip(&responses) {
+        assert_eq!(response.status(), StatusCode::OK);
+        completed.push(json!({"partNumber": part["partNumber"], "etag": etag_of(response)}));
+    }
+    let status = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(status["status"], "uploading");
+    assert_eq!(status["uploadedParts"].as_array().map(Vec::len), Some(3));
+
+    let response = app
+        .post_json(
+            "alice",
+            &format!("/v1/uploads/{id}/complete"),
+            &json!({"parts": completed}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["status"],
+        "completed"
+    );
+    assert_eq!(
+        app.complete("alice", &id).await.status(),
+        StatusCode::OK,
+        "idempotent"
+    );
+    let downloaded = app.download("alice", &id).await;
+    assert_eq!(Sha256::digest(&downloaded), Sha256::digest(&bytes));
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_after_a_restart_sending_only_missing_parts() {
+    let mut app = app().await;
+    let bytes = video(12 * MIB + 5);
+    let id = id_of(&create(&app, &bytes).await);
+    let parts = sign(&app, &id, &[1, 2, 3]).await;
+    for number in [1, 3] {
+        let response = put_part(
+            &app,
+            &parts[number as usize - 1],
+            part_bytes(&bytes, number),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    app.restart().await;
+
+    let status = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(status["status"], "uploading");
+    let held: Vec<u64> = status["uploadedParts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["partNumber"].as_u64().expect("number"))
+        .collect();
+    assert_eq!(held, [1, 3]);
+    assert_eq!(status["uploadedParts"][1]["size"], 2 * MIB + 5);
+
+    let again = sign(&app, &id, &[2]).await;
+    send_ok(&app, &again[0], &bytes).await;
+    let response = app.complete("alice", &id).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let downloaded = app.download("alice", &id).await;
+    assert_eq!(Sha256::digest(&downloaded), Sha256::digest(&bytes));
+}
+
+#[tokio::test]
+async fn completing_with_missing_parts_names_them() {
+    let app = app().await;
+    let bytes = video(12 * MIB);
+    let id = id_of(&create(&app, &bytes).await);
+    let parts = sign(&app, &id, &[1]).await;
+    send_ok(&app, &parts[0], &bytes).await;
+    let response = app.complete("alice", &id).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let problem = problem(response).await;
+    assert_eq!(problem["code"], "missing_parts");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .ends_with(": 2, 3"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn storage_refuses_a_part_of_another_length_or_checksum() {
+    let app = app().await;
+    let bytes = video(12 * MIB);
+    let id = id_of(&create(&app, &bytes).await);
+    let parts = sign(&app, &id, &[1]).await;
+    let short = part_bytes(&bytes, 1)[..5 * MIB - 1].to_vec();
+    assert_eq!(
+        put_part(&app, &parts[0], short).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let good = part_bytes(&bytes, 2);
+    let checksum = BASE64.encode(Sha256::digest(&good));
+    let response = app
+        .post_json(
+            "alice",
+            &format!("/v1/uploads/{id}/parts"),
+            &json!({"partNumbers": [2], "checksumsSha256": {"2": checksum}}),
+        )
+        .await;
+    let signed: Value = response.json().await.expect("json");
+    let part = &signed["parts"][0];
+    assert_eq!(part["headers"]["x-amz-checksum-sha256"], json!(checksum));
+    let mut corrupted = good.clone();
+    corrupted[100] ^= 1;
+    assert_eq!(
+        put_part(&app, part, corrupted).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(put_part(&app, part, good).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_expired_part_url_is_signed_again_and_works() {
+    let app = TestApp::builder()
+        .profile("video", &format!("{VIDEO}\nurl_ttl = \"1s\""))
+        .start()
+        .await;
+    let bytes = video(6 * MIB);
+    let id = id_of(&create(&app, &bytes).await);
+    let first = sign(&app, &id, &[1]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        put_part(&app, &first[0], part_bytes(&bytes, 1))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let second = sign(&app, &id, &[1]).await;
+    send_ok(&app, &second[0], &bytes).await;
+}
+
+#[tokio::test]
+async fn aborting_makes_storage_refuse_further_parts() {
+    let app = app().await;
+    let bytes = video(12 * MIB);
+    let id = id_of(&create(&app, &bytes).await);
+    let parts = sign(&app, &id, &[1, 2]).await;
+    send_ok(&app, &parts[0], &bytes).await;
+    let aborted = app.delete("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(aborted.status(), StatusCode::OK);
+    let late = put_part(&app, &parts[1], part_bytes(&bytes, 2)).await;
+    assert!(late.status().is_client_error(), "{}", late.status());
+    let response = app
+        .post_json(
+            "alice",
+            &format!("/v1/uploads/{id}/parts"),
+            &json!({"partNumbers": [2]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn bad_part_numbers_and_etags_are_refused() {
+    let app = app().await;
+    let bytes = video(12 * MIB);
+    let id = id_of(&create(&app, &bytes).await);
+    for numbers in [json!([0]), json!([4]), json!([]), json!([1, 1])] {
+        let response = app
+            .post_json(
+                "alice",
+                &format!("/v1/uploads/{id}/parts"),
+                &json!({"partNumbers": numbers}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{numbers}");
+        assert_eq!(problem(response).await["field"], "partNumbers");
+    }
+    let parts = sign(&app, &id, &[1, 2, 3]).await;
+    for part in &parts {
+        send_ok(&app, part, &bytes).await;
+    }
+    let wrong =
+        json!({"parts": [{"partNumber": 1, "etag": "\"0123456789abcdef0123456789abcdef\""}]});
+    let response = app
+        .post_json("alice", &format!("/v1/uploads/{id}/complete"), &wrong)
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(problem(response).await["code"], "etag_mismatch");
+    let single = app
+        .create_put("alice", "image/png", crate::test_app::PNG)
+        .await;
+    let response = app
+        .post_json(
+            "alice",
+            &format!("/v1/uploads/{}/parts", id_of(&single)),
+            &json!({"partNumbers": [1]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_spoofed_multipart_upload_is_rejected_and_deleted() {
+    let app = app().await;
+    let mut bytes = video(6 * MIB);
+    bytes[..12].copy_from_slice(b"MZ\x90\0\x03\0\0\0\x04\0\0\0");
+    let record = create(&app, &bytes).await;
+    let id = id_of(&record);
+    let parts = sign(&app, &id, &[1, 2]).await;
+    for part in &parts {
+        send_ok(&app, part, &bytes).await;
+    }
+    let response = app.complete("alice", &id).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["status"],
+        "rejected"
+    );
+    let key = record["key"].as_str().expect("key");
+    assert_eq!(app.store().head(key).await.expect("head"), None);
+}
