@@ -96,13 +96,21 @@ impl Signer {
             }
         };
         let scope = format!("{day}/{}/{SERVICE}/aws4_request", self.region);
+        let credential = format!("{access_key_id}/{scope}");
+        let query_head = format!(
+            "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={}&X-Amz-Date={amz_date}",
+            uri_encode(&credential)
+        );
+        let sts_head = format!("{ALGORITHM}\n{amz_date}\n{scope}\n");
         Ok(Batch {
-            credential: format!("{access_key_id}/{scope}"),
+            credential,
             scope,
             amz_date,
             now,
-            key,
-            session_token: credentials.session_token().map(str::to_owned),
+            mac: <Hmac<Sha256>>::new_from_slice(&key).expect("HMAC takes any key length"),
+            session_token: credentials.session_token().map(uri_encode),
+            query_head,
+            sts_head,
         })
     }
 }
@@ -113,8 +121,14 @@ pub struct Batch {
     scope: String,
     amz_date: String,
     now: OffsetDateTime,
-    key: [u8; 32],
+    /// HMAC already keyed with the day key: cloning it skips re-keying per URL.
+    mac: Hmac<Sha256>,
     session_token: Option<String>,
+    /// `X-Amz-Algorithm=...&X-Amz-Credential=...&X-Amz-Date=...`, the start of
+    /// every canonical query (upper-case names sort first).
+    query_head: String,
+    /// `AWS4-HMAC-SHA256\n<date>\n<scope>\n`, the start of every string to sign.
+    sts_head: String,
 }
 
 /// One request to presign. `path` is already encoded (see `encode_key`);
@@ -144,60 +158,76 @@ impl std::fmt::Debug for Batch {
 impl Batch {
     /// The presigned URL for `request`.
     pub fn presign(&self, request: &Presign<'_>) -> String {
-        let mut signed_headers = String::with_capacity(64);
-        let mut canonical_headers = String::with_capacity(128);
-        // `host` sorts among the others like any header.
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 1);
-        headers.extend_from_slice(request.headers);
-        headers.push(("host", request.host));
+        // Headers: `host` sorted in among the others.
+        let mut headers: [(&str, &str); 8] = [("", ""); 8];
+        let count = request.headers.len().min(headers.len() - 1);
+        headers[..count].copy_from_slice(&request.headers[..count]);
+        headers[count] = ("host", request.host);
+        let headers = &mut headers[..=count];
         headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (name, value) in &headers {
+
+        let mut signed_headers = String::with_capacity(64);
+        for (name, _) in headers.iter() {
             if !signed_headers.is_empty() {
                 signed_headers.push(';');
             }
             signed_headers.push_str(name);
-            let _ = writeln!(canonical_headers, "{name}:{}", value.trim());
         }
 
-        let expires = request.expires_in.as_secs().to_string();
-        let mut query: Vec<(String, String)> = Vec::with_capacity(request.query.len() + 6);
-        for (name, value) in request.query {
-            query.push((uri_encode(name), uri_encode(value)));
-        }
-        query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
-        query.push(("X-Amz-Credential".into(), uri_encode(&self.credential)));
-        query.push(("X-Amz-Date".into(), self.amz_date.clone()));
-        query.push(("X-Amz-Expires".into(), expires));
-        query.push(("X-Amz-SignedHeaders".into(), uri_encode(&signed_headers)));
+        // Canonical query: the batch's fixed head, then the rest in name order.
+        // Upper-case `X-Amz-*` names sort before the lower-case S3 parameters.
+        let mut query = String::with_capacity(self.query_head.len() + 256);
+        query.push_str(&self.query_head);
+        let _ = write!(query, "&X-Amz-Expires={}", request.expires_in.as_secs());
         if let Some(token) = &self.session_token {
-            query.push(("X-Amz-Security-Token".into(), uri_encode(token)));
+            query.push_str("&X-Amz-Security-Token=");
+            query.push_str(token);
         }
-        query.sort_unstable();
-        let mut canonical_query = String::with_capacity(512);
-        for (name, value) in &query {
-            if !canonical_query.is_empty() {
-                canonical_query.push('&');
-            }
-            canonical_query.push_str(name);
-            canonical_query.push('=');
-            canonical_query.push_str(value);
+        query.push_str("&X-Amz-SignedHeaders=");
+        push_encoded(&mut query, &signed_headers);
+        let mut params: Vec<(&str, &str)> = request.query.to_vec();
+        params.sort_unstable();
+        for (name, value) in params {
+            query.push('&');
+            push_encoded(&mut query, name);
+            query.push('=');
+            push_encoded(&mut query, value);
         }
 
-        let canonical_request = format!(
-            "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD",
-            request.method, request.path
-        );
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{}\n{}",
-            self.amz_date,
-            self.scope,
-            hex::encode(Sha256::digest(canonical_request.as_bytes()))
-        );
-        let signature = self.hmac_hex(string_to_sign.as_bytes());
-        format!(
-            "{}{}?{canonical_query}&X-Amz-Signature={signature}",
-            request.origin, request.path
-        )
+        let mut hash = Sha256::new();
+        hash.update(request.method.as_bytes());
+        hash.update(b"\n");
+        hash.update(request.path.as_bytes());
+        hash.update(b"\n");
+        hash.update(query.as_bytes());
+        hash.update(b"\n");
+        for (name, value) in headers.iter() {
+            hash.update(name.as_bytes());
+            hash.update(b":");
+            hash.update(value.trim().as_bytes());
+            hash.update(b"\n");
+        }
+        hash.update(b"\n");
+        hash.update(signed_headers.as_bytes());
+        hash.update(b"\nUNSIGNED-PAYLOAD");
+        let mut hex_hash = [0u8; 64];
+        hex::encode_to_slice(hash.finalize(), &mut hex_hash).expect("64 hex digits");
+
+        let mut mac = self.mac.clone();
+        mac.update(self.sts_head.as_bytes());
+        mac.update(&hex_hash);
+        let mut signature = [0u8; 64];
+        hex::encode_to_slice(mac.finalize().into_bytes(), &mut signature).expect("64 hex digits");
+
+        let mut url =
+            String::with_capacity(request.origin.len() + request.path.len() + query.len() + 90);
+        url.push_str(request.origin);
+        url.push_str(request.path);
+        url.push('?');
+        url.push_str(&query);
+        url.push_str("&X-Amz-Signature=");
+        url.push_str(std::str::from_utf8(&signature).expect("hex is ASCII"));
+        url
     }
 
     /// Builds and signs a SigV4 POST policy. The returned fields go into the form
@@ -244,7 +274,7 @@ impl Batch {
     }
 
     fn hmac_hex(&self, data: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.mac.clone();
         mac.update(data);
         hex::encode(mac.finalize().into_bytes())
     }
@@ -267,10 +297,19 @@ pub fn uri_encode(input: &str) -> String {
     percent_encode(input, b"-._~")
 }
 
+fn push_encoded(out: &mut String, input: &str) {
+    push_percent_encoded(out, input, b"-._~");
+}
+
 /// Percent-encodes all but ASCII letters, digits and the bytes in `keep`.
 pub fn percent_encode(input: &str, keep: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(input.len() + 8);
+    push_percent_encoded(&mut out, input, keep);
+    out
+}
+
+fn push_percent_encoded(out: &mut String, input: &str, keep: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in input.bytes() {
         if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
             out.push(char::from(byte));
@@ -280,7 +319,6 @@ pub fn percent_encode(input: &str, keep: &[u8]) -> String {
             out.push(char::from(HEX[usize::from(byte & 0xF)]));
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -459,11 +497,12 @@ mod tests {
         let signer = Signer::new("us-east-1");
         let day1 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let day2 = day1 + Duration::from_secs(86_400);
-        let a = signer.at(&credentials(None), day1).expect("batch").key;
-        let b = signer.at(&credentials(None), day2).expect("batch").key;
+        let sign = |creds: &Credentials, at| signer.at(creds, at).expect("batch").hmac_hex(b"x");
+        let a = sign(&credentials(None), day1);
+        let b = sign(&credentials(None), day2);
         let other = Credentials::new("OTHER", "secret", None, None, "test");
-        let c = signer.at(&other, day2).expect("batch").key;
+        let c = sign(&other, day2);
         assert!(a != b && b != c);
-        assert_eq!(signer.at(&credentials(None), day1).expect("batch").key, a);
+        assert_eq!(sign(&credentials(None), day1), a);
     }
 }
