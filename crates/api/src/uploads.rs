@@ -125,7 +125,10 @@ pub struct UploadRecord {
     pub profile: String,
     pub filename: String,
     pub content_type: String,
-    pub size: u64,
+    /// Bytes. Absent only for uploads whose client did not declare a size (Uppy
+    /// through the Companion routes) until they are verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

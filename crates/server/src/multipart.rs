@@ -78,6 +78,48 @@ pub fn missing_parts(layout: &Layout, stored: &[StoredPart]) -> Vec<u32> {
     missing
 }
 
+/// For uploads whose client chose the part size (Uppy): parts must be numbered
+/// 1..n without gaps, all the same size but the last (which may be smaller),
+/// and at least 5 MiB but the last. `wanted` are the part numbers the client
+/// completes with, or all that storage holds.
+pub fn check_client_parts<'a>(
+    stored: &'a [StoredPart],
+    wanted: &[u32],
+) -> Result<Vec<&'a StoredPart>, String> {
+    let mut parts = Vec::with_capacity(wanted.len());
+    for (index, &number) in wanted.iter().enumerate() {
+        if usize::try_from(number).ok() != Some(index + 1) {
+            return Err(format!(
+                "parts must be numbered 1 to n without gaps; found {number} at position {}",
+                index + 1
+            ));
+        }
+        let part = stored
+            .iter()
+            .find(|p| p.part_number == number)
+            .ok_or_else(|| format!("part {number} is not in storage"))?;
+        parts.push(part);
+    }
+    let Some((last, rest)) = parts.split_last() else {
+        return Err("no parts have been uploaded".into());
+    };
+    if let Some(first) = rest.first() {
+        if first.size < MIN_PART_SIZE {
+            return Err("every part but the last must be at least 5 MiB".into());
+        }
+        if let Some(odd) = rest.iter().find(|p| p.size != first.size) {
+            return Err(format!(
+                "part {} differs in size from part 1; all but the last must be equal",
+                odd.part_number
+            ));
+        }
+        if last.size > first.size {
+            return Err("the last part is larger than the others".into());
+        }
+    }
+    Ok(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +131,31 @@ mod tests {
             etag: format!("\"{part_number}\""),
             last_modified: None,
         }
+    }
+
+    #[test]
+    fn client_chosen_parts_must_be_contiguous_and_even() {
+        let stored = [
+            part(1, 6 * MIB),
+            part(2, 6 * MIB),
+            part(3, MIB),
+            part(5, MIB),
+        ];
+        assert_eq!(
+            check_client_parts(&stored, &[1, 2, 3]).map(|p| p.len()),
+            Ok(3)
+        );
+        assert!(check_client_parts(&stored, &[1, 2, 3, 5]).is_err(), "gap");
+        assert!(
+            check_client_parts(&stored, &[1, 2, 3, 4]).is_err(),
+            "absent"
+        );
+        let uneven = [part(1, 6 * MIB), part(2, 7 * MIB), part(3, MIB)];
+        assert!(check_client_parts(&uneven, &[1, 2, 3]).is_err());
+        let small = [part(1, MIB), part(2, MIB)];
+        assert!(check_client_parts(&small, &[1, 2]).is_err());
+        assert_eq!(check_client_parts(&small, &[1]).map(|p| p.len()), Ok(1));
+        assert!(check_client_parts(&small, &[]).is_err());
     }
 
     #[test]

@@ -11,9 +11,10 @@
 use uploadgate_api::{CompletedPart, UploadStatus};
 
 use crate::app::AppState;
+use crate::config::DEFAULT_PROFILE;
 use crate::db::{self, Multipart, Transition, Upload};
 use crate::error::ApiError;
-use crate::multipart::{missing_parts, usable_parts};
+use crate::multipart::{check_client_parts, missing_parts, usable_parts};
 use crate::sniff;
 use crate::storage::{ObjectHead, StorageError, unquote_etag};
 
@@ -48,7 +49,7 @@ async fn complete_single(state: &AppState, upload: Upload) -> Result<Upload, Api
     let Some(head) = state.store.head(&upload.staging_key).await? else {
         // A previous attempt may have promoted the object and died before recording it.
         if state.store.head(&upload.key).await?.is_some() {
-            return finish(state, upload, UploadStatus::Completed, None).await;
+            return finish(state, upload, UploadStatus::Completed, None, None).await;
         }
         return Err(ApiError::conflict(
             "object_missing",
@@ -84,23 +85,23 @@ async fn complete_multipart(
         Err(err) => return Err(err.into()),
     };
 
-    let layout = &multipart.layout;
-    let missing = missing_parts(layout, &stored);
-    if !missing.is_empty() {
-        let mut named: Vec<String> = missing
-            .iter()
-            .take(MAX_NAMED_PARTS)
-            .map(u32::to_string)
-            .collect();
-        if missing.len() > MAX_NAMED_PARTS {
-            named.push(format!("and {} more", missing.len() - MAX_NAMED_PARTS));
+    let usable = match &multipart.layout {
+        Some(layout) => {
+            let missing = missing_parts(layout, &stored);
+            if !missing.is_empty() {
+                return Err(missing_parts_error(&missing));
+            }
+            usable_parts(layout, &stored)
         }
-        return Err(ApiError::conflict(
-            "missing_parts",
-            format!("parts missing from storage: {}", named.join(", ")),
-        ));
-    }
-    let usable = usable_parts(layout, &stored);
+        None => {
+            let wanted: Vec<u32> = match client_parts {
+                Some(given) => given.iter().map(|p| p.part_number).collect(),
+                None => stored.iter().map(|p| p.part_number).collect(),
+            };
+            check_client_parts(&stored, &wanted)
+                .map_err(|detail| ApiError::conflict("invalid_parts", detail))?
+        }
+    };
     for given in client_parts.into_iter().flatten() {
         let Some(held) = usable.iter().find(|p| p.part_number == given.part_number) else {
             return Err(ApiError::invalid_field(
@@ -145,11 +146,24 @@ async fn check_and_finish(
     source: &str,
     head: ObjectHead,
 ) -> Result<Upload, ApiError> {
-    if head.size != upload.size {
-        let reason = format!(
-            "size mismatch: declared {} bytes, received {}",
-            upload.size, head.size
-        );
+    let size_problem = match upload.size {
+        Some(declared) if declared != head.size => Some(format!(
+            "size mismatch: declared {declared} bytes, received {}",
+            head.size
+        )),
+        Some(_) => None,
+        // Undeclared: hold it to the profile instead.
+        None => {
+            let max = profile_max_size(state, &upload.profile);
+            (head.size == 0 || head.size > max).then(|| {
+                format!(
+                    "{} bytes is outside this profile's 1 to {max} bytes",
+                    head.size
+                )
+            })
+        }
+    };
+    if let Some(reason) = size_problem {
         return reject(state, upload, source, reason).await;
     }
     let start = state
@@ -165,7 +179,38 @@ async fn check_and_finish(
             tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
         }
     }
-    finish(state, upload, UploadStatus::Completed, None).await
+    finish(
+        state,
+        upload,
+        UploadStatus::Completed,
+        None,
+        Some(head.size),
+    )
+    .await
+}
+
+fn profile_max_size(state: &AppState, profile: &str) -> u64 {
+    state
+        .config
+        .profiles
+        .get(profile)
+        .or_else(|| state.config.profiles.get(DEFAULT_PROFILE))
+        .map_or(0, |p| p.max_size)
+}
+
+fn missing_parts_error(missing: &[u32]) -> ApiError {
+    let mut named: Vec<String> = missing
+        .iter()
+        .take(MAX_NAMED_PARTS)
+        .map(u32::to_string)
+        .collect();
+    if missing.len() > MAX_NAMED_PARTS {
+        named.push(format!("and {} more", missing.len() - MAX_NAMED_PARTS));
+    }
+    ApiError::conflict(
+        "missing_parts",
+        format!("parts missing from storage: {}", named.join(", ")),
+    )
 }
 
 async fn reject(
@@ -176,7 +221,7 @@ async fn reject(
 ) -> Result<Upload, ApiError> {
     tracing::info!(upload = %upload.id, %reason, "upload rejected");
     state.store.delete(source).await?;
-    finish(state, upload, UploadStatus::Rejected, Some(reason)).await
+    finish(state, upload, UploadStatus::Rejected, Some(reason), None).await
 }
 
 /// Records the outcome unless another request recorded a final one first, whose
@@ -187,11 +232,14 @@ async fn finish(
     mut upload: Upload,
     to: UploadStatus,
     reject_reason: Option<String>,
+    size: Option<u64>,
 ) -> Result<Upload, ApiError> {
     let change = Transition {
         to,
         at: db::now(),
         reject_reason: reject_reason.clone(),
+        // Only fills in a size nobody declared; a declared one was just checked equal.
+        size: size.filter(|_| upload.size.is_none()),
     };
     for _ in 0..3 {
         if state
@@ -201,6 +249,9 @@ async fn finish(
         {
             upload.status = to;
             upload.reject_reason = reject_reason;
+            if upload.size.is_none() {
+                upload.size = change.size;
+            }
             if to == UploadStatus::Completed {
                 upload.completed_at = Some(change.at);
             }

@@ -29,7 +29,9 @@ pub struct Upload {
     pub profile: String,
     pub filename: String,
     pub content_type: String,
-    pub size: u64,
+    /// `None` when the client did not declare it (Uppy's Companion protocol has no
+    /// size); set from storage once verified.
+    pub size: Option<u64>,
     pub checksum_sha256: Option<String>,
     /// `PUT` or `POST`: how the client was told to send the bytes.
     pub method: String,
@@ -51,7 +53,9 @@ pub struct Upload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Multipart {
     pub upload_id: String,
-    pub layout: Layout,
+    /// `None` when the client chooses its own part sizes (Uppy); completion then
+    /// checks the parts' shape instead.
+    pub layout: Option<Layout>,
 }
 
 /// A state change, applied only if the record is still in the expected state.
@@ -60,6 +64,8 @@ pub struct Transition {
     pub to: UploadStatus,
     pub at: OffsetDateTime,
     pub reject_reason: Option<String>,
+    /// The size found in storage, for uploads that did not declare one.
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +104,8 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn insert(&self, upload: &Upload) -> Result<(), DbError>;
     /// Only `owner`'s uploads are visible: another user's id is simply not found.
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError>;
+    /// `owner`'s upload with this object key (how Uppy's protocol names uploads).
+    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError>;
     /// Newest first.
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
     /// Moves `id` from `from` to `change.to`; false when it was no longer in `from`

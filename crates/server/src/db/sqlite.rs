@@ -57,7 +57,8 @@ impl UploadRepo for SqliteRepo {
         .bind(&u.profile)
         .bind(&u.filename)
         .bind(&u.content_type)
-        .bind(to_i64(u.size)?)
+        // 0 stands for "not declared": API v1 refuses empty files, so it is free.
+        .bind(to_i64(u.size.unwrap_or(0))?)
         .bind(&u.checksum_sha256)
         .bind(&u.method)
         .bind(&u.key)
@@ -72,10 +73,14 @@ impl UploadRepo for SqliteRepo {
         .bind(
             u.multipart
                 .as_ref()
-                .map(|m| to_i64(m.layout.part_size))
+                .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
                 .transpose()?,
         )
-        .bind(u.multipart.as_ref().map(|m| i64::from(m.layout.part_count)))
+        .bind(
+            u.multipart
+                .as_ref()
+                .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
+        )
         .bind(millis(u.created_at))
         .execute(&self.pool)
         .await?;
@@ -87,6 +92,17 @@ impl UploadRepo for SqliteRepo {
             "SELECT {COLUMNS} FROM uploads WHERE id = ? AND owner = ?"
         ))
         .bind(id.to_string())
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE object_key = ? AND owner = ?"
+        ))
+        .bind(key)
         .bind(owner)
         .fetch_optional(&self.pool)
         .await?;
@@ -121,13 +137,15 @@ impl UploadRepo for SqliteRepo {
         let result = sqlx::query(
             "UPDATE uploads SET status = ?, updated_at = ?, \
                  reject_reason = COALESCE(?, reject_reason), \
-                 completed_at = COALESCE(?, completed_at) \
+                 completed_at = COALESCE(?, completed_at), \
+                 size = COALESCE(?, size) \
              WHERE id = ? AND status = ?",
         )
         .bind(change.to.as_str())
         .bind(millis(change.at))
         .bind(&change.reject_reason)
         .bind(completed_at)
+        .bind(change.size.map(to_i64).transpose()?)
         .bind(id.to_string())
         .bind(from.as_str())
         .execute(&self.pool)
@@ -147,22 +165,22 @@ fn from_row(row: &SqliteRow) -> Result<Upload, DbError> {
     let status: String = row.try_get("status")?;
     let metadata: String = row.try_get("metadata")?;
     let size: i64 = row.try_get("size")?;
-    let size = u64::try_from(size).map_err(|_| corrupt("size"))?;
-    let multipart = match (
-        row.try_get::<Option<String>, _>("multipart_upload_id")?,
+    let size = Some(u64::try_from(size).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
+    let layout = match (
+        size,
         row.try_get::<Option<i64>, _>("part_size")?,
         row.try_get::<Option<i64>, _>("part_count")?,
     ) {
-        (Some(upload_id), Some(part_size), Some(part_count)) => Some(Multipart {
-            upload_id,
-            layout: Layout {
-                size,
-                part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
-                part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
-            },
+        (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
+            size,
+            part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
+            part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
         }),
         _ => None,
     };
+    let multipart = row
+        .try_get::<Option<String>, _>("multipart_upload_id")?
+        .map(|upload_id| Multipart { upload_id, layout });
     Ok(Upload {
         id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
         owner: row.try_get("owner")?,

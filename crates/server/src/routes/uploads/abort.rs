@@ -37,6 +37,7 @@ pub async fn abort_upload(
         to: UploadStatus::Aborted,
         at: db::now(),
         reject_reason: None,
+        size: None,
     };
     if !state
         .db

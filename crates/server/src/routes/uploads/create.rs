@@ -63,7 +63,7 @@ pub async fn create_upload(
         profile: profile_name.to_owned(),
         filename: req.filename,
         content_type,
-        size: req.size,
+        size: Some(req.size),
         checksum_sha256: req.checksum_sha256,
         method: match (layout, method) {
             (Some(_), _) => "MULTIPART",
@@ -88,7 +88,10 @@ pub async fn create_upload(
                 .store
                 .create_multipart(&upload.key, &upload.content_type)
                 .await?;
-            upload.multipart = Some(Multipart { upload_id, layout });
+            upload.multipart = Some(Multipart {
+                upload_id,
+                layout: Some(layout),
+            });
             UploadInstructions::Multipart {
                 part_size: layout.part_size,
                 part_count: layout.part_count,
@@ -122,11 +125,12 @@ async fn presign_single(
     method: UploadMethod,
     profile: &Profile,
 ) -> Result<UploadInstructions, ApiError> {
+    let req_size = upload.size.unwrap_or_default();
     let target = UploadTarget {
         key: &upload.staging_key,
         content_type: &upload.content_type,
-        size: upload.size,
-        min_size: upload.size,
+        size: req_size,
+        min_size: req_size,
         checksum_sha256: upload.checksum_sha256.as_deref(),
         expires_in: profile.url_ttl,
     };

@@ -41,8 +41,12 @@ pub async fn get_upload(
             Err(StorageError::NoSuchUpload) => Vec::new(),
             Err(err) => return Err(err.into()),
         };
+        let usable = match &multipart.layout {
+            Some(layout) => usable_parts(layout, &stored),
+            None => stored.iter().collect(),
+        };
         response.uploaded_parts = Some(
-            usable_parts(&multipart.layout, &stored)
+            usable
                 .into_iter()
                 .map(|part| UploadedPart {
                     part_number: part.part_number,

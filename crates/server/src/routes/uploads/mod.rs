@@ -20,6 +20,7 @@ use crate::db::Upload;
 use crate::error::ApiError;
 
 pub fn record(upload: &Upload) -> UploadRecord {
+    let layout = upload.multipart.as_ref().and_then(|m| m.layout);
     UploadRecord {
         id: upload.id,
         status: upload.status,
@@ -34,8 +35,8 @@ pub fn record(upload: &Upload) -> UploadRecord {
         expires_at: upload.expires_at,
         completed_at: upload.completed_at,
         reject_reason: upload.reject_reason.clone(),
-        part_size: upload.multipart.as_ref().map(|m| m.layout.part_size),
-        part_count: upload.multipart.as_ref().map(|m| m.layout.part_count),
+        part_size: layout.map(|l| l.part_size),
+        part_count: layout.map(|l| l.part_count),
         uploaded_parts: None,
         upload: None,
     }

@@ -48,7 +48,12 @@ pub async fn sign_parts(
             ),
         ));
     }
-    let layout = multipart.layout;
+    let Some(layout) = multipart.layout else {
+        return Err(ApiError::conflict(
+            "client_chosen_parts",
+            "this upload's client chooses its own part sizes; sign its parts through the route it was created by",
+        ));
+    };
     let numbers = check_numbers(&req.part_numbers, layout.part_count)?;
     let checksums = check_checksums(req.checksums_sha256.as_ref(), &numbers)?;
 
@@ -73,6 +78,7 @@ pub async fn sign_parts(
             to: UploadStatus::Uploading,
             at: now,
             reject_reason: None,
+            size: None,
         };
         // Losing this race to a completion or an abort is fine: the URLs then fail at storage.
         state
