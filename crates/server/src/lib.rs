@@ -10,6 +10,7 @@ pub mod db;
 pub mod embedded;
 pub mod error;
 mod extract;
+pub mod intake;
 pub mod keys;
 pub mod multipart;
 pub mod routes;

@@ -1,25 +1,16 @@
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use uploadgate_api::{CreateUpload, UploadInstructions, UploadMethod, UploadRecord, UploadStatus};
-use uuid::Uuid;
+use uploadgate_api::{CreateUpload, UploadInstructions, UploadMethod, UploadRecord};
 
 use super::record;
 use crate::app::AppState;
-use crate::config::{DEFAULT_PROFILE, Profile, is_token};
-use crate::db::{self, Multipart, Upload};
+use crate::config::{DEFAULT_PROFILE, Profile};
+use crate::db::{Multipart, Upload};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, Json};
-use crate::keys;
+use crate::intake::{self, Intent};
 use crate::multipart::Layout;
 use crate::storage::UploadTarget;
-
-const MAX_METADATA_ENTRIES: usize = 32;
-const MAX_METADATA_KEY_LEN: usize = 64;
-const MAX_METADATA_VALUE_LEN: usize = 1024;
 
 /// Authorizes an upload: checks it against the profile, records it, and answers
 /// with the presigned request that sends the bytes straight to storage.
@@ -34,53 +25,29 @@ pub async fn create_upload(
     AuthUser(user): AuthUser,
     Json(req): Json<CreateUpload>,
 ) -> Result<(StatusCode, HeaderMap, axum::Json<UploadRecord>), ApiError> {
-    let profile_name = req.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
-    let profile = state.config.profiles.get(profile_name).ok_or_else(|| {
-        ApiError::bad_request(
-            "unknown_profile",
-            format!("there is no profile {profile_name:?}"),
-        )
-        .with_field("profile")
-    })?;
-    keys::check_filename(&req.filename)
-        .map_err(|e| ApiError::bad_request("invalid_filename", e).with_field("filename"))?;
-    let content_type = check_content_type(profile, &req.content_type)?;
-    check_size(profile, req.size)?;
-    if let Some(checksum) = &req.checksum_sha256 {
-        check_checksum(checksum)?;
-    }
-    let layout = plan_parts(profile, &req)?;
-    let metadata = req.metadata.clone().unwrap_or_default();
-    check_metadata(&metadata)?;
     let method = req.method.unwrap_or(UploadMethod::Put);
-
-    let id = Uuid::now_v7();
-    let now = db::now();
-    let key = keys::object_key(&profile.key_prefix, &user.user, id, &req.filename);
-    let mut upload = Upload {
-        id,
-        owner: user.user.clone(),
-        profile: profile_name.to_owned(),
-        filename: req.filename,
-        content_type,
-        size: Some(req.size),
-        checksum_sha256: req.checksum_sha256,
-        method: match (layout, method) {
-            (Some(_), _) => "MULTIPART",
-            (None, UploadMethod::Put) => "PUT",
-            (None, UploadMethod::Post) => "POST",
-        }
-        .to_owned(),
-        key,
-        staging_key: keys::staging_key(id),
-        status: UploadStatus::Pending,
-        metadata,
-        reject_reason: None,
-        created_at: now,
-        expires_at: now + profile.url_ttl,
-        completed_at: None,
-        multipart: None,
+    let profile = state
+        .config
+        .profiles
+        .get(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE));
+    let layout = match profile {
+        Some(profile) => plan_parts(profile, &req)?,
+        None => None,
     };
+    let intent = Intent {
+        profile: req.profile.as_deref(),
+        filename: req.filename.clone(),
+        content_type: &req.content_type,
+        size: Some(req.size),
+        checksum_sha256: req.checksum_sha256.clone(),
+        metadata: req.metadata.clone().unwrap_or_default(),
+    };
+    let how = match (layout, method) {
+        (Some(_), _) => "MULTIPART",
+        (None, UploadMethod::Put) => "PUT",
+        (None, UploadMethod::Post) => "POST",
+    };
+    let (mut upload, profile) = intake::accept(&state.config, &user, intent, how)?;
 
     let instructions = match layout {
         Some(layout) => {
@@ -113,7 +80,7 @@ pub async fn create_upload(
     let mut response = record(&upload);
     response.upload = Some(instructions);
     let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/uploads/{id}")) {
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/uploads/{}", upload.id)) {
         headers.insert(header::LOCATION, location);
     }
     Ok((StatusCode::CREATED, headers, axum::Json(response)))
@@ -152,57 +119,6 @@ async fn presign_single(
     })
 }
 
-/// The declared type, reduced to a lowercase `type/subtype` that the profile allows.
-fn check_content_type(profile: &Profile, declared: &str) -> Result<String, ApiError> {
-    let invalid = |detail: String| {
-        ApiError::bad_request("invalid_content_type", detail).with_field("contentType")
-    };
-    let essence = declared
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let valid = essence
-        .split_once('/')
-        .is_some_and(|(kind, sub)| is_token(kind) && is_token(sub) && kind != "*" && sub != "*");
-    if !valid {
-        return Err(invalid(format!(
-            "{declared:?} is not a media type like image/png"
-        )));
-    }
-    if !profile.allows_type(&essence) {
-        return Err(ApiError::bad_request(
-            "content_type_not_allowed",
-            format!(
-                "{essence} is not allowed here; allowed: {}",
-                profile.content_types.join(", ")
-            ),
-        )
-        .with_field("contentType"));
-    }
-    Ok(essence)
-}
-
-fn check_size(profile: &Profile, size: u64) -> Result<(), ApiError> {
-    if size == 0 {
-        return Err(
-            ApiError::bad_request("empty_file", "empty files are not accepted").with_field("size"),
-        );
-    }
-    if size > profile.max_size {
-        return Err(ApiError::bad_request(
-            "file_too_large",
-            format!(
-                "{size} bytes is over this profile's limit of {} bytes",
-                profile.max_size
-            ),
-        )
-        .with_field("size"));
-    }
-    Ok(())
-}
-
 /// The part layout when `size` is over the profile's multipart threshold.
 fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, ApiError> {
     if req.size <= profile.multipart_threshold {
@@ -228,41 +144,4 @@ fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, A
     Layout::plan(req.size, profile.part_size)
         .map(Some)
         .map_err(|e| ApiError::bad_request("no_part_layout", e).with_field("size"))
-}
-
-fn check_checksum(checksum: &str) -> Result<(), ApiError> {
-    match BASE64.decode(checksum) {
-        Ok(digest) if digest.len() == 32 => Ok(()),
-        _ => Err(ApiError::bad_request(
-            "invalid_checksum",
-            "checksumSha256 must be the base64 of a 32-byte SHA-256 digest",
-        )
-        .with_field("checksumSha256")),
-    }
-}
-
-fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    let invalid =
-        |detail: String| ApiError::bad_request("invalid_metadata", detail).with_field("metadata");
-    if metadata.len() > MAX_METADATA_ENTRIES {
-        return Err(invalid(format!("at most {MAX_METADATA_ENTRIES} entries")));
-    }
-    for (key, value) in metadata {
-        let key_ok = !key.is_empty()
-            && key.len() <= MAX_METADATA_KEY_LEN
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !key_ok {
-            return Err(invalid(format!(
-                "key {key:?} must be 1 to {MAX_METADATA_KEY_LEN} letters, digits, '-', '_' or '.'"
-            )));
-        }
-        if value.len() > MAX_METADATA_VALUE_LEN || value.chars().any(char::is_control) {
-            return Err(invalid(format!(
-                "value of {key:?} must be at most {MAX_METADATA_VALUE_LEN} bytes without control characters"
-            )));
-        }
-    }
-    Ok(())
 }
