@@ -4,7 +4,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowHeaders, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -46,7 +46,8 @@ pub fn app(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                let path = crate::routes::companion::redact_path(request.uri().path());
+                tracing::info_span!("request", method = %request.method(), %path, request_id = %id)
             },
         ))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -56,7 +57,8 @@ fn cors(origins: &[String]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(crate::cors::allow_origins(origins))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // Uppy's client adds its own headers; no credentials are allowed, so mirroring is safe.
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([header::LOCATION, header::RETRY_AFTER])
         .max_age(Duration::from_secs(3600))
 }

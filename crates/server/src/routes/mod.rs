@@ -1,5 +1,6 @@
 //! One file per action, grouped by resource.
 
+pub mod companion;
 mod health;
 pub mod openapi;
 pub mod uploads;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/v1/uploads/{id}/download",
             get(uploads::download::download_upload),
         )
+        .nest("/companion/{token}", companion::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::bad_request("method_not_allowed", "this route does not take that method")

@@ -4,6 +4,7 @@
 mod test_app;
 
 mod auth;
+mod companion;
 mod create;
 mod lifecycle;
 mod multipart;

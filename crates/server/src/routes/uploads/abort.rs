@@ -4,7 +4,7 @@ use uploadgate_api::{UploadRecord, UploadStatus};
 
 use super::{find_own, record};
 use crate::app::AppState;
-use crate::db::{self, Transition};
+use crate::db::{self, Transition, Upload};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 
@@ -22,16 +22,16 @@ pub async fn abort_upload(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<UploadRecord>, ApiError> {
-    let mut upload = find_own(&state, &user, &id).await?;
+    let upload = find_own(&state, &user, &id).await?;
+    Ok(Json(record(&abort(&state, upload).await?)))
+}
+
+/// Aborts `upload` (its owner already checked), whichever door asked.
+pub async fn abort(state: &AppState, mut upload: Upload) -> Result<Upload, ApiError> {
     match upload.status {
-        UploadStatus::Aborted => return Ok(Json(record(&upload))),
+        UploadStatus::Aborted => return Ok(upload),
         UploadStatus::Pending | UploadStatus::Uploading => {}
-        finished => {
-            return Err(ApiError::conflict(
-                "upload_finished",
-                format!("the upload is already {}", finished.as_str()),
-            ));
-        }
+        finished => return Err(finished_error(finished)),
     }
     let change = Transition {
         to: UploadStatus::Aborted,
@@ -45,14 +45,15 @@ pub async fn abort_upload(
         .await?
     {
         // Someone else moved it first (completed, say): report what it is now.
-        let current = find_own(&state, &user, &id).await?;
+        let current = state
+            .db
+            .find(upload.id, &upload.owner)
+            .await?
+            .ok_or_else(ApiError::upload_not_found)?;
         if current.status != UploadStatus::Aborted {
-            return Err(ApiError::conflict(
-                "upload_finished",
-                format!("the upload is already {}", current.status.as_str()),
-            ));
+            return Err(finished_error(current.status));
         }
-        return Ok(Json(record(&current)));
+        return Ok(current);
     }
     if let Some(multipart) = &upload.multipart {
         // Part URLs already handed out must stop working.
@@ -66,5 +67,12 @@ pub async fn abort_upload(
         tracing::warn!(upload = %upload.id, %err, "could not delete the staging object of an aborted upload");
     }
     upload.status = UploadStatus::Aborted;
-    Ok(Json(record(&upload)))
+    Ok(upload)
+}
+
+fn finished_error(status: UploadStatus) -> ApiError {
+    ApiError::conflict(
+        "upload_finished",
+        format!("the upload is already {}", status.as_str()),
+    )
 }

@@ -4,15 +4,16 @@ use axum::Json as JsonBody;
 use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use time::OffsetDateTime;
 use uploadgate_api::{SignParts, SignedPart, SignedParts, UploadStatus};
 
 use super::{find_own, url_ttl};
 use crate::app::AppState;
-use crate::db::{self, Transition};
+use crate::db::{self, Transition, Upload};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, Json};
 use crate::multipart::MAX_PARTS;
-use crate::storage::PartTarget;
+use crate::storage::{PartTarget, PresignedPart};
 
 /// Presigns part uploads. Cheap and repeatable: a client whose URL expired asks again.
 #[utoipa::path(post, path = "/v1/uploads/{id}/parts", tag = "uploads", request_body = SignParts,
@@ -30,11 +31,49 @@ pub async fn sign_parts(
     Json(req): Json<SignParts>,
 ) -> Result<JsonBody<SignedParts>, ApiError> {
     let upload = find_own(&state, &user, &id).await?;
+    let Some(layout) = upload.multipart.as_ref().and_then(|m| m.layout) else {
+        return Err(match upload.multipart {
+            None => not_multipart(),
+            Some(_) => ApiError::conflict(
+                "client_chosen_parts",
+                "this upload's client chooses its own part sizes; sign its parts through the route it was created by",
+            ),
+        });
+    };
+    let numbers = check_numbers(&req.part_numbers, layout.part_count)?;
+    let checksums = check_checksums(req.checksums_sha256.as_ref(), &numbers)?;
+    let targets: Vec<PartTarget<'_>> = req
+        .part_numbers
+        .iter()
+        .map(|&number| PartTarget {
+            part_number: number,
+            size: layout.part_len(number),
+            checksum_sha256: checksums.get(&number).map(String::as_str),
+        })
+        .collect();
+    let (signed, expires_at) = sign(&state, &upload, &targets).await?;
+    Ok(JsonBody(SignedParts {
+        parts: signed
+            .into_iter()
+            .map(|part| SignedPart {
+                part_number: part.part_number,
+                url: part.url,
+                headers: part.headers,
+                expires_at,
+            })
+            .collect(),
+    }))
+}
+
+/// Presigns `targets` for a multipart upload in progress, whichever door asked,
+/// and marks it `uploading`. Returns the URLs and when they expire.
+pub async fn sign(
+    state: &AppState,
+    upload: &Upload,
+    targets: &[PartTarget<'_>],
+) -> Result<(Vec<PresignedPart>, OffsetDateTime), ApiError> {
     let Some(multipart) = &upload.multipart else {
-        return Err(ApiError::conflict(
-            "not_multipart",
-            "this upload is sent in one request, not in parts",
-        ));
+        return Err(not_multipart());
     };
     if !matches!(
         upload.status,
@@ -48,31 +87,12 @@ pub async fn sign_parts(
             ),
         ));
     }
-    let Some(layout) = multipart.layout else {
-        return Err(ApiError::conflict(
-            "client_chosen_parts",
-            "this upload's client chooses its own part sizes; sign its parts through the route it was created by",
-        ));
-    };
-    let numbers = check_numbers(&req.part_numbers, layout.part_count)?;
-    let checksums = check_checksums(req.checksums_sha256.as_ref(), &numbers)?;
-
-    let targets: Vec<PartTarget<'_>> = req
-        .part_numbers
-        .iter()
-        .map(|&number| PartTarget {
-            part_number: number,
-            size: layout.part_len(number),
-            checksum_sha256: checksums.get(&number).map(String::as_str),
-        })
-        .collect();
-    let ttl = url_ttl(&state, &upload.profile);
+    let ttl = url_ttl(state, &upload.profile);
     let now = db::now();
     let signed = state
         .store
-        .presign_parts(&upload.key, &multipart.upload_id, &targets, ttl)
+        .presign_parts(&upload.key, &multipart.upload_id, targets, ttl)
         .await?;
-
     if upload.status == UploadStatus::Pending {
         let change = Transition {
             to: UploadStatus::Uploading,
@@ -86,17 +106,14 @@ pub async fn sign_parts(
             .transition(upload.id, UploadStatus::Pending, &change)
             .await?;
     }
-    Ok(JsonBody(SignedParts {
-        parts: signed
-            .into_iter()
-            .map(|part| SignedPart {
-                part_number: part.part_number,
-                url: part.url,
-                headers: part.headers,
-                expires_at: now + ttl,
-            })
-            .collect(),
-    }))
+    Ok((signed, now + ttl))
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::conflict(
+        "not_multipart",
+        "this upload is sent in one request, not in parts",
+    )
 }
 
 fn check_numbers(numbers: &[u32], part_count: u32) -> Result<BTreeSet<u32>, ApiError> {

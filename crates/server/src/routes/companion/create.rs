@@ -1,0 +1,58 @@
+use std::collections::BTreeMap;
+
+use axum::Json as JsonBody;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{PathTokenUser, metadata_strings, profile_of};
+use crate::app::AppState;
+use crate::db::Multipart;
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::intake::{self, Intent};
+
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    filename: String,
+    #[serde(rename = "type")]
+    content_type: String,
+    #[serde(default)]
+    metadata: BTreeMap<String, Value>,
+}
+
+/// `POST /s3/multipart`: starts a multipart upload whose part size Uppy chooses.
+pub async fn create_multipart(
+    State(state): State<AppState>,
+    PathTokenUser(user): PathTokenUser,
+    Json(body): Json<CreateBody>,
+) -> Result<JsonBody<Value>, ApiError> {
+    let metadata = metadata_strings(body.metadata);
+    let profile = profile_of(&metadata).map(str::to_owned);
+    let intent = Intent {
+        profile: profile.as_deref(),
+        filename: body.filename,
+        content_type: &body.content_type,
+        size: None,
+        checksum_sha256: None,
+        metadata,
+    };
+    let (mut upload, _) = intake::accept(&state.config, &user, intent, "MULTIPART")?;
+    let upload_id = state
+        .store
+        .create_multipart(&upload.key, &upload.content_type)
+        .await?;
+    upload.multipart = Some(Multipart {
+        upload_id: upload_id.clone(),
+        layout: None,
+    });
+    if let Err(err) = state.db.insert(&upload).await {
+        let _ = state.store.abort_multipart(&upload.key, &upload_id).await;
+        return Err(err.into());
+    }
+    Ok(JsonBody(json!({
+        "key": upload.key,
+        "uploadId": upload_id,
+        "bucket": state.config.s3.bucket,
+    })))
+}

@@ -1,0 +1,410 @@
+//! Uppy's Companion S3 routes: the shapes `@uppy/aws-s3` 6.x expects, over the
+//! same records, rules and verification as API v1.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::test_app::{PNG, TestApp};
+
+const MIB: usize = 1024 * 1024;
+
+async fn app() -> TestApp {
+    TestApp::builder()
+        .profile(
+            "video",
+            "content_types = [\"video/mp4\"]\nmax_size = \"50MiB\"\nmultipart_threshold = \"5MiB\"",
+        )
+        .start()
+        .await
+}
+
+fn companion(app: &TestApp, user: &str, path: &str) -> String {
+    app.url(&format!("/companion/{}/s3{path}", app.token(user)))
+}
+
+fn mp4(len: usize) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    bytes[..12].copy_from_slice(b"\0\0\0\x18ftypmp42");
+    bytes
+}
+
+async fn start_multipart(app: &TestApp) -> (String, String) {
+    let response = app
+        .client
+        .post(companion(app, "alice", "/multipart"))
+        .json(&json!({"filename": "clip.mp4", "type": "video/mp4", "metadata": {"profile": "video", "name": "clip.mp4", "relativePath": null}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["bucket"], "uploads");
+    let key = body["key"].as_str().expect("key").to_owned();
+    assert!(
+        key.starts_with("uploads/alice/") && key.ends_with(".mp4"),
+        "{key}"
+    );
+    (key, body["uploadId"].as_str().expect("uploadId").to_owned())
+}
+
+fn query_key(key: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", key)
+        .finish()
+}
+
+#[tokio::test]
+async fn an_uppy_multipart_upload_runs_through_every_route() {
+    let app = app().await;
+    let bytes = mp4(8 * MIB + 77);
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+
+    let batch: Value = app
+        .client
+        .get(format!(
+            "{}?{}&partNumbers=1,2",
+            companion(&app, "alice", &format!("/multipart/{id}/batch")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let urls = batch["presignedUrls"].as_object().expect("presignedUrls");
+    assert_eq!(urls.len(), 2);
+
+    let one: Value = app
+        .client
+        .get(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}/2")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert!(one["url"].as_str().expect("url").contains("partNumber=2"));
+    assert!(one["expires"].as_u64().expect("expires") > 0);
+
+    // Uppy's own chunking: 5 MiB, then the rest.
+    let mut etags = Vec::new();
+    for (number, chunk) in [(1, &bytes[..5 * MIB]), (2, &bytes[5 * MIB..])] {
+        let url = urls[&number.to_string()].as_str().expect("url");
+        let response = app
+            .client
+            .put(url)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(response.status(), StatusCode::OK);
+        etags.push(
+            response.headers()["etag"]
+                .to_str()
+                .expect("etag")
+                .to_owned(),
+        );
+    }
+
+    let listed: Value = app
+        .client
+        .get(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let listed = listed.as_array().expect("a bare array");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["PartNumber"], json!(1), "a number, not a string");
+    assert_eq!(listed[1]["Size"], json!(3 * MIB + 77));
+    assert!(listed[0]["ETag"].is_string() && listed[0]["LastModified"].is_string());
+
+    let parts: Vec<Value> = etags
+        .iter()
+        .enumerate()
+        .map(|(i, etag)| json!({"PartNumber": i + 1, "ETag": etag}))
+        .collect();
+    let response = app
+        .client
+        .post(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}/complete")),
+            query_key(&key)
+        ))
+        .json(&json!({"parts": parts}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    let done: Value = response.json().await.expect("json");
+    assert_eq!(done["key"], json!(key));
+    let location = done["location"].as_str().expect("location");
+
+    // The same record API v1 sees, verified and with the size found in storage.
+    let record = app.get_json("alice", location).await;
+    assert_eq!(record["status"], "completed");
+    assert_eq!(record["size"], json!(bytes.len()));
+    let downloaded = app
+        .download("alice", record["id"].as_str().expect("id"))
+        .await;
+    assert_eq!(Sha256::digest(&downloaded), Sha256::digest(&bytes));
+}
+
+#[tokio::test]
+async fn uneven_uppy_parts_are_refused_at_completion() {
+    let app = app().await;
+    let bytes = mp4(3 * MIB);
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+    let batch: Value = app
+        .client
+        .get(format!(
+            "{}?{}&partNumbers=1,2",
+            companion(&app, "alice", &format!("/multipart/{id}/batch")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let mut parts = Vec::new();
+    for (number, chunk) in [(1, &bytes[..MIB]), (2, &bytes[MIB..])] {
+        let url = batch["presignedUrls"][number.to_string()]
+            .as_str()
+            .expect("url");
+        let response = app
+            .client
+            .put(url)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .expect("put");
+        parts.push(json!({"PartNumber": number, "ETag": response.headers()["etag"].to_str().expect("etag")}));
+    }
+    let response = app
+        .client
+        .post(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}/complete")),
+            query_key(&key)
+        ))
+        .json(&json!({"parts": parts}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn an_uppy_post_form_upload_is_recorded_and_verifiable() {
+    let app = app().await;
+    let response = app
+        .client
+        .get(companion(&app, "alice", "/params"))
+        .query(&[
+            ("filename", "cat.png"),
+            ("type", "image/png"),
+            ("metadata[album]", "cats"),
+        ])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    let params: Value = response.json().await.expect("json");
+    assert_eq!(params["method"], "POST");
+    let url = params["url"].as_str().expect("url");
+    assert!(url.ends_with('/'), "{url}");
+    assert!(params["expires"].as_u64().expect("expires") > 0);
+
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in params["fields"].as_object().expect("fields") {
+        form = form.text(name.clone(), value.as_str().expect("string").to_owned());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("cat.png"),
+    );
+    let stored = app
+        .client
+        .post(url)
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    assert!(stored.status().is_success(), "{}", stored.status());
+
+    let listed = app.get_json("alice", "/v1/uploads").await;
+    let record = &listed["items"][0];
+    assert_eq!(record["status"], "pending");
+    assert_eq!(record["metadata"]["album"], "cats");
+    assert!(record.get("size").is_none(), "undeclared until verified");
+    let id = record["id"].as_str().expect("id");
+    let completed: Value = app.complete("alice", id).await.json().await.expect("json");
+    assert_eq!(completed["status"], "completed");
+    assert_eq!(completed["size"], json!(PNG.len()));
+}
+
+#[tokio::test]
+async fn uppy_routes_hold_uploads_to_the_same_rules() {
+    let app = app().await;
+    let refused = app
+        .client
+        .get(companion(&app, "alice", "/params"))
+        .query(&[("filename", "x.html"), ("type", "text/html")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+    let bad_token = app
+        .client
+        .get(app.url(&format!(
+            "/companion/garbage/s3/multipart/{id}?{}",
+            query_key(&key)
+        )))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad_token.status(), StatusCode::UNAUTHORIZED);
+    for (user, key) in [
+        ("mallory", key.as_str()),
+        ("alice", "uploads/alice/other.mp4"),
+    ] {
+        let response = app
+            .client
+            .get(format!(
+                "{}?{}",
+                companion(&app, user, &format!("/multipart/{id}")),
+                query_key(key)
+            ))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{user} {key}");
+    }
+
+    let signed: Value = app
+        .client
+        .get(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}/1")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let aborted = app
+        .client
+        .delete(format!(
+            "{}?{}",
+            companion(&app, "alice", &format!("/multipart/{id}")),
+            query_key(&key)
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert!(aborted.status().is_success());
+    let late = app
+        .client
+        .put(signed["url"].as_str().expect("url"))
+        .body(vec![0u8; 1024])
+        .send()
+        .await
+        .expect("put");
+    assert!(late.status().is_client_error(), "{}", late.status());
+}
+
+#[tokio::test]
+async fn browsers_may_call_the_api_and_the_store_cross_origin() {
+    let app = app().await;
+    let origin = app.url("");
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            companion(&app, "alice", "/multipart"),
+        )
+        .header("origin", &origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,uppy-versions",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
+    let stranger = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/v1/uploads"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("send");
+    assert!(
+        stranger
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    // The store answers preflights for parts and exposes ETag.
+    let record = app.create_put("alice", "image/png", PNG).await;
+    let store_url = record["upload"]["url"].as_str().expect("url");
+    let store_preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, store_url)
+        .header("origin", &origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("send");
+    assert!(store_preflight.status().is_success());
+    assert_eq!(
+        store_preflight.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
+    let put = app
+        .client
+        .put(store_url)
+        .header("origin", &origin)
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("put");
+    let exposed = put.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(exposed.to_ascii_lowercase().contains("etag"), "{exposed}");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
