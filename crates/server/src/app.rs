@@ -27,6 +27,8 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// Browser origins allowed to call the API.
     pub cors_origins: Arc<[String]>,
+    /// Whether readiness should check the bucket's CORS rules (external stores).
+    pub check_bucket_cors: bool,
 }
 
 /// The whole HTTP API, ready to serve or to call in-process with `oneshot`.

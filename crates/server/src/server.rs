@@ -14,7 +14,7 @@ use crate::data_dir;
 use crate::db::SqliteRepo;
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 use crate::secret::Secret;
-use crate::storage::{S3Store, S3StoreSettings};
+use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
 
 /// A server that has bound its ports and reached its dependencies, not yet serving.
 #[derive(Debug)]
@@ -41,22 +41,8 @@ impl Server {
             .await
             .context("cannot open the database")?;
 
-        let (store_settings, embedded_store) = match &config.s3.endpoint {
-            Some(endpoint) => (
-                S3StoreSettings {
-                    endpoint: Some(endpoint.clone()),
-                    public_endpoint: None,
-                    bucket: config.s3.bucket.clone(),
-                    region: config.s3.region.clone(),
-                    force_path_style: config.s3.force_path_style,
-                    credentials: config
-                        .s3
-                        .access_key_id
-                        .clone()
-                        .zip(config.s3.secret_access_key.clone()),
-                },
-                None,
-            ),
+        let (store_settings, embedded_store) = match external_store_settings(&config) {
+            Some(settings) => (settings, None),
             None => {
                 let store = embedded::start(StoreOptions {
                     data_dir: &config.data_dir,
@@ -92,6 +78,8 @@ impl Server {
             store: Arc::new(object_store),
             auth: tokens.clone(),
             cors_origins,
+            // The embedded store brings its own CORS layer; an external bucket needs rules.
+            check_bucket_cors: embedded_store.is_none(),
         };
         Ok(Self {
             listener,
@@ -143,6 +131,38 @@ impl Server {
         drop(store);
         Ok(())
     }
+}
+
+/// Settings for the configured external store; `None` means the embedded one.
+fn external_store_settings(config: &Config) -> Option<S3StoreSettings> {
+    let endpoint = config.s3.endpoint.as_ref()?;
+    Some(S3StoreSettings {
+        endpoint: Some(endpoint.clone()),
+        public_endpoint: None,
+        bucket: config.s3.bucket.clone(),
+        region: config.s3.region.clone(),
+        force_path_style: config.s3.force_path_style,
+        credentials: config
+            .s3
+            .access_key_id
+            .clone()
+            .zip(config.s3.secret_access_key.clone()),
+    })
+}
+
+/// Applies CORS and lifecycle rules to the configured external bucket
+/// (`uploadgate bucket setup`). Returns the origins it allowed.
+pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<String>> {
+    let settings = external_store_settings(config).context(
+        "no external store is configured (s3.endpoint): the embedded store needs no setup",
+    )?;
+    let store = S3Store::connect(settings).await?;
+    let origins = config.allowed_origins(config.listen);
+    store
+        .configure_bucket(&origins, days)
+        .await
+        .context("cannot configure the bucket")?;
+    Ok(origins)
 }
 
 fn database_url(config: &Config) -> anyhow::Result<String> {

@@ -3,13 +3,14 @@
 mod logging;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use uploadgate_server::auth::Hs256;
 use uploadgate_server::config::Config;
-use uploadgate_server::server::{Server, jwt_secret};
+use uploadgate_server::server::{Server, jwt_secret, setup_bucket};
 
 /// How long the token printed at start-up stays valid.
 const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -28,6 +29,11 @@ struct Cli {
 enum Command {
     /// Run the API (and the embedded S3 store when no endpoint is configured).
     Serve,
+    /// Manage the external bucket (`s3.endpoint`).
+    Bucket {
+        #[command(subcommand)]
+        command: BucketCommand,
+    },
     /// Print a bearer token for a user, signed with the server's secret.
     Token {
         #[arg(long)]
@@ -38,12 +44,45 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum BucketCommand {
+    /// Apply CORS rules for the configured origins (browsers upload straight to the
+    /// bucket and read ETag) and a lifecycle rule that aborts incomplete multipart
+    /// uploads and expires staged objects after DAYS.
+    Setup {
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // The chain of causes, one line, without a backtrace: for people.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
     match cli.command {
         Command::Serve => serve(config).await,
+        Command::Bucket {
+            command: BucketCommand::Setup { days },
+        } => {
+            let origins = setup_bucket(&config, days).await?;
+            println!(
+                "bucket {:?}: CORS allows {}; incomplete uploads are aborted after {days} days",
+                config.s3.bucket,
+                origins.join(", ")
+            );
+            Ok(())
+        }
         Command::Token { user, ttl } => {
             let tokens = Hs256::new(&jwt_secret(&config)?);
             println!("{}", tokens.mint(&user, ttl)?);

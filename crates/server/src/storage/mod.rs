@@ -133,6 +133,13 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StorageError>;
     /// Aborting an upload that is already gone succeeds.
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
+    /// Applies what browsers and tidiness need to the bucket: CORS rules for
+    /// `origins` (PUT/POST/GET, `ETag` exposed), and a lifecycle that aborts
+    /// multipart uploads and expires staged objects left for `days` days.
+    async fn configure_bucket(&self, origins: &[String], days: u32) -> Result<(), StorageError>;
+    /// Whether the bucket's CORS rules let `origin` PUT and read `ETag`;
+    /// `None` when the store cannot say (no bucket CORS API).
+    async fn cors_allows(&self, origin: &str) -> Result<Option<bool>, StorageError>;
     /// Cheap round trip proving the bucket is reachable with our credentials.
     async fn ping(&self) -> Result<(), StorageError>;
 }

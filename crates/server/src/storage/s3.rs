@@ -13,7 +13,11 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
 use url::Url;
 
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
+    CompletedPart, CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration,
+    LifecycleRule, LifecycleRuleFilter,
+};
 use time::OffsetDateTime;
 
 use super::signer::{PostPolicy, Presign, Signer, percent_encode};
@@ -21,6 +25,7 @@ use super::{
     CachedCredentials, ObjectHead, ObjectStore, PartTarget, PresignedPart, PresignedPost,
     PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
 };
+use crate::keys::STAGING_PREFIX;
 use crate::secret::Secret;
 
 /// Every storage call gives up after this long, so a stuck store cannot pin requests.
@@ -470,6 +475,101 @@ impl ObjectStore for S3Store {
             }
             Err(err) => Err(classify(err)),
         }
+    }
+
+    async fn configure_bucket(&self, origins: &[String], days: u32) -> Result<(), StorageError> {
+        let rule = CorsRule::builder()
+            .set_allowed_origins(Some(origins.to_vec()))
+            .set_allowed_methods(Some(
+                ["GET", "HEAD", "PUT", "POST"].map(String::from).to_vec(),
+            ))
+            .allowed_headers("*")
+            .expose_headers("ETag")
+            .max_age_seconds(3600)
+            .build()
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        self.client
+            .put_bucket_cors()
+            .bucket(&self.settings.bucket)
+            .cors_configuration(
+                CorsConfiguration::builder()
+                    .cors_rules(rule)
+                    .build()
+                    .map_err(|e| StorageError::Other(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+
+        let days = i32::try_from(days).unwrap_or(i32::MAX);
+        let abort = LifecycleRule::builder()
+            .id("uploadgate-abort-incomplete-multipart")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(days)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let staging = LifecycleRule::builder()
+            .id("uploadgate-expire-staging")
+            .status(ExpirationStatus::Enabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .prefix(STAGING_PREFIX)
+                    .build(),
+            )
+            .expiration(LifecycleExpiration::builder().days(days).build())
+            .build()
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        self.client
+            .put_bucket_lifecycle_configuration()
+            .bucket(&self.settings.bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(abort)
+                    .rules(staging)
+                    .build()
+                    .map_err(|e| StorageError::Other(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn cors_allows(&self, origin: &str) -> Result<Option<bool>, StorageError> {
+        let out = match self
+            .client
+            .get_bucket_cors()
+            .bucket(&self.settings.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err) => {
+                return match err.raw_response().map(|r| r.status().as_u16()) {
+                    // No CORS configuration at all.
+                    Some(404) => Ok(Some(false)),
+                    Some(501) => Ok(None),
+                    _ => Err(classify(err)),
+                };
+            }
+        };
+        Ok(Some(out.cors_rules().iter().any(|rule| {
+            let origin_ok = rule
+                .allowed_origins()
+                .iter()
+                .any(|o| o == "*" || o == origin);
+            let put_ok = rule.allowed_methods().iter().any(|m| m == "PUT");
+            let etag_ok = rule
+                .expose_headers()
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("etag"));
+            origin_ok && put_ok && etag_ok
+        })))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
