@@ -17,7 +17,11 @@ const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksu
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
-    pool: SqlitePool,
+    /// SQLite takes one writer at a time; a single writing connection queues
+    /// writes in the pool instead of in SQLite's sleeping busy handler.
+    writer: SqlitePool,
+    /// WAL lets readers run beside the writer.
+    readers: SqlitePool,
 }
 
 impl SqliteRepo {
@@ -30,16 +34,21 @@ impl SqliteRepo {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
     }
 }
 
@@ -82,7 +91,7 @@ impl UploadRepo for SqliteRepo {
                 .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
         )
         .bind(millis(u.created_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -93,7 +102,7 @@ impl UploadRepo for SqliteRepo {
         ))
         .bind(id.to_string())
         .bind(owner)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -104,7 +113,7 @@ impl UploadRepo for SqliteRepo {
         ))
         .bind(key)
         .bind(owner)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -122,7 +131,7 @@ impl UploadRepo for SqliteRepo {
         .bind(filter.before.map(|id| id.to_string()))
         .bind(filter.before.map(|id| id.to_string()))
         .bind(i64::from(filter.limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -148,13 +157,13 @@ impl UploadRepo for SqliteRepo {
         .bind(change.size.map(to_i64).transpose()?)
         .bind(id.to_string())
         .bind(from.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
     }
 }
