@@ -3,8 +3,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, SqlitePool, sqlite::SqliteRow};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool, sqlite::SqliteRow};
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
@@ -15,6 +16,10 @@ const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksu
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
      multipart_upload_id, part_size, part_count";
 
+/// Most inserts committed together; 20 columns each stays far below SQLite's
+/// limit of 32,766 bound parameters.
+const MAX_BATCH: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
     /// SQLite takes one writer at a time; a single writing connection queues
@@ -22,6 +27,7 @@ pub struct SqliteRepo {
     writer: SqlitePool,
     /// WAL lets readers run beside the writer.
     readers: SqlitePool,
+    inserts: mpsc::Sender<QueuedInsert>,
 }
 
 impl SqliteRepo {
@@ -48,52 +54,113 @@ impl SqliteRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(batch_inserts(writer.clone(), queue));
+        Ok(Self {
+            writer,
+            readers,
+            inserts,
+        })
     }
+}
+
+/// An insert waiting for the next batch, and where to send its outcome.
+type QueuedInsert = (Upload, oneshot::Sender<Result<(), DbError>>);
+
+/// Group commit: inserts that arrive together share one statement and one
+/// durable commit, instead of paying a commit each.
+async fn batch_inserts(pool: SqlitePool, mut queue: mpsc::Receiver<QueuedInsert>) {
+    let mut batch: Vec<QueuedInsert> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let uploads: Vec<&Upload> = batch.iter().map(|(upload, _)| upload).collect();
+        match insert_rows(&pool, &uploads).await {
+            Ok(()) => {
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            // One bad row fails the statement: retry alone to tell whose it was.
+            Err(_) if batch.len() > 1 => {
+                for (upload, reply) in batch.drain(..) {
+                    let _ = reply.send(insert_rows(&pool, &[&upload]).await);
+                }
+            }
+            Err(err) => {
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(DbError::Other(err.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Columns of one `uploads` row, converted ahead of binding (conversion can fail).
+struct Row {
+    size: i64,
+    metadata: String,
+    part_size: Option<i64>,
+}
+
+async fn insert_rows(pool: &SqlitePool, uploads: &[&Upload]) -> Result<(), DbError> {
+    let rows = uploads
+        .iter()
+        .map(|u| {
+            Ok(Row {
+                // 0 stands for "not declared": API v1 refuses empty files, so it is free.
+                size: to_i64(u.size.unwrap_or(0))?,
+                metadata: serde_json::to_string(&u.metadata)
+                    .map_err(|e| DbError::Other(e.to_string()))?,
+                part_size: u
+                    .multipart
+                    .as_ref()
+                    .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<Row>, DbError>>()?;
+    let mut query =
+        QueryBuilder::<Sqlite>::new(format!("INSERT INTO uploads ({COLUMNS}, updated_at) "));
+    query.push_values(uploads.iter().zip(rows), |mut b, (u, row)| {
+        b.push_bind(u.id.to_string())
+            .push_bind(u.owner.clone())
+            .push_bind(u.profile.clone())
+            .push_bind(u.filename.clone())
+            .push_bind(u.content_type.clone())
+            .push_bind(row.size)
+            .push_bind(u.checksum_sha256.clone())
+            .push_bind(u.method.clone())
+            .push_bind(u.key.clone())
+            .push_bind(u.staging_key.clone())
+            .push_bind(u.status.as_str())
+            .push_bind(row.metadata)
+            .push_bind(u.reject_reason.clone())
+            .push_bind(millis(u.created_at))
+            .push_bind(millis(u.expires_at))
+            .push_bind(u.completed_at.map(millis))
+            .push_bind(u.multipart.as_ref().map(|m| m.upload_id.clone()))
+            .push_bind(row.part_size)
+            .push_bind(
+                u.multipart
+                    .as_ref()
+                    .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
+            )
+            .push_bind(millis(u.created_at));
+    });
+    query.build().execute(pool).await?;
+    Ok(())
 }
 
 #[async_trait]
 impl UploadRepo for SqliteRepo {
-    async fn insert(&self, u: &Upload) -> Result<(), DbError> {
-        let metadata =
-            serde_json::to_string(&u.metadata).map_err(|e| DbError::Other(e.to_string()))?;
-        sqlx::query(&format!(
-            "INSERT INTO uploads ({COLUMNS}, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(u.id.to_string())
-        .bind(&u.owner)
-        .bind(&u.profile)
-        .bind(&u.filename)
-        .bind(&u.content_type)
-        // 0 stands for "not declared": API v1 refuses empty files, so it is free.
-        .bind(to_i64(u.size.unwrap_or(0))?)
-        .bind(&u.checksum_sha256)
-        .bind(&u.method)
-        .bind(&u.key)
-        .bind(&u.staging_key)
-        .bind(u.status.as_str())
-        .bind(metadata)
-        .bind(&u.reject_reason)
-        .bind(millis(u.created_at))
-        .bind(millis(u.expires_at))
-        .bind(u.completed_at.map(millis))
-        .bind(u.multipart.as_ref().map(|m| m.upload_id.clone()))
-        .bind(
-            u.multipart
-                .as_ref()
-                .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
-                .transpose()?,
-        )
-        .bind(
-            u.multipart
-                .as_ref()
-                .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
-        )
-        .bind(millis(u.created_at))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    async fn insert(&self, upload: &Upload) -> Result<(), DbError> {
+        let (reply, outcome) = oneshot::channel();
+        self.inserts
+            .send((upload.clone(), reply))
+            .await
+            .map_err(|_| DbError::Unavailable("the insert queue has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| DbError::Unavailable("the insert queue has stopped".into()))?
     }
 
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {
@@ -226,4 +293,59 @@ fn millis(at: OffsetDateTime) -> i64 {
 fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn upload(n: u32) -> Upload {
+        let id = Uuid::now_v7();
+        let now = crate::db::now();
+        Upload {
+            id,
+            owner: "alice".into(),
+            profile: "default".into(),
+            filename: format!("{n}.png"),
+            content_type: "image/png".into(),
+            size: Some(u64::from(n) + 1),
+            checksum_sha256: None,
+            method: "PUT".into(),
+            key: format!("uploads/alice/{}", id.simple()),
+            staging_key: format!("staging/{}", id.simple()),
+            status: UploadStatus::Pending,
+            metadata: BTreeMap::from([("n".into(), n.to_string())]),
+            reject_reason: None,
+            created_at: now,
+            expires_at: now,
+            completed_at: None,
+            multipart: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let repo = SqliteRepo::connect(&url).await.expect("connect");
+        let mut uploads: Vec<Upload> = (0..50).map(upload).collect();
+        // Same key as the first: the unique constraint must refuse this one only.
+        uploads[7].key = uploads[0].key.clone();
+        let results = futures::future::join_all(uploads.iter().map(|u| repo.insert(u))).await;
+        let failed: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.is_err().then_some(i))
+            .collect();
+        assert!(failed == [7] || failed == [0], "{failed:?}");
+        for (i, u) in uploads.iter().enumerate() {
+            let found = repo.find(u.id, "alice").await.expect("find");
+            assert_eq!(found.is_some(), !failed.contains(&i), "upload {i}");
+            if let Some(found) = found {
+                assert_eq!(&found, u);
+            }
+        }
+    }
 }

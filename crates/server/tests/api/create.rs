@@ -184,3 +184,15 @@ async fn each_upload_gets_its_own_key_and_a_location() {
     let second = app.create("alice", png(PNG.len() as u64)).await;
     assert_ne!(first["key"], second["key"]);
 }
+
+#[tokio::test]
+async fn concurrent_creates_are_all_recorded() {
+    let app = TestApp::start().await;
+    let body = png(10);
+    let creates = (0..64).map(|_| app.post_json("alice", "/v1/uploads", &body));
+    for response in futures::future::join_all(creates).await {
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let listed = app.get_json("alice", "/v1/uploads?limit=200").await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(64));
+}
