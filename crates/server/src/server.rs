@@ -11,7 +11,7 @@ use crate::app::{AppState, app};
 use crate::auth::Hs256;
 use crate::config::Config;
 use crate::data_dir;
-use crate::db::SqliteRepo;
+use crate::db::{PgRepo, SqliteRepo, UploadRepo};
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
@@ -37,7 +37,7 @@ impl Server {
         let bound = listener.local_addr()?;
         let cors_origins: Arc<[String]> = config.allowed_origins(bound).into();
 
-        let db = SqliteRepo::connect(&database_url(&config)?)
+        let db = connect_db(&database_url(&config)?)
             .await
             .context("cannot open the database")?;
 
@@ -74,7 +74,7 @@ impl Server {
         let api_url = config.api_public_url(bound);
         let state = AppState {
             config: Arc::new(config),
-            db: Arc::new(db),
+            db,
             store: Arc::new(object_store),
             auth: tokens.clone(),
             cors_origins,
@@ -173,11 +173,18 @@ fn database_url(config: &Config) -> anyhow::Result<String> {
             config.data_dir.join("uploadgate.db").display()
         ),
     };
-    anyhow::ensure!(
-        url.starts_with("sqlite:"),
-        "unsupported database URL: only sqlite: URLs are supported"
-    );
     Ok(url)
+}
+
+/// SQLite for `sqlite:` URLs, PostgreSQL for `postgres://` and `postgresql://`.
+async fn connect_db(url: &str) -> anyhow::Result<Arc<dyn UploadRepo>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteRepo::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgRepo::connect(url).await?))
+    } else {
+        anyhow::bail!("unsupported database URL: use sqlite:// or postgres://")
+    }
 }
 
 /// The configured secret, or one generated once into the data dir.

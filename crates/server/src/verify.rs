@@ -8,6 +8,8 @@
 //! object. Multipart uploads write the final key directly: once storage has
 //! assembled the parts, the upload id is gone and no part URL works any more.
 
+use std::time::Duration;
+
 use uploadgate_api::{CompletedPart, UploadStatus};
 
 use crate::app::AppState;
@@ -39,9 +41,77 @@ pub async fn complete(
             ));
         }
     }
-    match upload.multipart.clone() {
+    let upload = match claim(state, upload).await? {
+        Claim::Ours(upload) => upload,
+        Claim::SettledByAnother(upload) => return Ok(upload),
+    };
+    let id = upload.id;
+    let result = match upload.multipart.clone() {
         Some(multipart) => complete_multipart(state, upload, &multipart, client_parts).await,
         None => complete_single(state, upload).await,
+    };
+    if result.is_err() {
+        // Let a retry (this client's or another node's) start over at once.
+        if let Err(err) = state.db.release_completion(id).await {
+            tracing::warn!(upload = %id, %err, "could not release a completion claim");
+        }
+    }
+    result
+}
+
+/// How long one completion may hold an upload before another may take over
+/// (a node that died mid-way). Assembling or copying large objects takes a while.
+const COMPLETION_LEASE: Duration = Duration::from_secs(300);
+/// How long a request waits for a concurrent completion before answering 409.
+const WAIT_FOR_OTHER: Duration = Duration::from_secs(25);
+const POLL: Duration = Duration::from_millis(100);
+
+enum Claim {
+    Ours(Upload),
+    SettledByAnother(Upload),
+}
+
+/// Takes the upload's completion claim in the database, so that two requests or
+/// nodes never assemble, verify or delete the same object at once. Whoever does
+/// not get it waits for the other's outcome and returns that.
+async fn claim(state: &AppState, mut upload: Upload) -> Result<Claim, ApiError> {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
+    loop {
+        let now = db::now();
+        if state
+            .db
+            .claim_completion(upload.id, now, now + COMPLETION_LEASE)
+            .await?
+        {
+            return Ok(Claim::Ours(upload));
+        }
+        tokio::time::sleep(POLL).await;
+        upload = state
+            .db
+            .find(upload.id, &upload.owner)
+            .await?
+            .ok_or_else(ApiError::upload_not_found)?;
+        match upload.status {
+            UploadStatus::Completed | UploadStatus::Rejected => {
+                return Ok(Claim::SettledByAnother(upload));
+            }
+            UploadStatus::Pending | UploadStatus::Uploading => {}
+            other => {
+                return Err(ApiError::conflict(
+                    "upload_not_pending",
+                    format!(
+                        "the upload is {} and can no longer complete",
+                        other.as_str()
+                    ),
+                ));
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(ApiError::conflict(
+                "completion_in_progress",
+                "another request is completing this upload; ask again shortly",
+            ));
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Where upload records live. SQLite now; the trait keeps room for PostgreSQL.
 
+mod columns;
+mod postgres;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -11,6 +13,7 @@ use uuid::Uuid;
 
 use crate::multipart::Layout;
 
+pub use postgres::PgRepo;
 pub use sqlite::SqliteRepo;
 
 /// The current time at the millisecond precision records keep, so that a value
@@ -116,5 +119,15 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
         from: UploadStatus,
         change: &Transition,
     ) -> Result<bool, DbError>;
+    /// Takes the right to complete `id` until `until`, if it is still in progress and
+    /// nobody holds an unexpired claim. False: another request or node is completing it.
+    async fn claim_completion(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError>;
+    /// Gives the claim back early (completion failed and may be retried).
+    async fn release_completion(&self, id: Uuid) -> Result<(), DbError>;
     async fn ping(&self) -> Result<(), DbError>;
 }

@@ -3,18 +3,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool, sqlite::SqliteRow};
+use sqlx::{Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
-use super::{DbError, ListFilter, Multipart, Transition, Upload, UploadRepo};
-use crate::multipart::Layout;
-
-const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
-     object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
-     multipart_upload_id, part_size, part_count";
+use super::columns::{self, COLUMNS, millis, to_i64};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
 
 /// Most inserts committed together; 20 columns each stays far below SQLite's
 /// limit of 32,766 bound parameters.
@@ -94,59 +90,11 @@ async fn batch_inserts(pool: SqlitePool, mut queue: mpsc::Receiver<QueuedInsert>
     }
 }
 
-/// Columns of one `uploads` row, converted ahead of binding (conversion can fail).
-struct Row {
-    size: i64,
-    metadata: String,
-    part_size: Option<i64>,
-}
-
 async fn insert_rows(pool: &SqlitePool, uploads: &[&Upload]) -> Result<(), DbError> {
-    let rows = uploads
-        .iter()
-        .map(|u| {
-            Ok(Row {
-                // 0 stands for "not declared": API v1 refuses empty files, so it is free.
-                size: to_i64(u.size.unwrap_or(0))?,
-                metadata: serde_json::to_string(&u.metadata)
-                    .map_err(|e| DbError::Other(e.to_string()))?,
-                part_size: u
-                    .multipart
-                    .as_ref()
-                    .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
-                    .transpose()?,
-            })
-        })
-        .collect::<Result<Vec<Row>, DbError>>()?;
-    let mut query =
-        QueryBuilder::<Sqlite>::new(format!("INSERT INTO uploads ({COLUMNS}, updated_at) "));
-    query.push_values(uploads.iter().zip(rows), |mut b, (u, row)| {
-        b.push_bind(u.id.to_string())
-            .push_bind(u.owner.clone())
-            .push_bind(u.profile.clone())
-            .push_bind(u.filename.clone())
-            .push_bind(u.content_type.clone())
-            .push_bind(row.size)
-            .push_bind(u.checksum_sha256.clone())
-            .push_bind(u.method.clone())
-            .push_bind(u.key.clone())
-            .push_bind(u.staging_key.clone())
-            .push_bind(u.status.as_str())
-            .push_bind(row.metadata)
-            .push_bind(u.reject_reason.clone())
-            .push_bind(millis(u.created_at))
-            .push_bind(millis(u.expires_at))
-            .push_bind(u.completed_at.map(millis))
-            .push_bind(u.multipart.as_ref().map(|m| m.upload_id.clone()))
-            .push_bind(row.part_size)
-            .push_bind(
-                u.multipart
-                    .as_ref()
-                    .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
-            )
-            .push_bind(millis(u.created_at));
-    });
-    query.build().execute(pool).await?;
+    columns::insert_query::<Sqlite>(uploads)?
+        .build()
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -171,7 +119,7 @@ impl UploadRepo for SqliteRepo {
         .bind(owner)
         .fetch_optional(&self.readers)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(columns::from_row).transpose()
     }
 
     async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
@@ -182,7 +130,7 @@ impl UploadRepo for SqliteRepo {
         .bind(owner)
         .fetch_optional(&self.readers)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(columns::from_row).transpose()
     }
 
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
@@ -200,7 +148,7 @@ impl UploadRepo for SqliteRepo {
         .bind(i64::from(filter.limit))
         .fetch_all(&self.readers)
         .await?;
-        rows.iter().map(from_row).collect()
+        rows.iter().map(columns::from_row).collect()
     }
 
     async fn transition(
@@ -229,70 +177,37 @@ impl UploadRepo for SqliteRepo {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn claim_completion(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE uploads SET completing_until = ? \
+             WHERE id = ? AND status IN ('pending', 'uploading') \
+               AND (completing_until IS NULL OR completing_until < ?)",
+        )
+        .bind(millis(until))
+        .bind(id.to_string())
+        .bind(millis(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn release_completion(&self, id: Uuid) -> Result<(), DbError> {
+        sqlx::query("UPDATE uploads SET completing_until = NULL WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
     }
-}
-
-fn from_row(row: &SqliteRow) -> Result<Upload, DbError> {
-    let corrupt = |what: &str| DbError::Other(format!("corrupt upload row: {what}"));
-    let id: String = row.try_get("id")?;
-    let status: String = row.try_get("status")?;
-    let metadata: String = row.try_get("metadata")?;
-    let size: i64 = row.try_get("size")?;
-    let size = Some(u64::try_from(size).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
-    let layout = match (
-        size,
-        row.try_get::<Option<i64>, _>("part_size")?,
-        row.try_get::<Option<i64>, _>("part_count")?,
-    ) {
-        (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
-            size,
-            part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
-            part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
-        }),
-        _ => None,
-    };
-    let multipart = row
-        .try_get::<Option<String>, _>("multipart_upload_id")?
-        .map(|upload_id| Multipart { upload_id, layout });
-    Ok(Upload {
-        id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
-        owner: row.try_get("owner")?,
-        profile: row.try_get("profile")?,
-        filename: row.try_get("filename")?,
-        content_type: row.try_get("content_type")?,
-        size,
-        checksum_sha256: row.try_get("checksum_sha256")?,
-        method: row.try_get("method")?,
-        key: row.try_get("object_key")?,
-        staging_key: row.try_get("staging_key")?,
-        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
-        reject_reason: row.try_get("reject_reason")?,
-        created_at: from_millis(row.try_get("created_at")?)?,
-        expires_at: from_millis(row.try_get("expires_at")?)?,
-        completed_at: row
-            .try_get::<Option<i64>, _>("completed_at")?
-            .map(from_millis)
-            .transpose()?,
-        multipart,
-    })
-}
-
-fn to_i64(n: u64) -> Result<i64, DbError> {
-    i64::try_from(n).map_err(|_| DbError::Other(format!("{n} does not fit in a database integer")))
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    // i128 → i64 only overflows ~292 million years from now.
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
 }
 
 #[cfg(test)]

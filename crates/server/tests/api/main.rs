@@ -8,6 +8,8 @@ mod companion;
 mod create;
 mod lifecycle;
 mod multipart;
+mod nodes;
 mod openapi;
+mod repo_conformance;
 mod storage_refusals;
 mod store_conformance;

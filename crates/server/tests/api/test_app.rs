@@ -31,8 +31,13 @@ impl TestAppBuilder {
     pub async fn start(self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("uploadgate.toml");
+        let database_url = test_database().await;
+        let database = match &database_url {
+            Some(url) => format!("database_url = {url:?}\n"),
+            None => String::new(),
+        };
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{database}[store]\nlisten = \"127.0.0.1:0\"\n{}",
             dir.path().join("data").display().to_string(),
             self.profiles_toml
         );
@@ -45,14 +50,36 @@ impl TestAppBuilder {
                 .expect("client"),
             running: Some(running),
             config_path,
+            database_url,
+            profiles_toml: self.profiles_toml,
             _dir: dir,
         }
     }
 }
 
+/// With `UPLOADGATE_TEST_DATABASE_URL` (a PostgreSQL server), a fresh database
+/// for this test on that server; without it, the default SQLite in the data dir.
+async fn test_database() -> Option<String> {
+    let base = std::env::var("UPLOADGATE_TEST_DATABASE_URL").ok()?;
+    let name = format!("ug_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("test PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = url::Url::parse(&base).expect("database URL");
+    url.set_path(&name);
+    Some(url.into())
+}
+
 /// One server process's worth of state.
 struct Running {
     base: String,
+    /// The first node's embedded store, which further nodes use as their external one.
+    store_endpoint: Option<String>,
     tokens: Arc<Hs256>,
     store: Arc<dyn ObjectStore>,
     stop: oneshot::Sender<()>,
@@ -65,6 +92,9 @@ impl Running {
         let server = Server::start(config).await.expect("server starts");
         let (stop, stopped) = oneshot::channel::<()>();
         Running {
+            store_endpoint: server
+                .embedded_store()
+                .map(|store| store.endpoint.to_string()),
             base: server.api_url().to_owned(),
             tokens: server.tokens(),
             store: server.state().store.clone(),
@@ -80,7 +110,21 @@ pub struct TestApp {
     pub client: Client,
     running: Option<Running>,
     config_path: std::path::PathBuf,
+    database_url: Option<String>,
+    profiles_toml: String,
     _dir: tempfile::TempDir,
+}
+
+/// A second API node sharing the first one's database, store and token secret,
+/// as behind a load balancer.
+pub struct Node {
+    running: Running,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.base)
+    }
 }
 
 impl TestApp {
@@ -105,6 +149,40 @@ impl TestApp {
             .expect("joined")
             .expect("clean shutdown");
         self.running = Some(Running::start(&self.config_path).await);
+    }
+
+    /// Starts another node on the same database, store and secret.
+    pub async fn second_node(&self) -> Node {
+        let data = self._dir.path().join("data");
+        let secret = |name: &str| {
+            std::fs::read_to_string(data.join("secrets").join(name))
+                .expect("first node's secret")
+                .trim()
+                .to_owned()
+        };
+        let database_url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data.join("uploadgate.db").display()));
+        let endpoint = self
+            .running()
+            .store_endpoint
+            .clone()
+            .expect("embedded store");
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {database_url:?}\njwt_secret = {:?}\n\
+             [s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n{}",
+            self._dir.path().join("node2").display().to_string(),
+            secret("jwt-secret"),
+            secret("store-access-key-id"),
+            secret("store-secret-access-key"),
+            self.profiles_toml,
+        );
+        let path = self._dir.path().join("node2.toml");
+        std::fs::write(&path, toml).expect("write config");
+        Node {
+            running: Running::start(&path).await,
+        }
     }
 
     fn running(&self) -> &Running {

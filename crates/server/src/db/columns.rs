@@ -1,0 +1,146 @@
+//! The `uploads` row, shared by the SQLite and PostgreSQL repositories: the same
+//! columns, the same encoding (millisecond timestamps, 0 for an undeclared size).
+
+use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+use uuid::Uuid;
+
+use super::{DbError, Multipart, Upload};
+use crate::multipart::Layout;
+
+pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
+     object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
+     multipart_upload_id, part_size, part_count";
+
+/// Values converted ahead of binding, since conversion can fail.
+struct Converted {
+    size: i64,
+    metadata: String,
+    part_size: Option<i64>,
+}
+
+/// `INSERT` of `uploads`, all in one statement.
+pub fn insert_query<'a, DB>(uploads: &[&Upload]) -> Result<QueryBuilder<'a, DB>, DbError>
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    Option<String>: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+{
+    let converted = uploads
+        .iter()
+        .map(|u| {
+            Ok(Converted {
+                // 0 stands for "not declared": API v1 refuses empty files, so it is free.
+                size: to_i64(u.size.unwrap_or(0))?,
+                metadata: serde_json::to_string(&u.metadata)
+                    .map_err(|e| DbError::Other(e.to_string()))?,
+                part_size: u
+                    .multipart
+                    .as_ref()
+                    .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<Converted>, DbError>>()?;
+    let mut query =
+        QueryBuilder::<DB>::new(format!("INSERT INTO uploads ({COLUMNS}, updated_at) "));
+    query.push_values(uploads.iter().zip(converted), |mut b, (u, c)| {
+        b.push_bind(u.id.to_string())
+            .push_bind(u.owner.clone())
+            .push_bind(u.profile.clone())
+            .push_bind(u.filename.clone())
+            .push_bind(u.content_type.clone())
+            .push_bind(c.size)
+            .push_bind(u.checksum_sha256.clone())
+            .push_bind(u.method.clone())
+            .push_bind(u.key.clone())
+            .push_bind(u.staging_key.clone())
+            .push_bind(u.status.as_str().to_owned())
+            .push_bind(c.metadata)
+            .push_bind(u.reject_reason.clone())
+            .push_bind(millis(u.created_at))
+            .push_bind(millis(u.expires_at))
+            .push_bind(u.completed_at.map(millis))
+            .push_bind(u.multipart.as_ref().map(|m| m.upload_id.clone()))
+            .push_bind(c.part_size)
+            .push_bind(
+                u.multipart
+                    .as_ref()
+                    .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
+            )
+            .push_bind(millis(u.created_at));
+    });
+    Ok(query)
+}
+
+/// An `uploads` row (selected with `COLUMNS`) back into an `Upload`.
+pub fn from_row<'r, R>(row: &'r R) -> Result<Upload, DbError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| DbError::Other(format!("corrupt upload row: {what}"));
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let metadata: String = row.try_get("metadata")?;
+    let size: i64 = row.try_get("size")?;
+    let size = Some(u64::try_from(size).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
+    let layout = match (
+        size,
+        row.try_get::<Option<i64>, _>("part_size")?,
+        row.try_get::<Option<i64>, _>("part_count")?,
+    ) {
+        (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
+            size,
+            part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
+            part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
+        }),
+        _ => None,
+    };
+    let multipart = row
+        .try_get::<Option<String>, _>("multipart_upload_id")?
+        .map(|upload_id| Multipart { upload_id, layout });
+    Ok(Upload {
+        id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
+        owner: row.try_get("owner")?,
+        profile: row.try_get("profile")?,
+        filename: row.try_get("filename")?,
+        content_type: row.try_get("content_type")?,
+        size,
+        checksum_sha256: row.try_get("checksum_sha256")?,
+        method: row.try_get("method")?,
+        key: row.try_get("object_key")?,
+        staging_key: row.try_get("staging_key")?,
+        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
+        reject_reason: row.try_get("reject_reason")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        expires_at: from_millis(row.try_get("expires_at")?)?,
+        completed_at: row
+            .try_get::<Option<i64>, _>("completed_at")?
+            .map(from_millis)
+            .transpose()?,
+        multipart,
+    })
+}
+
+pub fn to_i64(n: u64) -> Result<i64, DbError> {
+    i64::try_from(n).map_err(|_| DbError::Other(format!("{n} does not fit in a database integer")))
+}
+
+pub fn millis(at: OffsetDateTime) -> i64 {
+    // i128 → i64 only overflows ~292 million years from now.
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
+}

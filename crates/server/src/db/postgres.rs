@@ -1,0 +1,143 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres};
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+use uuid::Uuid;
+
+use super::columns::{self, COLUMNS, millis, to_i64};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
+
+/// Shared by several uploadgate nodes: every state change is one conditional
+/// `UPDATE ... WHERE status = <expected>`, atomic in the database, so two nodes
+/// completing the same upload cannot both win.
+#[derive(Debug, Clone)]
+pub struct PgRepo {
+    pool: PgPool,
+}
+
+impl PgRepo {
+    /// Connects and applies pending migrations (sqlx serializes concurrent
+    /// migrators with an advisory lock, so nodes may start together).
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl UploadRepo for PgRepo {
+    async fn insert(&self, upload: &Upload) -> Result<(), DbError> {
+        columns::insert_query::<Postgres>(&[upload])?
+            .build()
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE id = $1 AND owner = $2"
+        ))
+        .bind(id.to_string())
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(columns::from_row).transpose()
+    }
+
+    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 AND owner = $2"
+        ))
+        .bind(key)
+        .bind(owner)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(columns::from_row).transpose()
+    }
+
+    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads \
+             WHERE owner = $1 AND ($2::text IS NULL OR status = $2) \
+               AND ($3::text IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(owner)
+        .bind(filter.status.map(UploadStatus::as_str))
+        .bind(filter.before.map(|id| id.to_string()))
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(columns::from_row).collect()
+    }
+
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: UploadStatus,
+        change: &Transition,
+    ) -> Result<bool, DbError> {
+        let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
+        let result = sqlx::query(
+            "UPDATE uploads SET status = $1, updated_at = $2, \
+                 reject_reason = COALESCE($3, reject_reason), \
+                 completed_at = COALESCE($4, completed_at), \
+                 size = COALESCE($5, size) \
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(change.to.as_str())
+        .bind(millis(change.at))
+        .bind(&change.reject_reason)
+        .bind(completed_at)
+        .bind(change.size.map(to_i64).transpose()?)
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn claim_completion(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let result = sqlx::query(
+            "UPDATE uploads SET completing_until = $1 \
+             WHERE id = $2 AND status IN ('pending', 'uploading') \
+               AND (completing_until IS NULL OR completing_until < $3)",
+        )
+        .bind(millis(until))
+        .bind(id.to_string())
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn release_completion(&self, id: Uuid) -> Result<(), DbError> {
+        sqlx::query("UPDATE uploads SET completing_until = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
