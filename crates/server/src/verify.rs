@@ -32,13 +32,7 @@ pub async fn complete(
         UploadStatus::Completed | UploadStatus::Rejected => return Ok(upload),
         UploadStatus::Pending | UploadStatus::Uploading => {}
         other => {
-            return Err(ApiError::conflict(
-                "upload_not_pending",
-                format!(
-                    "the upload is {} and can no longer complete",
-                    other.as_str()
-                ),
-            ));
+            return Err(not_pending(other));
         }
     }
     let upload = match claim(state, upload).await? {
@@ -57,6 +51,16 @@ pub async fn complete(
         }
     }
     result
+}
+
+fn not_pending(status: UploadStatus) -> ApiError {
+    ApiError::conflict(
+        "upload_not_pending",
+        format!(
+            "the upload is {} and can no longer complete",
+            status.as_str()
+        ),
+    )
 }
 
 /// How long one completion may hold an upload before another may take over
@@ -97,13 +101,7 @@ async fn claim(state: &AppState, mut upload: Upload) -> Result<Claim, ApiError> 
             }
             UploadStatus::Pending | UploadStatus::Uploading => {}
             other => {
-                return Err(ApiError::conflict(
-                    "upload_not_pending",
-                    format!(
-                        "the upload is {} and can no longer complete",
-                        other.as_str()
-                    ),
-                ));
+                return Err(not_pending(other));
             }
         }
         if tokio::time::Instant::now() > deadline {

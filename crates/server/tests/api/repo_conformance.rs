@@ -9,20 +9,12 @@ use uploadgate_api::UploadStatus;
 use uploadgate_server::db::{self, ListFilter, PgRepo, SqliteRepo, Transition, Upload, UploadRepo};
 use uuid::Uuid;
 
+use crate::test_app::test_database;
+
 async fn repo(dir: &tempfile::TempDir) -> Arc<dyn UploadRepo> {
-    match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
-        Ok(base) => {
-            let name = format!("ug_{}", Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&base).await.expect("PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .expect("create database");
-            let mut url = url::Url::parse(&base).expect("url");
-            url.set_path(&name);
-            Arc::new(PgRepo::connect(url.as_str()).await.expect("connect"))
-        }
-        Err(_) => {
+    match test_database().await {
+        Some(url) => Arc::new(PgRepo::connect(&url).await.expect("connect")),
+        None => {
             let url = format!("sqlite://{}", dir.path().join("t.db").display());
             Arc::new(SqliteRepo::connect(&url).await.expect("connect"))
         }

@@ -59,7 +59,7 @@ impl TestAppBuilder {
 
 /// With `UPLOADGATE_TEST_DATABASE_URL` (a PostgreSQL server), a fresh database
 /// for this test on that server; without it, the default SQLite in the data dir.
-async fn test_database() -> Option<String> {
+pub async fn test_database() -> Option<String> {
     let base = std::env::var("UPLOADGATE_TEST_DATABASE_URL").ok()?;
     let name = format!("ug_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&base)
