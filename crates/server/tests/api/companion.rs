@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::test_app::{PNG, TestApp};
+use crate::test_app::{ORIGIN, PNG, TestApp};
 
 const MIB: usize = 1024 * 1024;
 
@@ -337,7 +337,7 @@ async fn uppy_routes_hold_uploads_to_the_same_rules() {
 #[tokio::test]
 async fn browsers_may_call_the_api_and_the_store_cross_origin() {
     let app = app().await;
-    let origin = app.url("");
+    let origin = ORIGIN.to_owned();
     let preflight = app
         .client
         .request(

@@ -230,11 +230,13 @@ async fn an_expired_part_url_is_signed_again_and_works() {
     let id = id_of(&create(&app, &bytes).await);
     let first = sign(&app, &id, &[1]).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(
-        put_part(&app, &first[0], part_bytes(&bytes, 1))
-            .await
-            .status(),
-        StatusCode::FORBIDDEN
+    let expired = put_part(&app, &first[0], part_bytes(&bytes, 1))
+        .await
+        .status();
+    // AWS and the embedded store answer 403; Garage 400.
+    assert!(
+        matches!(expired, StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+        "{expired}"
     );
     let second = sign(&app, &id, &[1]).await;
     send_ok(&app, &second[0], &bytes).await;

@@ -30,57 +30,50 @@ async fn put(app: &TestApp, key: &str, body: &[u8]) {
 async fn head_read_copy_and_delete_honour_etags() {
     let app = TestApp::start().await;
     let store = app.store();
-    assert_eq!(store.head("conformance/missing").await.expect("head"), None);
+    // Unique per run: an external bucket is shared by every test.
+    let base = format!("conformance/{}", uuid::Uuid::new_v4().simple());
+    let (missing, a, b) = (
+        format!("{base}/missing"),
+        format!("{base}/a"),
+        format!("{base}/b"),
+    );
+    assert_eq!(store.head(&missing).await.expect("head"), None);
     store
-        .delete("conformance/missing")
+        .delete(&missing)
         .await
         .expect("deleting nothing is fine");
 
-    put(&app, "conformance/a", PNG).await;
-    let head = store
-        .head("conformance/a")
-        .await
-        .expect("head")
-        .expect("exists");
+    put(&app, &a, PNG).await;
+    let head = store.head(&a).await.expect("head").expect("exists");
     assert_eq!(head.size, PNG.len() as u64);
     assert_eq!(head.content_type.as_deref(), Some("image/png"));
     assert!(!head.etag.is_empty());
 
-    let start = store
-        .read_start("conformance/a", &head.etag, 8)
-        .await
-        .expect("read");
+    let start = store.read_start(&a, &head.etag, 8).await.expect("read");
     assert_eq!(&start[..], &PNG[..8]);
     let whole = store
-        .read_start("conformance/a", &head.etag, 1 << 20)
+        .read_start(&a, &head.etag, 1 << 20)
         .await
         .expect("read");
     assert_eq!(&whole[..], PNG);
 
     let stale = "\"00000000000000000000000000000000\"";
     assert!(matches!(
-        store.read_start("conformance/a", stale, 8).await,
+        store.read_start(&a, stale, 8).await,
         Err(StorageError::Changed)
     ));
     assert!(matches!(
-        store.copy("conformance/a", "conformance/b", stale).await,
+        store.copy(&a, &b, stale).await,
         Err(StorageError::Changed)
     ));
-    assert_eq!(store.head("conformance/b").await.expect("head"), None);
+    assert_eq!(store.head(&b).await.expect("head"), None);
 
-    store
-        .copy("conformance/a", "conformance/b", &head.etag)
-        .await
-        .expect("copy");
-    let copied = store
-        .head("conformance/b")
-        .await
-        .expect("head")
-        .expect("copied");
+    store.copy(&a, &b, &head.etag).await.expect("copy");
+    let copied = store.head(&b).await.expect("head").expect("copied");
     assert_eq!(copied.size, head.size);
     assert_eq!(copied.content_type.as_deref(), Some("image/png"));
 
-    store.delete("conformance/a").await.expect("delete");
-    assert_eq!(store.head("conformance/a").await.expect("head"), None);
+    store.delete(&a).await.expect("delete");
+    assert_eq!(store.head(&a).await.expect("head"), None);
     store.ping().await.expect("bucket reachable");
 }

@@ -37,12 +37,22 @@ impl TestAppBuilder {
             None => String::new(),
         };
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{database}[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ncors_origins = [{ORIGIN:?}]\n{database}\
+             [store]\nlisten = \"127.0.0.1:0\"\n{}{}",
             dir.path().join("data").display().to_string(),
+            external_store_toml(),
             self.profiles_toml
         );
         std::fs::write(&config_path, toml).expect("write config");
         let running = Running::start(&config_path).await;
+        if std::env::var_os("UPLOADGATE_TEST_S3_ENDPOINT").is_some() {
+            // What `uploadgate bucket setup` does; every test sets the same rules.
+            running
+                .store
+                .configure_bucket(&[ORIGIN.to_owned()], 1)
+                .await
+                .expect("bucket CORS and lifecycle");
+        }
         TestApp {
             client: Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -55,6 +65,26 @@ impl TestAppBuilder {
             _dir: dir,
         }
     }
+}
+
+/// The browser origin the tests' API and store allow.
+pub const ORIGIN: &str = "http://app.test";
+
+/// With `UPLOADGATE_TEST_S3_*` (a Garage, say), an `[s3]` section pointing there;
+/// without, nothing, and the server starts its embedded store.
+fn external_store_toml() -> String {
+    let var = |name: &str| std::env::var(format!("UPLOADGATE_TEST_S3_{name}")).ok();
+    let Some(endpoint) = var("ENDPOINT") else {
+        return String::new();
+    };
+    format!(
+        "[s3]\nendpoint = {endpoint:?}\nregion = {:?}\nbucket = {:?}\naccess_key_id = {:?}\n\
+         secret_access_key = {:?}\nforce_path_style = true\n",
+        var("REGION").unwrap_or_else(|| "us-east-1".into()),
+        var("BUCKET").unwrap_or_else(|| "uploads".into()),
+        var("ACCESS_KEY_ID").expect("UPLOADGATE_TEST_S3_ACCESS_KEY_ID"),
+        var("SECRET_ACCESS_KEY").expect("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY"),
+    )
 }
 
 /// With `UPLOADGATE_TEST_DATABASE_URL` (a PostgreSQL server), a fresh database
