@@ -1,0 +1,184 @@
+//! The real binary, twice: `uploadgate serve` as two processes sharing one
+//! database and one store, as nodes behind a load balancer would.
+//!
+//! With `UPLOADGATE_TEST_DATABASE_URL` / `UPLOADGATE_TEST_S3_*` set, both use those
+//! engines; otherwise the first serves its embedded store and SQLite file, and the
+//! second is pointed at them.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Node {
+    child: Child,
+    api: String,
+    store: Option<String>,
+    token: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `uploadgate serve` with `config` and reads what it prints at start-up.
+fn serve(config: &Path) -> Node {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uploadgate"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("uploadgate starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (mut api, mut store, mut token) = (None, None, None);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(url) = line.strip_prefix("uploadgate is listening on ") {
+            api = Some(url.trim().to_owned());
+        } else if let Some(url) = line.strip_prefix("embedded S3 store: ") {
+            store = Some(url.trim().to_owned());
+        } else if let Some(t) = line.trim().strip_prefix("export TOKEN=") {
+            token = Some(t.to_owned());
+            break;
+        }
+    }
+    Node {
+        child,
+        api: api.expect("listening line"),
+        store,
+        token: token.expect("token line"),
+    }
+}
+
+fn engines_toml() -> String {
+    let var = |name: &str| std::env::var(name).ok();
+    let mut toml = String::new();
+    if let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") {
+        toml.push_str(&format!(
+            "[s3]\nendpoint = {endpoint:?}\nregion = {:?}\nbucket = {:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
+            var("UPLOADGATE_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            var("UPLOADGATE_TEST_S3_BUCKET").unwrap_or_else(|| "uploads".into()),
+            var("UPLOADGATE_TEST_S3_ACCESS_KEY_ID").expect("key id"),
+            var("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY").expect("secret"),
+        ));
+    }
+    toml
+}
+
+fn read_secret(data: &Path, name: &str) -> String {
+    std::fs::read_to_string(data.join("secrets").join(name))
+        .expect("secret file")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn two_serve_processes_share_one_upload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jwt = "a-shared-secret-for-both-nodes-of-this-test";
+    let database = match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
+        // Ids and keys are unique, so sharing the server's default database is fine.
+        Ok(base) => base,
+        Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),
+    };
+    let common = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\njwt_secret = {jwt:?}\n[profiles.default]\ncontent_types = [\"image/png\"]\n"
+    );
+    let first_data = dir.path().join("a");
+    let first_config = dir.path().join("a.toml");
+    std::fs::write(
+        &first_config,
+        format!(
+            "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            first_data.display().to_string(),
+            engines_toml()
+        ),
+    )
+    .expect("write");
+    let first = serve(&first_config);
+
+    let second_store = match &first.store {
+        Some(endpoint) => format!(
+            "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
+            read_secret(&first_data, "store-access-key-id"),
+            read_secret(&first_data, "store-secret-access-key"),
+        ),
+        None => engines_toml(),
+    };
+    let second_config = dir.path().join("b.toml");
+    std::fs::write(
+        &second_config,
+        format!(
+            "data_dir = {:?}\n{common}{second_store}",
+            dir.path().join("b").display().to_string()
+        ),
+    )
+    .expect("write");
+    let second = serve(&second_config);
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01".to_vec();
+    // Created on the first node, with the token the second one printed.
+    let record: Value = client
+        .post(format!("{}/v1/uploads", first.api))
+        .bearer_auth(&second.token)
+        .json(&json!({"filename": "a.png", "contentType": "image/png", "size": png.len()}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let upload = &record["upload"];
+    let stored = client
+        .put(upload["url"].as_str().expect("url"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(stored.status(), 200);
+
+    // Completed on the second node.
+    let id = record["id"].as_str().expect("id");
+    let completed: Value = client
+        .post(format!("{}/v1/uploads/{id}/complete", second.api))
+        .bearer_auth(&first.token)
+        .send()
+        .await
+        .expect("complete")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(completed["status"], "completed", "{completed}");
+
+    // Read back through the first.
+    let link: Value = client
+        .get(format!("{}/v1/uploads/{id}/download", first.api))
+        .bearer_auth(&first.token)
+        .send()
+        .await
+        .expect("download")
+        .json()
+        .await
+        .expect("json");
+    let bytes = client
+        .get(link["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(bytes.as_ref(), png.as_slice());
+}
