@@ -1,4 +1,3 @@
-use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -8,6 +7,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
@@ -584,31 +584,27 @@ impl ObjectStore for S3Store {
 }
 
 /// Sorts an SDK failure into: precondition lost, worth retrying, or needs an operator.
-fn classify<E, R>(err: SdkError<E, R>) -> StorageError
+fn classify<E>(err: SdkError<E, HttpResponse>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug,
 {
     let message = DisplayErrorContext(&err).to_string();
     match &err {
         SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code();
-            if code == Some("PreconditionFailed") {
-                StorageError::Changed
-            } else if code == Some("NoSuchUpload") {
-                StorageError::NoSuchUpload
-            } else if matches!(
-                code,
-                Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall")
-            ) {
-                StorageError::InvalidParts(ctx.err().message().unwrap_or_default().to_owned())
-            } else if matches!(
-                ctx.err().code(),
-                Some("SlowDown" | "ServiceUnavailable" | "InternalError")
-            ) {
-                StorageError::Unavailable(message)
-            } else {
-                StorageError::Other(message)
+            // Some stores (Garage) answer some errors with a bare status and no
+            // body, so the status speaks where the code is missing.
+            let status = ctx.raw().status().as_u16();
+            match (ctx.err().code(), status) {
+                (Some("PreconditionFailed"), _) | (None, 412) => StorageError::Changed,
+                (Some("NoSuchUpload"), _) => StorageError::NoSuchUpload,
+                (Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall"), _) => {
+                    StorageError::InvalidParts(ctx.err().message().unwrap_or_default().to_owned())
+                }
+                (Some("SlowDown" | "ServiceUnavailable" | "InternalError"), _) => {
+                    StorageError::Unavailable(message)
+                }
+                (_, 429 | 500..=599) => StorageError::Unavailable(message),
+                _ => StorageError::Other(message),
             }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {

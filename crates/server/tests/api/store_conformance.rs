@@ -58,10 +58,8 @@ async fn head_read_copy_and_delete_honour_etags() {
     assert_eq!(&whole[..], PNG);
 
     let stale = "\"00000000000000000000000000000000\"";
-    assert!(matches!(
-        store.read_start(&a, stale, 8).await,
-        Err(StorageError::Changed)
-    ));
+    let read = store.read_start(&a, stale, 8).await;
+    assert!(matches!(read, Err(StorageError::Changed)), "{read:?}");
     assert!(matches!(
         store.copy(&a, &b, stale).await,
         Err(StorageError::Changed)

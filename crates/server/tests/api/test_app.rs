@@ -194,22 +194,22 @@ impl TestApp {
             .database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", data.join("uploadgate.db").display()));
-        let endpoint = self
-            .running()
-            .store_endpoint
-            .clone()
-            .expect("embedded store");
+        let store = match &self.running().store_endpoint {
+            Some(endpoint) => format!(
+                "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
+                secret("store-access-key-id"),
+                secret("store-secret-access-key"),
+            ),
+            None => external_store_toml(),
+        };
         let toml = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {database_url:?}\njwt_secret = {:?}\n\
-             [s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n{}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {database_url:?}\njwt_secret = {:?}\n{store}{}",
             self._dir.path().join("node2").display().to_string(),
             secret("jwt-secret"),
-            secret("store-access-key-id"),
-            secret("store-secret-access-key"),
             self.profiles_toml,
         );
+        std::fs::write(self._dir.path().join("node2.toml"), toml).expect("write config");
         let path = self._dir.path().join("node2.toml");
-        std::fs::write(&path, toml).expect("write config");
         Node {
             running: Running::start(&path).await,
         }
