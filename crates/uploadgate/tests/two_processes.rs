@@ -89,7 +89,7 @@ async fn two_serve_processes_share_one_upload() {
         Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),
     };
     let common = format!(
-        "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\njwt_secret = {jwt:?}\n[profiles.default]\ncontent_types = [\"image/png\"]\n"
+        "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\njwt_secret = {jwt:?}\n[profiles.default]\ncontent_types = [\"application/octet-stream\"]\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"\nmax_size = \"20MiB\"\n"
     );
     let first_data = dir.path().join("a");
     let first_config = dir.path().join("a.toml");
@@ -127,32 +127,50 @@ async fn two_serve_processes_share_one_upload() {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01".to_vec();
-    // Created on the first node, with the token the second one printed.
+    let bytes: Vec<u8> = (0..6 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    // Created on the first node, with the token the second one printed...
     let record: Value = client
         .post(format!("{}/v1/uploads", first.api))
         .bearer_auth(&second.token)
-        .json(&json!({"filename": "a.png", "contentType": "image/png", "size": png.len()}))
+        .json(&json!({"filename": "a.bin", "contentType": "application/octet-stream", "size": bytes.len()}))
         .send()
         .await
         .expect("create")
         .json()
         .await
         .expect("json");
-    let upload = &record["upload"];
-    let stored = client
-        .put(upload["url"].as_str().expect("url"))
-        .header("content-type", "image/png")
-        .body(png.clone())
+    assert_eq!(record["upload"]["method"], "MULTIPART", "{record}");
+    let id = record["id"].as_str().expect("id");
+
+    // ...its parts signed by the second...
+    let signed: Value = client
+        .post(format!("{}/v1/uploads/{id}/parts", second.api))
+        .bearer_auth(&second.token)
+        .json(&json!({"partNumbers": [1, 2]}))
         .send()
         .await
-        .expect("put");
-    assert_eq!(stored.status(), 200);
+        .expect("sign")
+        .json()
+        .await
+        .expect("json");
+    for (part, chunk) in signed["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .zip(bytes.chunks(5 * 1024 * 1024))
+    {
+        let stored = client
+            .put(part["url"].as_str().expect("url"))
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(stored.status(), 200);
+    }
 
-    // Completed on the second node.
-    let id = record["id"].as_str().expect("id");
+    // ...and completed on the first.
     let completed: Value = client
-        .post(format!("{}/v1/uploads/{id}/complete", second.api))
+        .post(format!("{}/v1/uploads/{id}/complete", first.api))
         .bearer_auth(&first.token)
         .send()
         .await
@@ -172,7 +190,7 @@ async fn two_serve_processes_share_one_upload() {
         .json()
         .await
         .expect("json");
-    let bytes = client
+    let downloaded = client
         .get(link["url"].as_str().expect("url"))
         .send()
         .await
@@ -180,5 +198,8 @@ async fn two_serve_processes_share_one_upload() {
         .bytes()
         .await
         .expect("bytes");
-    assert_eq!(bytes.as_ref(), png.as_slice());
+    assert!(
+        downloaded.as_ref() == bytes.as_slice(),
+        "the object reads back intact"
+    );
 }
