@@ -43,7 +43,5 @@ pub fn router() -> Router<AppState> {
         )
         .nest("/companion/{token}", companion::router())
         .fallback(|| async { ApiError::route_not_found() })
-        .method_not_allowed_fallback(|| async {
-            ApiError::bad_request("method_not_allowed", "this route does not take that method")
-        })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
 }
