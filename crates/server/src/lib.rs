@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod error;
 mod extract;
 pub mod intake;
+pub mod janitor;
 pub mod keys;
 pub mod multipart;
 pub mod routes;

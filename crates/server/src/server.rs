@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::data_dir;
 use crate::db::{PgRepo, SqliteRepo, UploadRepo};
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
+use crate::janitor;
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
 
@@ -148,6 +149,24 @@ fn external_store_settings(config: &Config) -> Option<S3StoreSettings> {
             .clone()
             .zip(config.s3.secret_access_key.clone()),
     })
+}
+
+/// One janitor sweep against the configured external store and database
+/// (`uploadgate janitor --once`, e.g. from cron). With the embedded store the
+/// sweep runs inside `serve`, which owns the store.
+pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
+    let settings = external_store_settings(&config).context(
+        "no external store is configured (s3.endpoint): with the embedded store, `serve` runs the janitor",
+    )?;
+    let state = AppState {
+        db: connect_db(&database_url(&config)?).await?,
+        store: Arc::new(S3Store::connect(settings).await?),
+        auth: Arc::new(Hs256::new(&jwt_secret(&config)?)),
+        cors_origins: config.allowed_origins(config.listen).into(),
+        check_bucket_cors: false,
+        config: Arc::new(config),
+    };
+    Ok(janitor::sweep(&state).await?)
 }
 
 /// Applies CORS and lifecycle rules to the configured external bucket

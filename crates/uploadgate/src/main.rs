@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use uploadgate_server::auth::Hs256;
 use uploadgate_server::config::Config;
-use uploadgate_server::server::{Server, jwt_secret, setup_bucket};
+use uploadgate_server::server::{Server, jwt_secret, setup_bucket, sweep_once};
 
 /// How long the token printed at start-up stays valid.
 const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -33,6 +33,13 @@ enum Command {
     Bucket {
         #[command(subcommand)]
         command: BucketCommand,
+    },
+    /// Expire abandoned uploads and free their storage (`serve` does this every
+    /// `janitor.interval`; this is for cron next to an external store).
+    Janitor {
+        /// Sweep once and exit.
+        #[arg(long, required = true)]
+        once: bool,
     },
     /// Print a bearer token for a user, signed with the server's secret.
     Token {
@@ -80,6 +87,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "bucket {:?}: CORS allows {}; incomplete uploads are aborted after {days} days",
                 config.s3.bucket,
                 origins.join(", ")
+            );
+            Ok(())
+        }
+        Command::Janitor { once: _ } => {
+            let sweep = sweep_once(config).await?;
+            println!(
+                "expired {} uploads ({} storage clean-ups failed; lifecycle rules or the next sweep catch those)",
+                sweep.expired, sweep.cleanup_failures
             );
             Ok(())
         }

@@ -7,6 +7,7 @@ pub mod units;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
@@ -36,7 +37,33 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub store: StoreConfig,
     pub s3: S3Config,
+    pub janitor: JanitorConfig,
     pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The background sweep that expires abandoned uploads and frees their storage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JanitorConfig {
+    /// Time between sweeps of each node (several nodes may sweep at once safely).
+    #[serde(deserialize_with = "units::duration")]
+    pub interval: Duration,
+    /// How long past its deadline an upload is left alone before it is expired.
+    #[serde(deserialize_with = "units::duration")]
+    pub grace: Duration,
+    /// How long a multipart upload may take from creation to completion.
+    #[serde(deserialize_with = "units::duration")]
+    pub multipart_ttl: Duration,
+}
+
+impl Default for JanitorConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(300),
+            grace: Duration::from_secs(3600),
+            multipart_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 /// The embedded S3 store, used when `s3.endpoint` is not set.
@@ -74,6 +101,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             store: StoreConfig::default(),
             s3: S3Config::default(),
+            janitor: JanitorConfig::default(),
             profiles: BTreeMap::new(),
         }
     }

@@ -129,5 +129,8 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, DbError>;
     /// Gives the claim back early (completion failed and may be retried).
     async fn release_completion(&self, id: Uuid) -> Result<(), DbError>;
+    /// Uploads of any owner still in progress whose deadline is before `cutoff`,
+    /// oldest first.
+    async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
     async fn ping(&self) -> Result<(), DbError>;
 }

@@ -136,6 +136,19 @@ impl UploadRepo for PgRepo {
         Ok(())
     }
 
+    async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads \
+             WHERE status IN ('pending', 'uploading') AND expires_at < $1 \
+             ORDER BY expires_at LIMIT $2"
+        ))
+        .bind(millis(cutoff))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(columns::from_row).collect()
+    }
+
     async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use uploadgate_server::AppState;
 use uploadgate_server::auth::Hs256;
 use uploadgate_server::config::Config;
 use uploadgate_server::server::Server;
@@ -18,6 +19,7 @@ pub const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog
 
 pub struct TestAppBuilder {
     profiles_toml: String,
+    extra_toml: String,
 }
 
 impl TestAppBuilder {
@@ -25,6 +27,13 @@ impl TestAppBuilder {
     pub fn profile(mut self, name: &str, body: &str) -> Self {
         self.profiles_toml
             .push_str(&format!("[profiles.{name}]\n{body}\n"));
+        self
+    }
+
+    /// Adds a TOML table (e.g. `[janitor]`) to the config.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.extra_toml.push_str(toml);
+        self.extra_toml.push('\n');
         self
     }
 
@@ -41,7 +50,7 @@ impl TestAppBuilder {
              [store]\nlisten = \"127.0.0.1:0\"\n{}{}",
             dir.path().join("data").display().to_string(),
             external_store_toml(),
-            self.profiles_toml
+            self.extra_toml + &self.profiles_toml
         );
         std::fs::write(&config_path, toml).expect("write config");
         let running = Running::start(&config_path).await;
@@ -112,6 +121,7 @@ struct Running {
     store_endpoint: Option<String>,
     tokens: Arc<Hs256>,
     store: Arc<dyn ObjectStore>,
+    state: AppState,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -128,6 +138,7 @@ impl Running {
             base: server.api_url().to_owned(),
             tokens: server.tokens(),
             store: server.state().store.clone(),
+            state: server.state().clone(),
             stop,
             task: tokio::spawn(server.run(async {
                 let _ = stopped.await;
@@ -161,6 +172,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             profiles_toml: String::new(),
+            extra_toml: String::new(),
         }
     }
 
@@ -217,6 +229,11 @@ impl TestApp {
 
     fn running(&self) -> &Running {
         self.running.as_ref().expect("server running")
+    }
+
+    /// The server's own dependencies, for driving what has no HTTP route (the janitor).
+    pub fn state(&self) -> &AppState {
+        &self.running().state
     }
 
     /// The same store the server uses, for checking what is really there.

@@ -42,6 +42,7 @@ pub async fn create_multipart(
         .store
         .create_multipart(&upload.key, &upload.content_type)
         .await?;
+    upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
     upload.multipart = Some(Multipart {
         upload_id: upload_id.clone(),
         layout: None,

@@ -55,6 +55,8 @@ pub async fn create_upload(
                 .store
                 .create_multipart(&upload.key, &upload.content_type)
                 .await?;
+            // Parts may be signed again and again: the upload lives longer than one URL.
+            upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
             upload.multipart = Some(Multipart {
                 upload_id,
                 layout: Some(layout),

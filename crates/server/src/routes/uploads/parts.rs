@@ -89,6 +89,12 @@ pub async fn sign(
     }
     let ttl = url_ttl(state, &upload.profile);
     let now = db::now();
+    if now > upload.expires_at {
+        return Err(ApiError::conflict(
+            "upload_expired",
+            "the upload ran past its deadline; start a new one",
+        ));
+    }
     let signed = state
         .store
         .presign_parts(&upload.key, &multipart.upload_id, targets, ttl)
