@@ -21,7 +21,7 @@ pub async fn healthz() -> Json<Value> {
 /// break browser uploads (an external bucket without CORS rules).
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Database and storage reachable"),
-    (status = 503, description = "A dependency is down", body = uploadgate_api::Problem)))]
+    (status = 503, description = "A dependency is down", body = uploadgate_api::Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => {}

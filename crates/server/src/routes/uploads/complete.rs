@@ -16,9 +16,14 @@ use crate::verify;
     params(("id" = String, Path, description = "Upload id")),
     security(("bearer" = [])),
     responses(
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Missing, invalid or expired token"),
+        (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After"),
+        (status = 413, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 415, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body is not JSON"),
+        (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Malformed request"),
         (status = 200, body = UploadRecord, description = "Verified: `status` is `completed`"),
-        (status = 404, body = uploadgate_api::Problem),
-        (status = 409, body = uploadgate_api::Problem, description = "Nothing uploaded yet, parts missing (named in `detail`), or the upload was aborted"),
+        (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Nothing uploaded yet, parts missing (named in `detail`), or the upload was aborted"),
         (status = 422, body = UploadRecord, description = "What landed does not match: `status` is `rejected`, see `rejectReason`")))]
 pub async fn complete_upload(
     State(state): State<AppState>,

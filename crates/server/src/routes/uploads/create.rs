@@ -18,8 +18,11 @@ use crate::storage::UploadTarget;
     security(("bearer" = [])),
     responses(
         (status = 201, body = UploadRecord, description = "Authorized; `upload` says how to send the bytes"),
-        (status = 400, body = uploadgate_api::Problem, description = "Refused by the profile or malformed"),
-        (status = 401, body = uploadgate_api::Problem)))]
+        (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Refused by the profile or malformed"),
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Missing, invalid or expired token"),
+        (status = 413, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 415, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body is not JSON"),
+        (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After")))]
 pub async fn create_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -14,9 +14,11 @@ use crate::extract::AuthUser;
     params(("id" = String, Path, description = "Upload id")),
     security(("bearer" = [])),
     responses(
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Missing, invalid or expired token"),
+        (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After"),
         (status = 200, body = DownloadLink),
-        (status = 404, body = uploadgate_api::Problem),
-        (status = 409, body = uploadgate_api::Problem, description = "Not completed")))]
+        (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not completed")))]
 pub async fn download_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -16,8 +16,8 @@ use crate::storage::StorageError;
     security(("bearer" = [])),
     responses(
         (status = 200, body = UploadRecord),
-        (status = 401, body = uploadgate_api::Problem),
-        (status = 404, body = uploadgate_api::Problem, description = "No such upload, or not the caller's")))]
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "No such upload, or not the caller's")))]
 pub async fn get_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

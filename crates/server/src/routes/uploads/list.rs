@@ -20,6 +20,7 @@ pub struct ListParams {
     /// Only uploads in this state.
     status: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
@@ -30,8 +31,8 @@ pub struct ListParams {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UploadList),
-        (status = 400, body = uploadgate_api::Problem),
-        (status = 401, body = uploadgate_api::Problem)))]
+        (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json")))]
 pub async fn list_uploads(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -20,10 +20,14 @@ use crate::storage::{PartTarget, PresignedPart};
     params(("id" = String, Path, description = "Upload id")),
     security(("bearer" = [])),
     responses(
+        (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Missing, invalid or expired token"),
+        (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After"),
+        (status = 413, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body too large"),
+        (status = 415, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body is not JSON"),
         (status = 200, body = SignedParts),
-        (status = 400, body = uploadgate_api::Problem, description = "A part number outside 1..partCount, or a bad checksum"),
-        (status = 404, body = uploadgate_api::Problem),
-        (status = 409, body = uploadgate_api::Problem, description = "Not a multipart upload, or no longer in progress")))]
+        (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "A part number outside 1..partCount, or a bad checksum"),
+        (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not a multipart upload, or no longer in progress")))]
 pub async fn sign_parts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
