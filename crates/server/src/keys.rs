@@ -118,6 +118,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the user id and filename, the key stays one segment under the
+        /// user's own prefix, and no two users share a prefix.
+        #[test]
+        fn no_key_escapes_its_users_prefix(user in "\\PC{1,40}", other in "\\PC{1,40}", filename in "\\PC{0,80}") {
+            let key = object_key("uploads/{user}/", &user, Uuid::now_v7(), &filename);
+            let prefix = format!("uploads/{}/", escape_user(&user));
+            proptest::prop_assert!(key.starts_with(&prefix));
+            proptest::prop_assert!(!key[prefix.len()..].contains('/'));
+            proptest::prop_assert!(key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
+            if user != other {
+                proptest::prop_assert_ne!(escape_user(&user), escape_user(&other));
+            }
+        }
+    }
+
     #[test]
     fn paths_and_control_characters_are_not_filenames() {
         assert!(check_filename("photo.jpg").is_ok());
