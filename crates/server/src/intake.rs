@@ -8,15 +8,50 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::config::{Config, DEFAULT_PROFILE, Profile, is_token};
-use crate::db::{self, Upload};
+use crate::db::{self, Multipart, Upload};
 use crate::error::ApiError;
 use crate::keys;
+use crate::multipart::Layout;
 
 const MAX_METADATA_ENTRIES: usize = 32;
 const MAX_METADATA_KEY_LEN: usize = 64;
 const MAX_METADATA_VALUE_LEN: usize = 1024;
+
+/// Starts `upload`'s multipart upload in storage. The upload then lives
+/// `janitor.multipart_ttl`, since its parts may be signed again and again.
+pub async fn start_multipart(
+    state: &AppState,
+    upload: &mut Upload,
+    layout: Option<Layout>,
+) -> Result<(), ApiError> {
+    let upload_id = state
+        .store
+        .create_multipart(&upload.key, &upload.content_type)
+        .await?;
+    upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
+    upload.multipart = Some(Multipart { upload_id, layout });
+    Ok(())
+}
+
+/// Stores the record; if that fails, aborts its multipart upload, so storage
+/// keeps nothing that no record refers to.
+pub async fn record(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
+    let Err(err) = state.db.insert(upload).await else {
+        return Ok(());
+    };
+    if let Some(multipart) = &upload.multipart
+        && let Err(abort) = state
+            .store
+            .abort_multipart(&upload.key, &multipart.upload_id)
+            .await
+    {
+        tracing::warn!(upload = %upload.id, %abort, "could not abort the multipart upload of an unrecorded upload");
+    }
+    Err(err.into())
+}
 
 /// A new upload as a client describes it.
 #[derive(Debug, Clone)]

@@ -48,6 +48,18 @@ async fn start_multipart(app: &TestApp) -> (String, String) {
     (key, body["uploadId"].as_str().expect("uploadId").to_owned())
 }
 
+/// GETs a Companion route of alice's with `?key=` (and `extra` query) and parses the JSON.
+async fn uppy_get(app: &TestApp, path: &str, key: &str, extra: &str) -> Value {
+    let url = format!(
+        "{}?{}{extra}",
+        companion(app, "alice", path),
+        query_key(key)
+    );
+    let response = app.client.get(url).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
 fn query_key(key: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("key", key)
@@ -61,35 +73,17 @@ async fn an_uppy_multipart_upload_runs_through_every_route() {
     let (key, upload_id) = start_multipart(&app).await;
     let id = urlencode(&upload_id);
 
-    let batch: Value = app
-        .client
-        .get(format!(
-            "{}?{}&partNumbers=1,2",
-            companion(&app, "alice", &format!("/multipart/{id}/batch")),
-            query_key(&key)
-        ))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let batch: Value = uppy_get(
+        &app,
+        &format!("/multipart/{id}/batch"),
+        &key,
+        "&partNumbers=1,2",
+    )
+    .await;
     let urls = batch["presignedUrls"].as_object().expect("presignedUrls");
     assert_eq!(urls.len(), 2);
 
-    let one: Value = app
-        .client
-        .get(format!(
-            "{}?{}",
-            companion(&app, "alice", &format!("/multipart/{id}/2")),
-            query_key(&key)
-        ))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let one: Value = uppy_get(&app, &format!("/multipart/{id}/2"), &key, "").await;
     assert!(one["url"].as_str().expect("url").contains("partNumber=2"));
     assert!(one["expires"].as_u64().expect("expires") > 0);
 
@@ -113,19 +107,7 @@ async fn an_uppy_multipart_upload_runs_through_every_route() {
         );
     }
 
-    let listed: Value = app
-        .client
-        .get(format!(
-            "{}?{}",
-            companion(&app, "alice", &format!("/multipart/{id}")),
-            query_key(&key)
-        ))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = uppy_get(&app, &format!("/multipart/{id}"), &key, "").await;
     let listed = listed.as_array().expect("a bare array");
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["PartNumber"], json!(1), "a number, not a string");
@@ -169,19 +151,13 @@ async fn uneven_uppy_parts_are_refused_at_completion() {
     let bytes = mp4(3 * MIB);
     let (key, upload_id) = start_multipart(&app).await;
     let id = urlencode(&upload_id);
-    let batch: Value = app
-        .client
-        .get(format!(
-            "{}?{}&partNumbers=1,2",
-            companion(&app, "alice", &format!("/multipart/{id}/batch")),
-            query_key(&key)
-        ))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let batch: Value = uppy_get(
+        &app,
+        &format!("/multipart/{id}/batch"),
+        &key,
+        "&partNumbers=1,2",
+    )
+    .await;
     let mut parts = Vec::new();
     for (number, chunk) in [(1, &bytes[..MIB]), (2, &bytes[MIB..])] {
         let url = batch["presignedUrls"][number.to_string()]
@@ -300,19 +276,7 @@ async fn uppy_routes_hold_uploads_to_the_same_rules() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{user} {key}");
     }
 
-    let signed: Value = app
-        .client
-        .get(format!(
-            "{}?{}",
-            companion(&app, "alice", &format!("/multipart/{id}/1")),
-            query_key(&key)
-        ))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let signed: Value = uppy_get(&app, &format!("/multipart/{id}/1"), &key, "").await;
     let aborted = app
         .client
         .delete(format!(

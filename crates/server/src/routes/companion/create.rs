@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::{PathTokenUser, metadata_strings, profile_of};
 use crate::app::AppState;
-use crate::db::Multipart;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::intake::{self, Intent};
@@ -38,19 +37,13 @@ pub async fn create_multipart(
         metadata,
     };
     let (mut upload, _) = intake::accept(&state.config, &user, intent, "MULTIPART")?;
-    let upload_id = state
-        .store
-        .create_multipart(&upload.key, &upload.content_type)
-        .await?;
-    upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
-    upload.multipart = Some(Multipart {
-        upload_id: upload_id.clone(),
-        layout: None,
-    });
-    if let Err(err) = state.db.insert(&upload).await {
-        let _ = state.store.abort_multipart(&upload.key, &upload_id).await;
-        return Err(err.into());
-    }
+    intake::start_multipart(&state, &mut upload, None).await?;
+    intake::record(&state, &upload).await?;
+    let upload_id = upload
+        .multipart
+        .as_ref()
+        .map(|m| m.upload_id.clone())
+        .unwrap_or_default();
     Ok(JsonBody(json!({
         "key": upload.key,
         "uploadId": upload_id,

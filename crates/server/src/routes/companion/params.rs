@@ -60,7 +60,7 @@ pub async fn upload_parameters(
             expires_in: profile.url_ttl,
         })
         .await?;
-    state.db.insert(&upload).await?;
+    intake::record(&state, &upload).await?;
     Ok(Json(json!({
         "method": "POST",
         "url": post.url,

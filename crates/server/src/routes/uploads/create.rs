@@ -5,7 +5,7 @@ use uploadgate_api::{CreateUpload, UploadInstructions, UploadMethod, UploadRecor
 use super::record;
 use crate::app::AppState;
 use crate::config::{DEFAULT_PROFILE, Profile};
-use crate::db::{Multipart, Upload};
+use crate::db::Upload;
 use crate::error::ApiError;
 use crate::extract::{AuthUser, Json};
 use crate::intake::{self, Intent};
@@ -54,16 +54,7 @@ pub async fn create_upload(
 
     let instructions = match layout {
         Some(layout) => {
-            let upload_id = state
-                .store
-                .create_multipart(&upload.key, &upload.content_type)
-                .await?;
-            // Parts may be signed again and again: the upload lives longer than one URL.
-            upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
-            upload.multipart = Some(Multipart {
-                upload_id,
-                layout: Some(layout),
-            });
+            intake::start_multipart(&state, &mut upload, Some(layout)).await?;
             UploadInstructions::Multipart {
                 part_size: layout.part_size,
                 part_count: layout.part_count,
@@ -71,16 +62,7 @@ pub async fn create_upload(
         }
         None => presign_single(&state, &upload, method, profile).await?,
     };
-    if let Err(err) = state.db.insert(&upload).await {
-        if let Some(multipart) = &upload.multipart {
-            // Leave no storage behind for an upload nobody can refer to.
-            let _ = state
-                .store
-                .abort_multipart(&upload.key, &multipart.upload_id)
-                .await;
-        }
-        return Err(err.into());
-    }
+    intake::record(&state, &upload).await?;
 
     let mut response = record(&upload);
     response.upload = Some(instructions);
