@@ -1,9 +1,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
+use axum::routing::get;
+use axum::{Router, middleware};
 use tower_http::cors::{AllowHeaders, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -11,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::UploadRepo;
+use crate::metrics::{self, Metrics};
 use crate::routes;
 use crate::storage::ObjectStore;
 
@@ -29,6 +31,7 @@ pub struct AppState {
     pub cors_origins: Arc<[String]>,
     /// Whether readiness should check the bucket's CORS rules (external stores).
     pub check_bucket_cors: bool,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole HTTP API, ready to serve or to call in-process with `oneshot`.
@@ -36,6 +39,11 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let cors = cors(&state.cors_origins);
     routes::router()
+        .route("/metrics", get(metrics::serve))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)

@@ -40,6 +40,7 @@ pub async fn start_multipart(
 /// keeps nothing that no record refers to.
 pub async fn record(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
     let Err(err) = state.db.insert(upload).await else {
+        state.metrics.upload(&upload.profile, "created");
         return Ok(());
     };
     if let Some(multipart) = &upload.multipart

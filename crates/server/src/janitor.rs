@@ -58,6 +58,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, DbError> {
             }
             progressed = true;
             report.expired += 1;
+            state.metrics.upload(&upload.profile, "expired");
             if let Some(multipart) = &upload.multipart
                 && let Err(err) = state
                     .store

@@ -13,6 +13,7 @@ mod extract;
 pub mod intake;
 pub mod janitor;
 pub mod keys;
+pub mod metrics;
 pub mod multipart;
 pub mod routes;
 pub mod secret;

@@ -81,6 +81,7 @@ impl Server {
             cors_origins,
             // The embedded store brings its own CORS layer; an external bucket needs rules.
             check_bucket_cors: embedded_store.is_none(),
+            metrics: Arc::default(),
         };
         Ok(Self {
             listener,
@@ -164,6 +165,7 @@ pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
         auth: Arc::new(Hs256::new(&jwt_secret(&config)?)),
         cors_origins: config.allowed_origins(config.listen).into(),
         check_bucket_cors: false,
+        metrics: Arc::default(),
         config: Arc::new(config),
     };
     Ok(janitor::sweep(&state).await?)

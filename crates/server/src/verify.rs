@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::config::DEFAULT_PROFILE;
 use crate::db::{self, Multipart, Transition, Upload};
 use crate::error::ApiError;
+use crate::metrics::ProfileLabels;
 use crate::multipart::{check_client_parts, missing_parts, usable_parts};
 use crate::sniff;
 use crate::storage::{ObjectHead, StorageError, unquote_etag};
@@ -315,6 +316,16 @@ async fn finish(
             .transition(upload.id, upload.status, &change)
             .await?
         {
+            state.metrics.upload(&upload.profile, to.as_str());
+            if let (UploadStatus::Completed, Some(bytes)) = (to, upload.size.or(change.size)) {
+                state
+                    .metrics
+                    .bytes_completed
+                    .get_or_create(&ProfileLabels {
+                        profile: upload.profile.clone(),
+                    })
+                    .inc_by(bytes);
+            }
             upload.status = to;
             upload.reject_reason = reject_reason;
             if upload.size.is_none() {

@@ -8,6 +8,7 @@ mod companion;
 mod create;
 mod janitor;
 mod lifecycle;
+mod metrics;
 mod multipart;
 mod nodes;
 mod openapi;

@@ -69,6 +69,7 @@ pub async fn abort(state: &AppState, mut upload: Upload) -> Result<Upload, ApiEr
         tracing::warn!(upload = %upload.id, %err, "could not delete the staging object of an aborted upload");
     }
     upload.status = UploadStatus::Aborted;
+    state.metrics.upload(&upload.profile, "aborted");
     Ok(upload)
 }
 

@@ -103,6 +103,7 @@ pub async fn sign(
         .store
         .presign_parts(&upload.key, &multipart.upload_id, targets, ttl)
         .await?;
+    state.metrics.part_urls_signed.inc_by(signed.len() as u64);
     if upload.status == UploadStatus::Pending {
         let change = Transition {
             to: UploadStatus::Uploading,

@@ -1,0 +1,152 @@
+//! Prometheus metrics, served at `/metrics`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route pattern (`/v1/uploads/{id}`), never the raw path: bounded
+    /// cardinality, and no token from a Companion path.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct UploadLabels {
+    pub profile: String,
+    /// `created`, `completed`, `rejected`, `aborted` or `expired`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ProfileLabels {
+    pub profile: String,
+}
+
+/// Every metric uploadgate exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_seconds: Family<RouteLabels, Histogram>,
+    pub uploads: Family<UploadLabels, Counter>,
+    pub bytes_completed: Family<ProfileLabels, Counter>,
+    pub part_urls_signed: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("uploadgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let request_seconds = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 100 µs to ~13 s.
+            Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            request_seconds.clone(),
+        );
+        let uploads = Family::<UploadLabels, Counter>::default();
+        registry.register("uploads", "Uploads by profile and outcome", uploads.clone());
+        let bytes_completed = Family::<ProfileLabels, Counter>::default();
+        registry.register(
+            "completed_bytes",
+            "Bytes of verified uploads by profile",
+            bytes_completed.clone(),
+        );
+        let part_urls_signed = Counter::default();
+        registry.register(
+            "part_urls_signed",
+            "Multipart part URLs presigned",
+            part_urls_signed.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            uploads,
+            bytes_completed,
+            part_urls_signed,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn upload(&self, profile: &str, outcome: &str) {
+        self.uploads
+            .get_or_create(&UploadLabels {
+                profile: profile.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Counts and times every request under its route pattern.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub async fn serve(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = state.metrics.render().map_err(ApiError::internal)?;
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,52 @@
+//! `/metrics` speaks Prometheus and counts what happened, without secrets.
+
+use reqwest::StatusCode;
+
+use crate::test_app::{PNG, TestApp, id_of, put_as_instructed};
+
+#[tokio::test]
+async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
+    let app = TestApp::start().await;
+    let done = app.send_png("alice").await;
+    assert_eq!(
+        app.complete("alice", &id_of(&done)).await.status(),
+        StatusCode::OK
+    );
+    let html = b"<html></html>".to_vec();
+    let spoofed = app.create_put("alice", "image/png", &html).await;
+    put_as_instructed(&app.client, &spoofed, html, &[]).await;
+    app.complete("alice", &id_of(&spoofed)).await;
+    let token = app.token("alice");
+    app.client
+        .get(app.url(&format!(
+            "/companion/{token}/s3/params?filename=a.png&type=image/png"
+        )))
+        .send()
+        .await
+        .expect("send");
+
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.expect("text");
+    for expected in [
+        r#"uploadgate_uploads_total{profile="default",outcome="created"} 3"#,
+        r#"uploadgate_uploads_total{profile="default",outcome="completed"} 1"#,
+        r#"uploadgate_uploads_total{profile="default",outcome="rejected"} 1"#,
+        &format!(
+            r#"uploadgate_completed_bytes_total{{profile="default"}} {}"#,
+            PNG.len()
+        ),
+        r#"uploadgate_http_requests_total{method="POST",route="/v1/uploads",status="201"} 2"#,
+        r#"uploadgate_http_requests_total{method="POST",route="/v1/uploads/{id}/complete",status="422"} 1"#,
+        r#"route="/companion/{token}/s3/params""#,
+        "uploadgate_http_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    assert!(!text.contains(&token), "a token leaked into metrics");
+}
