@@ -1,0 +1,130 @@
+//! Dependencies down: a clear 503 with Retry-After, never a hang or a leaked cause.
+//! Driven in-process through `app(state)` with `oneshot`, no listening socket.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt as _;
+use uploadgate_server::auth::Hs256;
+use uploadgate_server::config::Config;
+use uploadgate_server::db::SqliteRepo;
+use uploadgate_server::secret::Secret;
+use uploadgate_server::storage::{S3Store, S3StoreSettings};
+use uploadgate_server::{AppState, app};
+
+/// A state whose store is a closed port on loopback.
+async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let store = S3Store::connect(S3StoreSettings {
+        endpoint: Some(format!("http://127.0.0.1:{port}").parse().expect("url")),
+        public_endpoint: None,
+        bucket: "uploads".into(),
+        region: "us-east-1".into(),
+        force_path_style: true,
+        credentials: Some(("AKID".into(), Secret::new("secret"))),
+    })
+    .await
+    .expect("client");
+    let db = SqliteRepo::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .expect("db");
+    let auth = Arc::new(Hs256::new(&Secret::new(
+        "a-test-secret-of-at-least-32-bytes",
+    )));
+    let state = AppState {
+        config: Arc::new(Config::load(None, |_| None).expect("defaults")),
+        db: Arc::new(db),
+        store: Arc::new(store),
+        auth: auth.clone(),
+        cors_origins: Arc::from(Vec::new()),
+        check_bucket_cors: false,
+        metrics: Arc::default(),
+    };
+    (state, auth)
+}
+
+async fn body_text(response: axum::response::Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[tokio::test]
+async fn storage_down_is_a_quick_503_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, auth) = state_with_dead_store(&dir).await;
+    let token = auth.mint("alice", Duration::from_secs(60)).expect("token");
+    let router = app(state.clone());
+
+    let started = Instant::now();
+    let ready = router
+        .clone()
+        .oneshot(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.headers().contains_key(header::RETRY_AFTER));
+
+    // Authorizing needs no storage round trip (signing is local)...
+    let create = router
+        .clone()
+        .oneshot(
+            Request::post("/v1/uploads")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"filename":"a.png","contentType":"image/png","size":10}"#,
+                ))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(create.status(), StatusCode::CREATED);
+    let record: serde_json::Value = serde_json::from_str(&body_text(create).await).expect("json");
+
+    // ...but verifying does: 503, in the API's error shape, with no internal detail.
+    let complete = router
+        .oneshot(
+            Request::post(format!(
+                "/v1/uploads/{}/complete",
+                record["id"].as_str().expect("id")
+            ))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(complete.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(complete.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        complete.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let text = body_text(complete).await;
+    assert!(text.contains("service_unavailable"), "{text}");
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains("dispatch"),
+        "leaked: {text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+
+    // The record is untouched and can be completed once storage is back.
+    let id = record["id"].as_str().expect("id").parse().expect("uuid");
+    let upload = state
+        .db
+        .find(id, "alice")
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(upload.status, uploadgate_api::UploadStatus::Pending);
+}
