@@ -42,12 +42,7 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, DbError> {
             {
                 continue;
             }
-            let change = Transition {
-                to: UploadStatus::Expired,
-                at: now,
-                reject_reason: None,
-                size: None,
-            };
+            let change = Transition::to(UploadStatus::Expired, now);
             if !state
                 .db
                 .transition(upload.id, upload.status, &change)

@@ -71,6 +71,18 @@ pub struct Transition {
     pub size: Option<u64>,
 }
 
+impl Transition {
+    /// A plain move to `to` at `at`: no reason, no size.
+    pub fn to(to: UploadStatus, at: OffsetDateTime) -> Self {
+        Self {
+            to,
+            at,
+            reject_reason: None,
+            size: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<UploadStatus>,

@@ -20,7 +20,7 @@ use aws_sdk_s3::types::{
 };
 use time::OffsetDateTime;
 
-use super::signer::{PostPolicy, Presign, Signer, percent_encode};
+use super::signer::{Batch, PostPolicy, Presign, Signer, percent_encode};
 use super::{
     CachedCredentials, ObjectHead, ObjectStore, PartTarget, PresignedPart, PresignedPost,
     PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
@@ -113,6 +113,14 @@ impl S3Store {
         format!("{}{}", self.target.prefix, encode_key(key))
     }
 
+    /// A signing batch for now, with the current credentials.
+    async fn batch(&self) -> Result<Batch, StorageError> {
+        let credentials = self.credentials.get().await?;
+        self.signer
+            .at(&credentials, SystemTime::now())
+            .map_err(|e| StorageError::Other(e.to_string()))
+    }
+
     /// Presigns one request for `key` with the current credentials.
     async fn presign(
         &self,
@@ -122,11 +130,7 @@ impl S3Store {
         headers: &[(&str, &str)],
         expires_in: Duration,
     ) -> Result<String, StorageError> {
-        let credentials = self.credentials.get().await?;
-        let batch = self
-            .signer
-            .at(&credentials, SystemTime::now())
-            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let batch = self.batch().await?;
         Ok(batch.presign(&Presign {
             method,
             origin: &self.target.origin,
@@ -196,11 +200,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn presign_post(&self, target: &UploadTarget<'_>) -> Result<PresignedPost, StorageError> {
-        let credentials = self.credentials.get().await?;
-        let batch = self
-            .signer
-            .at(&credentials, SystemTime::now())
-            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let batch = self.batch().await?;
         let fields = batch
             .post_policy(&PostPolicy {
                 bucket: &self.settings.bucket,
@@ -262,11 +262,7 @@ impl ObjectStore for S3Store {
         parts: &[PartTarget<'_>],
         expires_in: Duration,
     ) -> Result<Vec<PresignedPart>, StorageError> {
-        let credentials = self.credentials.get().await?;
-        let batch = self
-            .signer
-            .at(&credentials, SystemTime::now())
-            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let batch = self.batch().await?;
         let path = self.path(key);
         let mut signed = Vec::with_capacity(parts.len());
         for part in parts {

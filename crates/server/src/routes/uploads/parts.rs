@@ -105,12 +105,7 @@ pub async fn sign(
         .await?;
     state.metrics.part_urls_signed.inc_by(signed.len() as u64);
     if upload.status == UploadStatus::Pending {
-        let change = Transition {
-            to: UploadStatus::Uploading,
-            at: now,
-            reject_reason: None,
-            size: None,
-        };
+        let change = Transition::to(UploadStatus::Uploading, now);
         // Losing this race to a completion or an abort is fine: the URLs then fail at storage.
         state
             .db
