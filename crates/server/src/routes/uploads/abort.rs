@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::db::{self, Transition, Upload};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
+use crate::storage::StorageError;
 
 /// Cancels an upload that has not completed; for a multipart upload, storage
 /// drops its parts and refuses further ones. Aborting twice is harmless.
@@ -31,16 +32,16 @@ pub async fn abort_upload(
 /// Aborts `upload` (its owner already checked), whichever door asked.
 pub async fn abort(state: &AppState, mut upload: Upload) -> Result<Upload, ApiError> {
     match upload.status {
-        UploadStatus::Aborted => return Ok(upload),
+        // A repeated abort also repeats the storage clean-up, so a retry after a
+        // storage failure still stops the part URLs.
+        UploadStatus::Aborted => {
+            release_storage(state, &upload).await?;
+            return Ok(upload);
+        }
         UploadStatus::Pending | UploadStatus::Uploading => {}
         finished => return Err(finished_error(finished)),
     }
-    let change = Transition {
-        to: UploadStatus::Aborted,
-        at: db::now(),
-        reject_reason: None,
-        size: None,
-    };
+    let change = Transition::to(UploadStatus::Aborted, db::now());
     if !state
         .db
         .transition(upload.id, upload.status, &change)
@@ -55,10 +56,19 @@ pub async fn abort(state: &AppState, mut upload: Upload) -> Result<Upload, ApiEr
         if current.status != UploadStatus::Aborted {
             return Err(finished_error(current.status));
         }
+        release_storage(state, &current).await?;
         return Ok(current);
     }
+    release_storage(state, &upload).await?;
+    upload.status = UploadStatus::Aborted;
+    state.metrics.upload(&upload.profile, "aborted");
+    Ok(upload)
+}
+
+/// Stops an aborted upload's part URLs (aborting its multipart upload, which
+/// storage treats as done when repeated) and deletes its staged object.
+async fn release_storage(state: &AppState, upload: &Upload) -> Result<(), StorageError> {
     if let Some(multipart) = &upload.multipart {
-        // Part URLs already handed out must stop working.
         state
             .store
             .abort_multipart(&upload.key, &multipart.upload_id)
@@ -68,9 +78,7 @@ pub async fn abort(state: &AppState, mut upload: Upload) -> Result<Upload, ApiEr
     if let Err(err) = state.store.delete(&upload.staging_key).await {
         tracing::warn!(upload = %upload.id, %err, "could not delete the staging object of an aborted upload");
     }
-    upload.status = UploadStatus::Aborted;
-    state.metrics.upload(&upload.profile, "aborted");
-    Ok(upload)
+    Ok(())
 }
 
 fn finished_error(status: UploadStatus) -> ApiError {
