@@ -60,6 +60,14 @@ async fn uppy_get(app: &TestApp, path: &str, key: &str, extra: &str) -> Value {
     response.json().await.expect("json")
 }
 
+/// POSTs alice's Uppy completion of upload `id` (URL-encoded) with `parts`.
+async fn uppy_complete(app: &TestApp, id: &str, key: &str, parts: &[Value]) -> reqwest::Response {
+    let path = format!("/multipart/{id}/complete");
+    let url = format!("{}?{}", companion(app, "alice", &path), query_key(key));
+    let body = json!({ "parts": parts });
+    app.client.post(url).json(&body).send().await.expect("send")
+}
+
 fn query_key(key: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("key", key)
@@ -119,17 +127,7 @@ async fn an_uppy_multipart_upload_runs_through_every_route() {
         .enumerate()
         .map(|(i, etag)| json!({"PartNumber": i + 1, "ETag": etag}))
         .collect();
-    let response = app
-        .client
-        .post(format!(
-            "{}?{}",
-            companion(&app, "alice", &format!("/multipart/{id}/complete")),
-            query_key(&key)
-        ))
-        .json(&json!({"parts": parts}))
-        .send()
-        .await
-        .expect("send");
+    let response = uppy_complete(&app, &id, &key, &parts).await;
     assert_eq!(response.status(), StatusCode::OK);
     let done: Value = response.json().await.expect("json");
     assert_eq!(done["key"], json!(key));
@@ -172,17 +170,7 @@ async fn uneven_uppy_parts_are_refused_at_completion() {
             .expect("put");
         parts.push(json!({"PartNumber": number, "ETag": response.headers()["etag"].to_str().expect("etag")}));
     }
-    let response = app
-        .client
-        .post(format!(
-            "{}?{}",
-            companion(&app, "alice", &format!("/multipart/{id}/complete")),
-            query_key(&key)
-        ))
-        .json(&json!({"parts": parts}))
-        .send()
-        .await
-        .expect("send");
+    let response = uppy_complete(&app, &id, &key, &parts).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
 

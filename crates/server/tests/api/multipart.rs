@@ -41,14 +41,15 @@ async fn create(app: &TestApp, bytes: &[u8]) -> Value {
     record
 }
 
+/// `POST /v1/uploads/{id}/parts` for `partNumbers`, whatever the answer.
+async fn request_parts(app: &TestApp, id: &str, numbers: Value) -> reqwest::Response {
+    let body = json!({ "partNumbers": numbers });
+    app.post_json("alice", &format!("/v1/uploads/{id}/parts"), &body)
+        .await
+}
+
 async fn sign(app: &TestApp, id: &str, numbers: &[u32]) -> Vec<Value> {
-    let response = app
-        .post_json(
-            "alice",
-            &format!("/v1/uploads/{id}/parts"),
-            &json!({"partNumbers": numbers}),
-        )
-        .await;
+    let response = request_parts(app, id, json!(numbers)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     body["parts"].as_array().expect("parts").clone()
@@ -260,13 +261,7 @@ async fn aborting_makes_storage_refuse_further_parts() {
     let aborted = app.delete("alice", &format!("/v1/uploads/{id}")).await;
     assert_eq!(aborted.status(), StatusCode::OK);
     assert_refused(try_put_part(&app, &parts[1], part_bytes(&bytes, 2)).await);
-    let response = app
-        .post_json(
-            "alice",
-            &format!("/v1/uploads/{id}/parts"),
-            &json!({"partNumbers": [2]}),
-        )
-        .await;
+    let response = request_parts(&app, &id, json!([2])).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
 
@@ -276,13 +271,7 @@ async fn bad_part_numbers_and_etags_are_refused() {
     let bytes = video(12 * MIB);
     let id = id_of(&create(&app, &bytes).await);
     for numbers in [json!([0]), json!([4]), json!([]), json!([1, 1])] {
-        let response = app
-            .post_json(
-                "alice",
-                &format!("/v1/uploads/{id}/parts"),
-                &json!({"partNumbers": numbers}),
-            )
-            .await;
+        let response = request_parts(&app, &id, json!(numbers)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{numbers}");
         assert_eq!(problem(response).await["field"], "partNumbers");
     }
@@ -300,13 +289,7 @@ async fn bad_part_numbers_and_etags_are_refused() {
     let single = app
         .create_put("alice", "image/png", crate::test_app::PNG)
         .await;
-    let response = app
-        .post_json(
-            "alice",
-            &format!("/v1/uploads/{}/parts", id_of(&single)),
-            &json!({"partNumbers": [1]}),
-        )
-        .await;
+    let response = request_parts(&app, &id_of(&single), json!([1])).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }
 
