@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::db::UploadRepo;
 use crate::metrics::{self, Metrics};
+use crate::rate_limit::RateLimits;
 use crate::routes;
 use crate::storage::ObjectStore;
 
@@ -32,6 +33,30 @@ pub struct AppState {
     /// Whether readiness should check the bucket's CORS rules (external stores).
     pub check_bucket_cors: bool,
     pub metrics: Arc<Metrics>,
+    pub rate_limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    /// State for `config` with fresh metrics and rate limits; the API's CORS
+    /// origins default to the configured ones, and the bucket's CORS rules go
+    /// unchecked (see the public fields to change either).
+    pub fn new(
+        config: Config,
+        db: Arc<dyn UploadRepo>,
+        store: Arc<dyn ObjectStore>,
+        auth: Arc<dyn Authenticator>,
+    ) -> Self {
+        Self {
+            cors_origins: config.cors_origins.clone().into(),
+            check_bucket_cors: false,
+            metrics: Arc::default(),
+            rate_limits: Arc::new(RateLimits::new(&config.limits)),
+            config: Arc::new(config),
+            db,
+            store,
+            auth,
+        }
+    }
 }
 
 /// The whole HTTP API, ready to serve or to call in-process with `oneshot`.

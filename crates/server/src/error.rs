@@ -13,7 +13,7 @@ use crate::db::DbError;
 use crate::storage::StorageError;
 
 /// Seconds a client should wait before retrying after a 503.
-const RETRY_AFTER_SECS: &str = "5";
+const RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -23,6 +23,8 @@ pub struct ApiError {
     field: Option<String>,
     /// What to log for a 5xx; never sent.
     cause: Option<String>,
+    /// Seconds for `Retry-After` (429 and 503).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -33,6 +35,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -91,6 +94,23 @@ impl ApiError {
         )
     }
 
+    /// Over a rate limit; the same call succeeds after `wait`.
+    pub fn too_many_requests(wait: std::time::Duration, detail: &str) -> Self {
+        let secs = crate::rate_limit::retry_after_secs(wait);
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("{detail}; retry in {secs} s"),
+        );
+        err.retry_after = Some(secs);
+        err
+    }
+
+    /// Over a per-user quota: retrying will not help until usage goes down.
+    pub fn quota_exceeded(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "quota_exceeded", detail)
+    }
+
     /// A dependency is down; the client may retry.
     pub fn unavailable(what: &'static str, cause: impl ToString) -> Self {
         let mut err = Self::new(
@@ -99,6 +119,7 @@ impl ApiError {
             format!("{what} is unavailable, retry shortly"),
         );
         err.cause = Some(cause.to_string());
+        err.retry_after = Some(RETRY_AFTER_SECS);
         err
     }
 
@@ -185,17 +206,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        match self.status {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECS),
-                );
-            }
-            _ => {}
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -11,11 +11,15 @@ use uploadgate_api::UploadStatus;
 
 use crate::app::AppState;
 use crate::db::{self, DbError, Transition};
+use crate::keys;
 
 /// Uploads handled per database round trip.
 const PAGE: u32 = 100;
 /// The claim a sweep holds while it expires one upload.
 const CLAIM: Duration = Duration::from_secs(60);
+
+/// Open multipart uploads looked at per sweep; the rest wait for the next one.
+const RECONCILE_LIMIT: usize = 10_000;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +27,21 @@ pub struct Sweep {
     pub expired: u32,
     /// Storage calls that failed; the lifecycle rules or a later sweep catch up.
     pub cleanup_failures: u32,
+    /// Multipart uploads in storage that no upload in progress owned, aborted.
+    pub orphans_aborted: u32,
+    /// Whether the store could list its multipart uploads (the embedded one cannot).
+    pub reconciled: bool,
 }
 
-/// Expires every upload past its deadline plus the grace period.
+/// Expires every upload past its deadline plus the grace period, then aborts
+/// multipart uploads storage holds that no upload in progress owns.
 pub async fn sweep(state: &AppState) -> Result<Sweep, DbError> {
+    let mut report = expire(state).await?;
+    reconcile(state, &mut report).await?;
+    Ok(report)
+}
+
+async fn expire(state: &AppState) -> Result<Sweep, DbError> {
     let mut report = Sweep::default();
     let cutoff = db::now() - state.config.janitor.grace;
     loop {
@@ -75,7 +90,52 @@ pub async fn sweep(state: &AppState) -> Result<Sweep, DbError> {
     }
 }
 
-/// Sweeps every `interval` until `stop` turns true.
+/// Aborts the multipart uploads older than the grace period that uploadgate
+/// started (their key ends in an upload id) but no upload in progress owns: a
+/// crash between starting one and recording it, or an abort that failed. Other
+/// applications' uploads in a shared bucket are left alone.
+async fn reconcile(state: &AppState, report: &mut Sweep) -> Result<(), DbError> {
+    let before = db::now() - state.config.janitor.grace;
+    let open = match state
+        .store
+        .list_multipart_uploads(before, RECONCILE_LIMIT)
+        .await
+    {
+        Ok(Some(open)) => open,
+        Ok(None) => return Ok(()),
+        Err(err) => {
+            tracing::warn!(%err, "janitor: cannot list multipart uploads");
+            report.cleanup_failures += 1;
+            return Ok(());
+        }
+    };
+    report.reconciled = true;
+    for upload in open {
+        if !keys::is_upload_key(&upload.key)
+            || state
+                .db
+                .multipart_in_progress(&upload.key, &upload.upload_id)
+                .await?
+        {
+            continue;
+        }
+        match state
+            .store
+            .abort_multipart(&upload.key, &upload.upload_id)
+            .await
+        {
+            Ok(()) => report.orphans_aborted += 1,
+            Err(err) => {
+                tracing::warn!(key = %upload.key, %err, "janitor: could not abort an orphaned multipart upload");
+                report.cleanup_failures += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sweeps every `interval` until `stop` turns true. A sweep cut short by `stop`
+/// loses nothing: its claim expires and the next sweep, on any node, redoes it.
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     let interval = state.config.janitor.interval;
     tokio::spawn(async move {
@@ -84,10 +144,15 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::J
                 () = tokio::time::sleep(interval) => {}
                 _ = stop.changed() => return,
             }
-            match sweep(&state).await {
-                Ok(report) if report.expired > 0 => {
+            let result = tokio::select! {
+                result = sweep(&state) => result,
+                _ = stop.changed() => return,
+            };
+            match result {
+                Ok(report) if report.expired > 0 || report.orphans_aborted > 0 => {
                     tracing::info!(
                         expired = report.expired,
+                        orphans_aborted = report.orphans_aborted,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"
                     );

@@ -22,6 +22,14 @@ pub fn object_key(prefix_template: &str, user: &str, id: Uuid, filename: &str) -
     }
 }
 
+/// Whether `key` looks like one `object_key` makes: its last segment is a
+/// version 7 UUID (the upload id), with or without an extension.
+pub fn is_upload_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let stem = name.split_once('.').map_or(name, |(stem, _)| stem);
+    stem.len() == 32 && Uuid::try_parse(stem).is_ok_and(|id| id.get_version_num() == 7)
+}
+
 pub fn staging_key(id: Uuid) -> String {
     format!("{STAGING_PREFIX}{}", id.simple())
 }
@@ -72,6 +80,24 @@ pub fn check_filename(filename: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_keys_are_recognized_and_others_are_not() {
+        let id = Uuid::now_v7();
+        assert!(is_upload_key(&object_key(
+            "uploads/{user}/",
+            "a/b",
+            id,
+            "x.png"
+        )));
+        assert!(is_upload_key(&object_key("{user}/", "bob", id, "noext")));
+        assert!(!is_upload_key("other-app/backup.tar"));
+        assert!(!is_upload_key(&format!("v4/{}", Uuid::new_v4().simple())));
+        assert!(
+            !is_upload_key(&format!("dashed/{id}.png")),
+            "not our spelling"
+        );
+    }
 
     #[test]
     fn keys_keep_only_a_clean_extension() {

@@ -15,6 +15,8 @@ pub mod janitor;
 pub mod keys;
 pub mod metrics;
 pub mod multipart;
+pub mod quota;
+pub mod rate_limit;
 pub mod routes;
 pub mod secret;
 pub mod server;

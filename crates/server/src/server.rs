@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::app::{AppState, app};
 use crate::auth::Hs256;
@@ -63,6 +64,7 @@ impl Server {
                         store.access_key_id.clone(),
                         store.secret_access_key.clone(),
                     )),
+                    key_prefix: config.s3.key_prefix.clone(),
                 };
                 (settings, Some(store))
             }
@@ -73,16 +75,10 @@ impl Server {
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?));
         let api_url = config.api_public_url(bound);
-        let state = AppState {
-            config: Arc::new(config),
-            db,
-            store: Arc::new(object_store),
-            auth: tokens.clone(),
-            cors_origins,
-            // The embedded store brings its own CORS layer; an external bucket needs rules.
-            check_bucket_cors: embedded_store.is_none(),
-            metrics: Arc::default(),
-        };
+        let mut state = AppState::new(config, db, Arc::new(object_store), tokens.clone());
+        state.cors_origins = cors_origins;
+        // The embedded store brings its own CORS layer; an external bucket needs rules.
+        state.check_bucket_cors = embedded_store.is_none();
         Ok(Self {
             listener,
             state,
@@ -126,12 +122,24 @@ impl Server {
             store,
             ..
         } = self;
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server error")?;
+        let (stop_janitor, janitor_stopped) = watch::channel(false);
+        let janitor = janitor::spawn(state.clone(), janitor_stopped);
+        let served = axum::serve(
+            listener,
+            // The peer address feeds the per-IP rate limit.
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error");
+        // A sweep in progress finishes its current upload's transition first;
+        // anything it did not reach is swept next time, by any node.
+        let _ = stop_janitor.send(true);
+        if let Err(err) = janitor.await {
+            tracing::warn!(%err, "janitor task ended abnormally");
+        }
         drop(store);
-        Ok(())
+        served
     }
 }
 
@@ -149,6 +157,7 @@ fn external_store_settings(config: &Config) -> Option<S3StoreSettings> {
             .access_key_id
             .clone()
             .zip(config.s3.secret_access_key.clone()),
+        key_prefix: config.s3.key_prefix.clone(),
     })
 }
 
@@ -159,15 +168,10 @@ pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
     let settings = external_store_settings(&config).context(
         "no external store is configured (s3.endpoint): with the embedded store, `serve` runs the janitor",
     )?;
-    let state = AppState {
-        db: connect_db(&database_url(&config)?).await?,
-        store: Arc::new(S3Store::connect(settings).await?),
-        auth: Arc::new(Hs256::new(&jwt_secret(&config)?)),
-        cors_origins: config.allowed_origins(config.listen).into(),
-        check_bucket_cors: false,
-        metrics: Arc::default(),
-        config: Arc::new(config),
-    };
+    let db = connect_db(&database_url(&config)?).await?;
+    let store = Arc::new(S3Store::connect(settings).await?);
+    let auth = Arc::new(Hs256::new(&jwt_secret(&config)?));
+    let state = AppState::new(config, db, store, auth);
     Ok(janitor::sweep(&state).await?)
 }
 

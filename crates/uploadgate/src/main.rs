@@ -93,8 +93,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Janitor { once: _ } => {
             let sweep = sweep_once(config).await?;
             println!(
-                "expired {} uploads ({} storage clean-ups failed; lifecycle rules or the next sweep catch those)",
-                sweep.expired, sweep.cleanup_failures
+                "expired {} uploads; aborted {} orphaned multipart uploads{}; \
+                 {} storage clean-ups failed (lifecycle rules or the next sweep catch those)",
+                sweep.expired,
+                sweep.orphans_aborted,
+                if sweep.reconciled {
+                    ""
+                } else {
+                    " (this store cannot list them)"
+                },
+                sweep.cleanup_failures
             );
             Ok(())
         }

@@ -9,6 +9,7 @@ use toml::{Table, Value};
 enum Kind {
     Text,
     Bool,
+    Integer,
     /// Comma-separated list.
     List,
 }
@@ -45,6 +46,43 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
         "s3.force_path_style",
         Kind::Bool,
     ),
+    ("UPLOADGATE_S3_KEY_PREFIX", "s3.key_prefix", Kind::Text),
+    (
+        "UPLOADGATE_LIMITS_USER_RATE",
+        "limits.user_rate",
+        Kind::Integer,
+    ),
+    (
+        "UPLOADGATE_LIMITS_USER_BURST",
+        "limits.user_burst",
+        Kind::Integer,
+    ),
+    ("UPLOADGATE_LIMITS_IP_RATE", "limits.ip_rate", Kind::Integer),
+    (
+        "UPLOADGATE_LIMITS_IP_BURST",
+        "limits.ip_burst",
+        Kind::Integer,
+    ),
+    (
+        "UPLOADGATE_LIMITS_TRUST_FORWARDED_FOR",
+        "limits.trust_forwarded_for",
+        Kind::Bool,
+    ),
+    (
+        "UPLOADGATE_LIMITS_MAX_UPLOADS_IN_PROGRESS",
+        "limits.max_uploads_in_progress",
+        Kind::Integer,
+    ),
+    (
+        "UPLOADGATE_LIMITS_MAX_BYTES_PER_DAY",
+        "limits.max_bytes_per_day",
+        Kind::Text,
+    ),
+    (
+        "UPLOADGATE_LIMITS_MAX_STORED_BYTES",
+        "limits.max_stored_bytes",
+        Kind::Text,
+    ),
 ];
 
 /// Every variable name this module reads, for docs and tests.
@@ -66,6 +104,11 @@ pub fn apply(table: &mut Table, lookup: impl Fn(&str) -> Option<String>) -> Resu
                 "0" | "false" | "no" | "off" => Value::Boolean(false),
                 _ => return Err(format!("{name}: expected true or false, got {raw:?}")),
             },
+            Kind::Integer => Value::Integer(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| format!("{name}: expected a whole number, got {raw:?}"))?,
+            ),
             Kind::List => Value::Array(
                 raw.split(',')
                     .map(str::trim)

@@ -1,6 +1,7 @@
 //! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
 
 pub mod env;
+mod limits;
 mod profile;
 pub mod units;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub use limits::LimitsConfig;
 pub use profile::{MAX_OBJECT_SIZE, Profile, USER_PLACEHOLDER, is_token};
 
 use crate::secret::Secret;
@@ -38,6 +40,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub s3: S3Config,
     pub janitor: JanitorConfig,
+    pub limits: LimitsConfig,
     pub profiles: BTreeMap<String, Profile>,
 }
 
@@ -88,6 +91,9 @@ pub struct S3Config {
     pub secret_access_key: Option<Secret>,
     /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
     pub force_path_style: bool,
+    /// Prefix of every key uploadgate writes, lists or expires (`""` or ending
+    /// in `/`), so a bucket can be shared with other deployments or data.
+    pub key_prefix: String,
 }
 
 impl Default for Config {
@@ -102,6 +108,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             s3: S3Config::default(),
             janitor: JanitorConfig::default(),
+            limits: LimitsConfig::default(),
             profiles: BTreeMap::new(),
         }
     }
@@ -125,6 +132,7 @@ impl Default for S3Config {
             access_key_id: None,
             secret_access_key: None,
             force_path_style: false,
+            key_prefix: String::new(),
         }
     }
 }
@@ -176,8 +184,15 @@ impl Config {
             }
             profile.validate(name).map_err(ConfigError::Invalid)?;
         }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if self.s3.bucket.is_empty() {
             return Err(ConfigError::Invalid("s3.bucket must not be empty".into()));
+        }
+        let prefix = &self.s3.key_prefix;
+        if !prefix.is_empty() && (!prefix.ends_with('/') || prefix.starts_with('/')) {
+            return Err(ConfigError::Invalid(format!(
+                "s3.key_prefix {prefix:?} must be empty or like \"name/\" (ending in '/', not starting with it)"
+            )));
         }
         if self.s3.access_key_id.is_some() != self.s3.secret_access_key.is_some() {
             return Err(ConfigError::Invalid(

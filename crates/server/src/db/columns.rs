@@ -13,6 +13,37 @@ pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, che
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
      multipart_upload_id, part_size, part_count";
 
+/// A user's usage (see `Usage`), given the placeholders of `since` and `owner`:
+/// the statement is the same in both dialects but for those.
+pub fn usage_sql(since: &str, owner: &str) -> String {
+    const HELD: &str = "status IN ('pending', 'uploading', 'completed')";
+    format!(
+        "SELECT \
+           CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'uploading') THEN 1 ELSE 0 END), 0) AS BIGINT) AS in_progress, \
+           CAST(COALESCE(SUM(CASE WHEN {HELD} AND created_at >= {since} THEN size ELSE 0 END), 0) AS BIGINT) AS bytes_last_day, \
+           CAST(COALESCE(SUM(CASE WHEN {HELD} THEN size ELSE 0 END), 0) AS BIGINT) AS bytes_held \
+         FROM uploads WHERE owner = {owner}"
+    )
+}
+
+/// Reads the row of `usage_sql`.
+pub fn usage_from_row<'r, R>(row: &'r R) -> Result<super::Usage, DbError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let count = |name: &'static str| -> Result<u64, DbError> {
+        let n: i64 = row.try_get(name)?;
+        u64::try_from(n).map_err(|_| DbError::Other(format!("negative {name}: {n}")))
+    };
+    Ok(super::Usage {
+        in_progress: count("in_progress")?,
+        bytes_last_day: count("bytes_last_day")?,
+        bytes_held: count("bytes_held")?,
+    })
+}
+
 /// Values converted ahead of binding, since conversion can fail.
 struct Converted {
     size: i64,

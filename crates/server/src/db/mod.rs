@@ -83,6 +83,18 @@ impl Transition {
     }
 }
 
+/// What one user holds, for quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Uploads pending or uploading.
+    pub in_progress: u64,
+    /// Declared bytes of uploads created since the given instant, unless they
+    /// ended rejected, aborted or expired.
+    pub bytes_last_day: u64,
+    /// Bytes of completed uploads and of those in progress.
+    pub bytes_held: u64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<UploadStatus>,
@@ -144,5 +156,9 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     /// Uploads of any owner still in progress whose deadline is before `cutoff`,
     /// oldest first.
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// Whether an upload in progress (of any owner) owns this multipart upload.
+    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError>;
+    /// `owner`'s usage; `bytes_last_day` counts uploads created since `since`.
+    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError>;
     async fn ping(&self) -> Result<(), DbError>;
 }

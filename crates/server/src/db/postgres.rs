@@ -8,7 +8,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis, to_i64};
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
 /// `UPDATE ... WHERE status = <expected>`, atomic in the database, so two nodes
@@ -147,6 +147,27 @@ impl UploadRepo for PgRepo {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(columns::from_row).collect()
+    }
+
+    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM uploads WHERE object_key = $1 AND multipart_upload_id = $2 \
+             AND status IN ('pending', 'uploading')",
+        )
+        .bind(key)
+        .bind(upload_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
+        let row = sqlx::query(&columns::usage_sql("$1", "$2"))
+            .bind(millis(since))
+            .bind(owner)
+            .fetch_one(&self.pool)
+            .await?;
+        columns::usage_from_row(&row)
     }
 
     async fn ping(&self) -> Result<(), DbError> {

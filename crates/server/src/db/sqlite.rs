@@ -10,7 +10,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis, to_i64};
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage};
 
 /// Most inserts committed together; 20 columns each stays far below SQLite's
 /// limit of 32,766 bound parameters.
@@ -215,6 +215,27 @@ impl UploadRepo for SqliteRepo {
         .fetch_all(&self.readers)
         .await?;
         rows.iter().map(columns::from_row).collect()
+    }
+
+    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM uploads WHERE object_key = ? AND multipart_upload_id = ? \
+             AND status IN ('pending', 'uploading')",
+        )
+        .bind(key)
+        .bind(upload_id)
+        .fetch_optional(&self.readers)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
+        let row = sqlx::query(&columns::usage_sql("?", "?"))
+            .bind(millis(since))
+            .bind(owner)
+            .fetch_one(&self.readers)
+            .await?;
+        columns::usage_from_row(&row)
     }
 
     async fn ping(&self) -> Result<(), DbError> {

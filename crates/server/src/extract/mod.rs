@@ -1,9 +1,11 @@
 //! Extractors whose rejections are the API's own problem+json errors.
 
 mod auth_user;
+mod client_ip;
 mod json;
 mod query;
 
 pub use auth_user::AuthUser;
+pub use client_ip::ClientIp;
 pub use json::{Json, OptionalJson};
 pub use query::Query;

@@ -72,6 +72,13 @@ pub struct StoredPart {
     pub last_modified: Option<time::OffsetDateTime>,
 }
 
+/// A multipart upload storage holds open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenMultipart {
+    pub key: String,
+    pub upload_id: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The multipart upload is gone: completed, aborted, or expired by the store.
@@ -140,6 +147,13 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Whether the bucket's CORS rules let `origin` PUT and read `ETag`;
     /// `None` when the store cannot say (no bucket CORS API).
     async fn cors_allows(&self, origin: &str) -> Result<Option<bool>, StorageError>;
+    /// Up to `limit` multipart uploads the bucket holds that were started before
+    /// `before`, in any prefix; `None` when the store cannot list them.
+    async fn list_multipart_uploads(
+        &self,
+        before: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Option<Vec<OpenMultipart>>, StorageError>;
     /// Cheap round trip proving the bucket is reachable with our credentials.
     async fn ping(&self) -> Result<(), StorageError>;
 }

@@ -1,3 +1,5 @@
+mod listing;
+
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -22,8 +24,8 @@ use time::OffsetDateTime;
 
 use super::signer::{Batch, PostPolicy, Presign, Signer, percent_encode};
 use super::{
-    CachedCredentials, ObjectHead, ObjectStore, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
+    CachedCredentials, ObjectHead, ObjectStore, OpenMultipart, PartTarget, PresignedPart,
+    PresignedPost, PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
 };
 use crate::keys::STAGING_PREFIX;
 use crate::secret::Secret;
@@ -43,6 +45,9 @@ pub struct S3StoreSettings {
     pub force_path_style: bool,
     /// `None`: the standard AWS credential chain.
     pub credentials: Option<(String, Secret)>,
+    /// Every key uploadgate uses starts with this (`""` or ending in `/`), so
+    /// one bucket can hold several deployments or other data.
+    pub key_prefix: String,
 }
 
 /// Any S3-compatible store, through the official SDK; presigning is done here
@@ -109,8 +114,13 @@ impl S3Store {
         })
     }
 
+    /// The key in the bucket: uploadgate's keys live under `key_prefix`.
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.settings.key_prefix)
+    }
+
     fn path(&self, key: &str) -> String {
-        format!("{}{}", self.target.prefix, encode_key(key))
+        format!("{}{}", self.target.prefix, encode_key(&self.full_key(key)))
     }
 
     /// A signing batch for now, with the current credentials.
@@ -204,7 +214,7 @@ impl ObjectStore for S3Store {
         let fields = batch
             .post_policy(&PostPolicy {
                 bucket: &self.settings.bucket,
-                key: target.key,
+                key: &self.full_key(target.key),
                 content_type: target.content_type,
                 min_size: target.min_size,
                 max_size: target.size,
@@ -245,7 +255,7 @@ impl ObjectStore for S3Store {
             .client
             .create_multipart_upload()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .content_type(content_type)
             .send()
             .await
@@ -308,7 +318,7 @@ impl ObjectStore for S3Store {
                 .client
                 .list_parts()
                 .bucket(&self.settings.bucket)
-                .key(key)
+                .key(self.full_key(key))
                 .upload_id(upload_id)
                 .set_part_number_marker(marker.clone())
                 .send()
@@ -358,7 +368,7 @@ impl ObjectStore for S3Store {
         self.client
             .complete_multipart_upload()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .upload_id(upload_id)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
@@ -376,7 +386,7 @@ impl ObjectStore for S3Store {
             .client
             .abort_multipart_upload()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .upload_id(upload_id)
             .send()
             .await
@@ -392,7 +402,7 @@ impl ObjectStore for S3Store {
             .client
             .head_object()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .send()
             .await;
         match result {
@@ -420,7 +430,7 @@ impl ObjectStore for S3Store {
             .client
             .get_object()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .if_match(etag)
             .range(format!("bytes=0-{}", len.saturating_sub(1)))
             .send()
@@ -443,8 +453,12 @@ impl ObjectStore for S3Store {
         self.client
             .copy_object()
             .bucket(&self.settings.bucket)
-            .key(to)
-            .copy_source(format!("{}/{}", self.settings.bucket, encode_key(from)))
+            .key(self.full_key(to))
+            .copy_source(format!(
+                "{}/{}",
+                self.settings.bucket,
+                encode_key(&self.full_key(from))
+            ))
             .copy_source_if_match(etag)
             .send()
             .await
@@ -457,7 +471,7 @@ impl ObjectStore for S3Store {
             .client
             .delete_object()
             .bucket(&self.settings.bucket)
-            .key(key)
+            .key(self.full_key(key))
             .send()
             .await
         {
@@ -501,7 +515,11 @@ impl ObjectStore for S3Store {
         let abort = LifecycleRule::builder()
             .id("uploadgate-abort-incomplete-multipart")
             .status(ExpirationStatus::Enabled)
-            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .prefix(&self.settings.key_prefix)
+                    .build(),
+            )
             .abort_incomplete_multipart_upload(
                 AbortIncompleteMultipartUpload::builder()
                     .days_after_initiation(days)
@@ -514,7 +532,7 @@ impl ObjectStore for S3Store {
             .status(ExpirationStatus::Enabled)
             .filter(
                 LifecycleRuleFilter::builder()
-                    .prefix(STAGING_PREFIX)
+                    .prefix(self.full_key(STAGING_PREFIX))
                     .build(),
             )
             .expiration(LifecycleExpiration::builder().days(days).build())
@@ -566,6 +584,14 @@ impl ObjectStore for S3Store {
                 .any(|h| h.eq_ignore_ascii_case("etag"));
             origin_ok && put_ok && etag_ok
         })))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Option<Vec<OpenMultipart>>, StorageError> {
+        self.open_multipart_uploads(before, limit).await
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

@@ -26,6 +26,7 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
         region: "us-east-1".into(),
         force_path_style: true,
         credentials: Some(("AKID".into(), Secret::new("secret"))),
+        key_prefix: String::new(),
     })
     .await
     .expect("client");
@@ -35,15 +36,12 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
     let auth = Arc::new(Hs256::new(&Secret::new(
         "a-test-secret-of-at-least-32-bytes",
     )));
-    let state = AppState {
-        config: Arc::new(Config::load(None, |_| None).expect("defaults")),
-        db: Arc::new(db),
-        store: Arc::new(store),
-        auth: auth.clone(),
-        cors_origins: Arc::from(Vec::new()),
-        check_bucket_cors: false,
-        metrics: Arc::default(),
-    };
+    let state = AppState::new(
+        Config::load(None, |_| None).expect("defaults"),
+        Arc::new(db),
+        Arc::new(store),
+        auth.clone(),
+    );
     (state, auth)
 }
 

@@ -9,6 +9,7 @@ mod create;
 mod faults;
 mod janitor;
 mod lifecycle;
+mod limits;
 mod metrics;
 mod multipart;
 mod nodes;

@@ -45,11 +45,12 @@ impl TestAppBuilder {
             Some(url) => format!("database_url = {url:?}\n"),
             None => String::new(),
         };
+        let store_toml = external_store_toml();
         let toml = format!(
             "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ncors_origins = [{ORIGIN:?}]\n{database}\
              [store]\nlisten = \"127.0.0.1:0\"\n{}{}",
             dir.path().join("data").display().to_string(),
-            external_store_toml(),
+            store_toml,
             self.extra_toml + &self.profiles_toml
         );
         std::fs::write(&config_path, toml).expect("write config");
@@ -71,6 +72,7 @@ impl TestAppBuilder {
             config_path,
             database_url,
             profiles_toml: self.profiles_toml,
+            store_toml,
             _dir: dir,
         }
     }
@@ -88,11 +90,14 @@ fn external_store_toml() -> String {
     };
     format!(
         "[s3]\nendpoint = {endpoint:?}\nregion = {:?}\nbucket = {:?}\naccess_key_id = {:?}\n\
-         secret_access_key = {:?}\nforce_path_style = true\n",
+         secret_access_key = {:?}\nforce_path_style = true\n\
+         key_prefix = \"t-{}/\"\n",
         var("REGION").unwrap_or_else(|| "us-east-1".into()),
         var("BUCKET").unwrap_or_else(|| "uploads".into()),
         var("ACCESS_KEY_ID").expect("UPLOADGATE_TEST_S3_ACCESS_KEY_ID"),
         var("SECRET_ACCESS_KEY").expect("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY"),
+        // Tests share the bucket; a prefix each keeps one test's janitor off another's uploads.
+        uuid::Uuid::new_v4().simple(),
     )
 }
 
@@ -153,6 +158,8 @@ pub struct TestApp {
     config_path: std::path::PathBuf,
     database_url: Option<String>,
     profiles_toml: String,
+    /// The `[s3]` section, shared by further nodes.
+    store_toml: String,
     _dir: tempfile::TempDir,
 }
 
@@ -212,7 +219,7 @@ impl TestApp {
                 secret("store-access-key-id"),
                 secret("store-secret-access-key"),
             ),
-            None => external_store_toml(),
+            None => self.store_toml.clone(),
         };
         let toml = format!(
             "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\ndatabase_url = {database_url:?}\njwt_secret = {:?}\n{store}{}",

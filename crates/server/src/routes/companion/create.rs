@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use super::{PathTokenUser, metadata_strings, profile_of};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{ClientIp, Json};
 use crate::intake::{self, Intent};
+use crate::quota;
 
 #[derive(Debug, Deserialize)]
 pub struct CreateBody {
@@ -24,8 +25,10 @@ pub struct CreateBody {
 pub async fn create_multipart(
     State(state): State<AppState>,
     PathTokenUser(user): PathTokenUser,
+    ClientIp(ip): ClientIp,
     Json(body): Json<CreateBody>,
 ) -> Result<JsonBody<Value>, ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let metadata = metadata_strings(body.metadata);
     let profile = profile_of(&metadata).map(str::to_owned);
     let intent = Intent {
@@ -37,6 +40,7 @@ pub async fn create_multipart(
         metadata,
     };
     let (mut upload, _) = intake::accept(&state.config, &user, intent, "MULTIPART")?;
+    quota::check(&state, &upload).await?;
     intake::start_multipart(&state, &mut upload, None).await?;
     intake::record(&state, &upload).await?;
     let upload_id = upload

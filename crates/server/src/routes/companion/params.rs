@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use super::{PathTokenUser, profile_of};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::extract::ClientIp;
 use crate::intake::{self, Intent};
+use crate::quota;
 use crate::storage::UploadTarget;
 
 /// `GET /s3/params?filename=&type=&metadata[k]=v`: a POST form for one file.
@@ -16,8 +18,10 @@ use crate::storage::UploadTarget;
 pub async fn upload_parameters(
     State(state): State<AppState>,
     PathTokenUser(user): PathTokenUser,
+    ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let mut filename = None;
     let mut content_type = None;
     let mut metadata = BTreeMap::new();
@@ -49,6 +53,7 @@ pub async fn upload_parameters(
         metadata,
     };
     let (upload, profile) = intake::accept(&state.config, &user, intent, "POST")?;
+    quota::check(&state, &upload).await?;
     let post = state
         .store
         .presign_post(&UploadTarget {

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::extract::Query;
+use crate::extract::{ClientIp, Query};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -30,9 +30,11 @@ pub struct BatchQuery {
 pub async fn sign_part(
     State(state): State<AppState>,
     PathTokenUser(user): PathTokenUser,
+    ClientIp(ip): ClientIp,
     Path(path): Path<PartPath>,
     Query(query): Query<KeyQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let number = part_number(&path.part_number)?;
     let upload = find_multipart(&state, &user, &query.key, &path.upload_id).await?;
     let (signed, _) = parts::sign(&state, &upload, &[target(number)]).await?;
@@ -45,9 +47,11 @@ pub async fn sign_part(
 pub async fn sign_batch(
     State(state): State<AppState>,
     PathTokenUser(user): PathTokenUser,
+    ClientIp(ip): ClientIp,
     Path(path): Path<UploadPath>,
     Query(query): Query<BatchQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let numbers = query
         .part_numbers
         .split(',')

@@ -7,9 +7,10 @@ use crate::app::AppState;
 use crate::config::{DEFAULT_PROFILE, Profile};
 use crate::db::Upload;
 use crate::error::ApiError;
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, ClientIp, Json};
 use crate::intake::{self, Intent};
 use crate::multipart::Layout;
+use crate::quota;
 use crate::storage::UploadTarget;
 
 /// Authorizes an upload: checks it against the profile, records it, and answers
@@ -20,14 +21,18 @@ use crate::storage::UploadTarget;
         (status = 201, body = UploadRecord, description = "Authorized; `upload` says how to send the bytes"),
         (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Refused by the profile or malformed"),
         (status = 401, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Missing, invalid or expired token"),
+        (status = 403, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Over a per-user quota (`quota_exceeded`)"),
         (status = 413, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body too large"),
         (status = 415, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body is not JSON"),
+        (status = 429, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Over a rate limit; retry after Retry-After"),
         (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After")))]
 pub async fn create_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
     Json(req): Json<CreateUpload>,
 ) -> Result<(StatusCode, HeaderMap, axum::Json<UploadRecord>), ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let method = req.method.unwrap_or(UploadMethod::Put);
     let profile = state
         .config
@@ -51,6 +56,7 @@ pub async fn create_upload(
         (None, UploadMethod::Post) => "POST",
     };
     let (mut upload, profile) = intake::accept(&state.config, &user, intent, how)?;
+    quota::check(&state, &upload).await?;
 
     let instructions = match layout {
         Some(layout) => {

@@ -11,7 +11,7 @@ use super::{find_own, url_ttl};
 use crate::app::AppState;
 use crate::db::{self, Transition, Upload};
 use crate::error::ApiError;
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, ClientIp, Json};
 use crate::multipart::MAX_PARTS;
 use crate::storage::{PartTarget, PresignedPart};
 
@@ -24,6 +24,7 @@ use crate::storage::{PartTarget, PresignedPart};
         (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After"),
         (status = 413, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body too large"),
         (status = 415, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Body is not JSON"),
+        (status = 429, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Over a rate limit; retry after Retry-After"),
         (status = 200, body = SignedParts),
         (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "A part number outside 1..partCount, or a bad checksum"),
         (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json"),
@@ -31,9 +32,11 @@ use crate::storage::{PartTarget, PresignedPart};
 pub async fn sign_parts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Json(req): Json<SignParts>,
 ) -> Result<JsonBody<SignedParts>, ApiError> {
+    state.rate_limits.admit(&user.user, ip)?;
     let upload = find_own(&state, &user, &id).await?;
     let Some(layout) = upload.multipart.as_ref().and_then(|m| m.layout) else {
         return Err(match upload.multipart {

@@ -1,0 +1,49 @@
+//! Per-user quotas, checked when an upload is created.
+//!
+//! Checked against the database, so every node sees the same usage. Two
+//! creations racing past the same check can both land: a quota may be overshot
+//! by what the rate limit lets through at once, never by more.
+
+use crate::app::AppState;
+use crate::db::{self, Upload};
+use crate::error::ApiError;
+
+/// The window of `limits.max_bytes_per_day`.
+const DAY: time::Duration = time::Duration::days(1);
+
+/// Refuses `upload` if recording it would take its owner over a quota.
+pub async fn check(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
+    let limits = &state.config.limits;
+    if !limits.has_quotas() {
+        return Ok(());
+    }
+    let usage = state.db.usage(&upload.owner, db::now() - DAY).await?;
+    let size = upload.size.unwrap_or(0);
+    if let Some(max) = limits.max_uploads_in_progress
+        && usage.in_progress >= max
+    {
+        return Err(ApiError::quota_exceeded(format!(
+            "you have {} uploads in progress, the most allowed; complete or abort some first",
+            usage.in_progress
+        )));
+    }
+    if let Some(max) = limits.max_bytes_per_day
+        && usage.bytes_last_day.saturating_add(size) > max
+    {
+        return Err(ApiError::quota_exceeded(format!(
+            "this upload ({size} bytes) would take you past {max} bytes in 24 hours \
+             ({} used)",
+            usage.bytes_last_day
+        )));
+    }
+    if let Some(max) = limits.max_stored_bytes
+        && usage.bytes_held.saturating_add(size) > max
+    {
+        return Err(ApiError::quota_exceeded(format!(
+            "this upload ({size} bytes) would take you past your {max} bytes of storage \
+             ({} used)",
+            usage.bytes_held
+        )));
+    }
+    Ok(())
+}

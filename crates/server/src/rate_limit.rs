@@ -1,0 +1,135 @@
+//! Per-user and per-IP rate limits on the calls that make storage work for a
+//! client (creating uploads, signing parts). In memory, per node: behind a load
+//! balancer the effective limit is the node count times the configured one.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::config::LimitsConfig;
+use crate::error::ApiError;
+
+/// Checks between two evictions of idle keys, so an IP scan cannot grow the maps forever.
+const EVICT_EVERY: u32 = 4096;
+
+#[derive(Debug)]
+pub struct RateLimits {
+    users: Option<DefaultKeyedRateLimiter<String>>,
+    ips: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    clock: DefaultClock,
+    checks: AtomicU32,
+}
+
+impl RateLimits {
+    pub fn new(config: &LimitsConfig) -> Self {
+        Self {
+            users: quota(config.user_rate, config.user_burst).map(DefaultKeyedRateLimiter::keyed),
+            ips: quota(config.ip_rate, config.ip_burst).map(DefaultKeyedRateLimiter::keyed),
+            clock: DefaultClock::default(),
+            checks: AtomicU32::new(0),
+        }
+    }
+
+    /// Counts one call by `user` from `ip` (unknown for in-process calls), or
+    /// says how long to wait. The IP is checked first, so a flood under many
+    /// stolen tokens is still held to its address's rate.
+    pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
+            self.evict_idle();
+        }
+        if let (Some(limiter), Some(ip)) = (&self.ips, ip)
+            && let Err(not_until) = limiter.check_key(&ip)
+        {
+            return Err(ApiError::too_many_requests(
+                not_until.wait_time_from(self.clock.now()),
+                "too many requests from this address",
+            ));
+        }
+        if let Some(limiter) = &self.users
+            // Looking up by &str would need a String per call; users are few and short.
+            && let Err(not_until) = limiter.check_key(&user.to_owned())
+        {
+            return Err(ApiError::too_many_requests(
+                not_until.wait_time_from(self.clock.now()),
+                "too many requests for this user",
+            ));
+        }
+        Ok(())
+    }
+
+    fn evict_idle(&self) {
+        if let Some(limiter) = &self.users {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        if let Some(limiter) = &self.ips {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// `rate` calls a second with bursts of `burst`; `None` (no limit) for a rate of 0.
+fn quota(rate: u32, burst: u32) -> Option<Quota> {
+    let rate = NonZeroU32::new(rate)?;
+    let burst = NonZeroU32::new(burst).unwrap_or(rate);
+    Some(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// Whole seconds to announce in `Retry-After`: never 0, which would invite a
+/// client to retry at once into the same refusal.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(user: (u32, u32), ip: (u32, u32)) -> RateLimits {
+        RateLimits::new(&LimitsConfig {
+            user_rate: user.0,
+            user_burst: user.1,
+            ip_rate: ip.0,
+            ip_burst: ip.1,
+            ..LimitsConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_user_gets_their_burst_then_waits() {
+        let limits = limits((1, 3), (0, 0));
+        for _ in 0..3 {
+            limits.admit("alice", None).expect("within the burst");
+        }
+        let refused = limits.admit("alice", None).expect_err("over the burst");
+        assert_eq!(refused.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        limits
+            .admit("bob", None)
+            .expect("another user is not affected");
+    }
+
+    #[test]
+    fn an_address_is_limited_across_users() {
+        let limits = limits((0, 0), (1, 2));
+        let ip = Some(IpAddr::from([127, 0, 0, 9]));
+        limits.admit("a", ip).expect("first");
+        limits.admit("b", ip).expect("second");
+        limits.admit("c", ip).expect_err("third user, same address");
+        limits
+            .admit("c", Some(IpAddr::from([127, 0, 0, 10])))
+            .expect("another address");
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(10)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
+    }
+}
