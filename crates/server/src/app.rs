@@ -15,7 +15,7 @@ use crate::db::UploadRepo;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::routes;
-use crate::storage::ObjectStore;
+use crate::storage::{MeteredStore, ObjectStore};
 
 /// Largest JSON body the API reads; upload requests are metadata, never file bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -37,7 +37,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `config` with fresh metrics and rate limits; the API's CORS
+    /// State for `config` with fresh metrics (the store's calls included) and
+    /// rate limits; the API's CORS
     /// origins default to the configured ones, and the bucket's CORS rules go
     /// unchecked (see the public fields to change either).
     pub fn new(
@@ -46,10 +47,12 @@ impl AppState {
         store: Arc<dyn ObjectStore>,
         auth: Arc<dyn Authenticator>,
     ) -> Self {
+        let metrics = Arc::<Metrics>::default();
+        let store = Arc::new(MeteredStore::new(store, metrics.clone()));
         Self {
             cors_origins: config.cors_origins.clone().into(),
             check_bucket_cors: false,
-            metrics: Arc::default(),
+            metrics,
             rate_limits: Arc::new(RateLimits::new(&config.limits)),
             config: Arc::new(config),
             db,

@@ -41,6 +41,20 @@ pub struct ProfileLabels {
     pub profile: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct StorageLabels {
+    /// The store operation (`head`, `copy`, `complete_multipart`, ...).
+    pub op: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct StorageErrorLabels {
+    pub op: &'static str,
+    /// `unavailable` (unreachable, 5xx, timeout) or `refused` (credentials,
+    /// bucket, signing); expected outcomes such as a changed object are not errors.
+    pub kind: &'static str,
+}
+
 /// Every metric uploadgate exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -50,6 +64,8 @@ pub struct Metrics {
     pub uploads: Family<UploadLabels, Counter>,
     pub bytes_completed: Family<ProfileLabels, Counter>,
     pub part_urls_signed: Counter,
+    pub storage_seconds: Family<StorageLabels, Histogram>,
+    pub storage_errors: Family<StorageErrorLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -84,6 +100,21 @@ impl Default for Metrics {
             "Multipart part URLs presigned",
             part_urls_signed.clone(),
         );
+        let storage_seconds = Family::<StorageLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms to ~65 s: storage calls time out at 30 s.
+            Histogram::new(exponential_buckets(0.001, 2.0, 17))
+        });
+        registry.register(
+            "storage_request_duration_seconds",
+            "Latency of calls to the object store by operation",
+            storage_seconds.clone(),
+        );
+        let storage_errors = Family::<StorageErrorLabels, Counter>::default();
+        registry.register(
+            "storage_errors",
+            "Failed calls to the object store by operation and kind",
+            storage_errors.clone(),
+        );
         Self {
             registry,
             requests,
@@ -91,6 +122,8 @@ impl Default for Metrics {
             uploads,
             bytes_completed,
             part_urls_signed,
+            storage_seconds,
+            storage_errors,
         }
     }
 }

@@ -33,6 +33,11 @@ impl PgRepo {
             .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
+
+    /// A repository over a pool the caller built (and migrated), e.g. a lazy one.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
 }
 
 #[async_trait]

@@ -1,6 +1,7 @@
 //! Object storage as uploadgate needs it: presign for clients, inspect and move for itself.
 
 mod credentials;
+mod metered;
 mod s3;
 pub mod signer;
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use credentials::CachedCredentials;
+pub use metered::MeteredStore;
 pub use s3::{S3Store, S3StoreSettings};
 
 /// What a presigned single-request upload is bound to.

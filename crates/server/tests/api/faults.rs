@@ -9,16 +9,20 @@ use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt as _;
 use uploadgate_server::auth::Hs256;
 use uploadgate_server::config::Config;
-use uploadgate_server::db::SqliteRepo;
+use uploadgate_server::db::{PgRepo, SqliteRepo};
 use uploadgate_server::secret::Secret;
 use uploadgate_server::storage::{S3Store, S3StoreSettings};
 use uploadgate_server::{AppState, app};
 
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    closed.local_addr().expect("addr").port()
+}
+
 /// A state whose store is a closed port on loopback.
 async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>) {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = closed.local_addr().expect("addr").port();
-    drop(closed);
+    let port = closed_port();
     let store = S3Store::connect(S3StoreSettings {
         endpoint: Some(format!("http://127.0.0.1:{port}").parse().expect("url")),
         public_endpoint: None,
@@ -115,6 +119,11 @@ async fn storage_down_is_a_quick_503_with_retry_after() {
         "leaked: {text}"
     );
     assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+    let metrics = state.metrics.render().expect("metrics");
+    assert!(
+        metrics.contains(r#"uploadgate_storage_errors_total{op="head",kind="unavailable"}"#),
+        "{metrics}"
+    );
 
     // The record is untouched and can be completed once storage is back.
     let id = record["id"].as_str().expect("id").parse().expect("uuid");
@@ -125,4 +134,63 @@ async fn storage_down_is_a_quick_503_with_retry_after() {
         .expect("find")
         .expect("exists");
     assert_eq!(upload.status, uploadgate_api::UploadStatus::Pending);
+}
+
+#[tokio::test]
+async fn database_down_is_a_quick_503_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut state, auth) = state_with_dead_store(&dir).await;
+    // A PostgreSQL server that went away: every connection attempt is refused.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy(&format!(
+            "postgres://uploadgate:hunter2@127.0.0.1:{}/uploads",
+            closed_port()
+        ))
+        .expect("lazy pool");
+    state.db = Arc::new(PgRepo::from_pool(pool));
+    let token = auth.mint("alice", Duration::from_secs(60)).expect("token");
+    let router = app(state);
+
+    let started = Instant::now();
+    for (method, path, body) in [
+        (
+            "POST",
+            "/v1/uploads",
+            r#"{"filename":"a.png","contentType":"image/png","size":10}"#,
+        ),
+        ("GET", "/v1/uploads", ""),
+    ] {
+        let response = router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let text = body_text(response).await;
+        assert!(text.contains("the database is unavailable"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("127.0.0.1") && !text.contains("refused"),
+            "leaked: {text}"
+        );
+    }
+    let ready = router
+        .oneshot(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(15), "no hang");
 }

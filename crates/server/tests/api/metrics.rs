@@ -45,6 +45,8 @@ async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
         r#"uploadgate_http_requests_total{method="POST",route="/v1/uploads/{id}/complete",status="422"} 1"#,
         r#"route="/companion/{token}/s3/params""#,
         "uploadgate_http_request_duration_seconds_bucket",
+        // Promoting the verified object is a storage copy, timed like every call.
+        r#"uploadgate_storage_request_duration_seconds_count{op="copy"} 1"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

@@ -1,0 +1,83 @@
+//! SIGTERM stops `uploadgate serve` gracefully: the request in flight is
+//! answered, new connections are refused, and the process exits 0.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::serve;
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("uploadgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .expect("write");
+    let mut node = serve(&config);
+    assert!(node.store.is_some(), "the embedded store runs");
+    let addr = node.api.trim_start_matches("http://").to_owned();
+
+    // A request whose body is still on its way when the signal arrives.
+    let body = r#"{"filename":"a.png","contentType":"image/png","size":10}"#;
+    let (head, tail) = body.split_at(20);
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    write!(
+        stream,
+        "POST /v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        node.token,
+        body.len()
+    )
+    .expect("send the head");
+    stream.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(200));
+
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", node.child.id()))
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        node.child.try_wait().expect("try_wait").is_none(),
+        "exited with a request in flight"
+    );
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "still accepting new connections after SIGTERM"
+    );
+
+    stream.write_all(tail.as_bytes()).expect("send the rest");
+    let mut response = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the request in flight was not answered: {response:?}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = node.child.try_wait().expect("try_wait") {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+}
