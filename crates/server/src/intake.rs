@@ -27,9 +27,10 @@ pub async fn start_multipart(
     upload: &mut Upload,
     layout: Option<Layout>,
 ) -> Result<(), ApiError> {
+    let sse = state.config.encryption(&upload.profile);
     let upload_id = state
         .store
-        .create_multipart(&upload.key, &upload.content_type)
+        .create_multipart(&upload.key, &upload.content_type, sse.as_ref())
         .await?;
     upload.expires_at = upload.created_at + state.config.janitor.multipart_ttl;
     upload.multipart = Some(Multipart { upload_id, layout });

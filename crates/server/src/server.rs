@@ -72,6 +72,7 @@ impl Server {
         let object_store = S3Store::connect(store_settings)
             .await
             .context("cannot set up the storage client")?;
+        check_encryption(&config, &object_store).await?;
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?));
         let api_url = config.api_public_url(bound);
@@ -141,6 +142,28 @@ impl Server {
         drop(store);
         served
     }
+}
+
+/// Refuses to start when a profile asks for server-side encryption that the
+/// store would silently skip: uploads would be stored in the clear.
+async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()> {
+    for (name, profile) in &config.profiles {
+        let Some(sse) = profile.encryption() else {
+            continue;
+        };
+        let applied = store
+            .applies_sse(&sse)
+            .await
+            .with_context(|| format!("cannot check that storage applies profiles.{name}.sse"))?;
+        anyhow::ensure!(
+            applied,
+            "profiles.{name}.sse = {:?}, but this store does not apply server-side encryption \
+             (it ignored or refused it on a probe object); remove `sse` from the profile or use \
+             a store that supports it (AWS S3, or MinIO with a KMS)",
+            sse.algorithm()
+        );
+    }
+    Ok(())
 }
 
 /// Settings for the configured external store; `None` means the embedded one.

@@ -243,7 +243,11 @@ async fn check_and_finish(
         return reject(state, upload, source, reason).await;
     }
     if source != upload.key {
-        state.store.copy(source, &upload.key, &head.etag).await?;
+        let sse = state.config.encryption(&upload.profile);
+        state
+            .store
+            .copy(source, &upload.key, &head.etag, sse.as_ref())
+            .await?;
         if let Err(err) = state.store.delete(source).await {
             tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
         }

@@ -202,6 +202,12 @@ impl Config {
         Ok(())
     }
 
+    /// The encryption uploads of `profile` ask for (recorded uploads keep
+    /// their profile's name; a profile removed since has none).
+    pub fn encryption(&self, profile: &str) -> Option<crate::storage::Sse> {
+        self.profiles.get(profile).and_then(Profile::encryption)
+    }
+
     /// Base URL clients use to reach the API.
     pub fn api_public_url(&self, bound: SocketAddr) -> String {
         match &self.public_url {
@@ -255,6 +261,30 @@ mod tests {
         let avatars = &config.profiles["avatars"];
         assert_eq!(avatars.max_size, 2 * 1024 * 1024);
         assert_eq!(avatars.url_ttl, Profile::default().url_ttl);
+    }
+
+    #[test]
+    fn encryption_settings_are_checked() {
+        let load = |profile: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("c.toml");
+            std::fs::write(&path, format!("[profiles.p]\n{profile}\n")).expect("write");
+            Config::load(Some(&path), |_| None).map(|c| c.encryption("p"))
+        };
+        assert_eq!(
+            load("sse = \"AES256\"").expect("valid"),
+            Some(crate::storage::Sse::Aes256)
+        );
+        assert_eq!(
+            load("sse = \"aws:kms\"\nsse_kms_key_id = \"k\"").expect("valid"),
+            Some(crate::storage::Sse::Kms {
+                key_id: Some("k".into())
+            })
+        );
+        let err = load("sse = \"DES\"").expect_err("unknown algorithm");
+        assert!(err.to_string().contains("profiles.p"), "{err}");
+        load("sse = \"AES256\"\nsse_kms_key_id = \"k\"").expect_err("key without KMS");
+        load("sse_kms_key_id = \"k\"").expect_err("key without sse");
     }
 
     #[test]

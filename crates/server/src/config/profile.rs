@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::units;
 use crate::keys::STAGING_PREFIX;
 use crate::multipart::{MAX_PART_SIZE, MIN_PART_SIZE};
+use crate::storage::Sse;
 
 /// Largest object S3 accepts (5 TiB).
 pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
@@ -34,6 +35,10 @@ pub struct Profile {
     /// Part size for multipart uploads; raised when 10,000 parts would not suffice.
     #[serde(deserialize_with = "units::optional_size")]
     pub part_size: Option<u64>,
+    /// Server-side encryption signed into every upload: `"AES256"` or `"aws:kms"`.
+    pub sse: Option<String>,
+    /// The KMS key for `sse = "aws:kms"`; the bucket's default key when left out.
+    pub sse_kms_key_id: Option<String>,
 }
 
 impl Default for Profile {
@@ -48,11 +53,23 @@ impl Default for Profile {
             multipart_threshold: 64 * 1024 * 1024,
             key_prefix: format!("uploads/{USER_PLACEHOLDER}/"),
             part_size: None,
+            sse: None,
+            sse_kms_key_id: None,
         }
     }
 }
 
 impl Profile {
+    /// The encryption uploads of this profile must ask for.
+    pub fn encryption(&self) -> Option<Sse> {
+        match self.sse.as_deref()? {
+            "AES256" => Some(Sse::Aes256),
+            _ => Some(Sse::Kms {
+                key_id: self.sse_kms_key_id.clone(),
+            }),
+        }
+    }
+
     /// Checks what serde cannot: ranges, patterns and the key prefix template.
     pub fn validate(&self, name: &str) -> Result<(), String> {
         let at = |msg: String| format!("profiles.{name}: {msg}");
@@ -79,6 +96,17 @@ impl Profile {
             && !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size)
         {
             return Err(at("part_size must be between 5MiB and 5GiB".into()));
+        }
+        match self.sse.as_deref() {
+            None | Some("AES256") if self.sse_kms_key_id.is_some() => {
+                return Err(at("sse_kms_key_id goes with sse = \"aws:kms\"".into()));
+            }
+            None | Some("AES256" | "aws:kms") => {}
+            Some(other) => {
+                return Err(at(format!(
+                    "sse {other:?} is not \"AES256\" or \"aws:kms\""
+                )));
+            }
         }
         let prefix = &self.key_prefix;
         if prefix.matches(USER_PLACEHOLDER).count() != 1 {

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{
     ObjectHead, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost, PresignedPut,
-    StorageError, StoredPart, UploadTarget,
+    Sse, StorageError, StoredPart, UploadTarget,
 };
 use crate::metrics::{Metrics, StorageErrorLabels, StorageLabels};
 
@@ -80,8 +80,15 @@ impl ObjectStore for MeteredStore {
             .await
     }
 
-    async fn copy(&self, from: &str, to: &str, etag: &str) -> Result<(), StorageError> {
-        self.timed("copy", self.inner.copy(from, to, etag)).await
+    async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        etag: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError> {
+        self.timed("copy", self.inner.copy(from, to, etag, sse))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
@@ -92,10 +99,11 @@ impl ObjectStore for MeteredStore {
         &self,
         key: &str,
         content_type: &str,
+        sse: Option<&Sse>,
     ) -> Result<String, StorageError> {
         self.timed(
             "create_multipart",
-            self.inner.create_multipart(key, content_type),
+            self.inner.create_multipart(key, content_type, sse),
         )
         .await
     }
@@ -165,6 +173,10 @@ impl ObjectStore for MeteredStore {
             self.inner.list_multipart_uploads(before, limit),
         )
         .await
+    }
+
+    async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError> {
+        self.timed("applies_sse", self.inner.applies_sse(sse)).await
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

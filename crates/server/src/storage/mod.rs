@@ -4,6 +4,7 @@ mod credentials;
 mod metered;
 mod s3;
 pub mod signer;
+mod sse;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use bytes::Bytes;
 pub use credentials::CachedCredentials;
 pub use metered::MeteredStore;
 pub use s3::{S3Store, S3StoreSettings};
+pub use sse::{SSE_HEADER, SSE_KMS_KEY_HEADER, Sse};
 
 /// What a presigned single-request upload is bound to.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct UploadTarget<'a> {
     pub min_size: u64,
     pub checksum_sha256: Option<&'a str>,
     pub expires_in: Duration,
+    /// Encryption the request must ask for.
+    pub sse: Option<&'a Sse>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,13 +120,24 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError>;
     /// Up to `len` first bytes of the object, failing with `Changed` unless its ETag is `etag`.
     async fn read_start(&self, key: &str, etag: &str, len: u64) -> Result<Bytes, StorageError>;
-    /// Copies `from` to `to` inside the bucket, unless `from` no longer has ETag `etag`.
-    async fn copy(&self, from: &str, to: &str, etag: &str) -> Result<(), StorageError>;
+    /// Copies `from` to `to` inside the bucket (encrypted with `sse`, as a copy
+    /// does not keep its source's encryption), unless `from` no longer has ETag `etag`.
+    async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        etag: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError>;
     /// Deleting a missing key succeeds.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
-    /// Starts a multipart upload of `key`; returns its upload id.
-    async fn create_multipart(&self, key: &str, content_type: &str)
-    -> Result<String, StorageError>;
+    /// Starts a multipart upload of `key`, encrypted with `sse`; returns its upload id.
+    async fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+        sse: Option<&Sse>,
+    ) -> Result<String, StorageError>;
     async fn presign_parts(
         &self,
         key: &str,
@@ -156,6 +171,9 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         before: time::OffsetDateTime,
         limit: usize,
     ) -> Result<Option<Vec<OpenMultipart>>, StorageError>;
+    /// Whether the store really applies `sse`: writes a small probe object with
+    /// it and reads back what the store says it did.
+    async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError>;
     /// Cheap round trip proving the bucket is reachable with our credentials.
     async fn ping(&self) -> Result<(), StorageError>;
 }

@@ -1,3 +1,4 @@
+mod encryption;
 mod listing;
 
 use std::time::{Duration, SystemTime};
@@ -25,7 +26,7 @@ use time::OffsetDateTime;
 use super::signer::{Batch, PostPolicy, Presign, Signer, percent_encode};
 use super::{
     CachedCredentials, ObjectHead, ObjectStore, OpenMultipart, PartTarget, PresignedPart,
-    PresignedPost, PresignedPut, StorageError, StoredPart, UploadTarget, unquote_etag,
+    PresignedPost, PresignedPut, Sse, StorageError, StoredPart, UploadTarget, unquote_etag,
 };
 use crate::keys::STAGING_PREFIX;
 use crate::secret::Secret;
@@ -197,6 +198,9 @@ impl ObjectStore for S3Store {
         if let Some(checksum) = target.checksum_sha256 {
             signed.push(("x-amz-checksum-sha256", checksum));
         }
+        if let Some(sse) = target.sse {
+            signed.extend(sse.headers());
+        }
         let url = self
             .presign("PUT", target.key, &[], &signed, target.expires_in)
             .await?;
@@ -220,6 +224,7 @@ impl ObjectStore for S3Store {
                 max_size: target.size,
                 checksum_sha256: target.checksum_sha256,
                 expires_in: target.expires_in,
+                sse: target.sse,
             })
             .map_err(|e| StorageError::Other(e.to_string()))?;
         // A POST goes to the bucket itself; the key travels as a form field.
@@ -250,10 +255,13 @@ impl ObjectStore for S3Store {
         &self,
         key: &str,
         content_type: &str,
+        sse: Option<&Sse>,
     ) -> Result<String, StorageError> {
         let out = self
             .client
             .create_multipart_upload()
+            .set_server_side_encryption(sse.map(encryption::algorithm))
+            .set_ssekms_key_id(sse.and_then(Sse::kms_key_id).map(str::to_owned))
             .bucket(&self.settings.bucket)
             .key(self.full_key(key))
             .content_type(content_type)
@@ -449,9 +457,17 @@ impl ObjectStore for S3Store {
         Ok(body.into_bytes())
     }
 
-    async fn copy(&self, from: &str, to: &str, etag: &str) -> Result<(), StorageError> {
+    async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        etag: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError> {
         self.client
             .copy_object()
+            .set_server_side_encryption(sse.map(encryption::algorithm))
+            .set_ssekms_key_id(sse.and_then(Sse::kms_key_id).map(str::to_owned))
             .bucket(&self.settings.bucket)
             .key(self.full_key(to))
             .copy_source(format!(
@@ -592,6 +608,10 @@ impl ObjectStore for S3Store {
         limit: usize,
     ) -> Result<Option<Vec<OpenMultipart>>, StorageError> {
         self.open_multipart_uploads(before, limit).await
+    }
+
+    async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError> {
+        self.probe_sse(sse).await
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

@@ -253,6 +253,13 @@ impl Batch {
             fields.push(("x-amz-checksum-algorithm".into(), "SHA256".into()));
             fields.push(("x-amz-checksum-sha256".into(), checksum.into()));
         }
+        if let Some(sse) = policy.sse {
+            fields.extend(
+                sse.headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned())),
+            );
+        }
 
         let mut conditions = vec![serde_json::json!({ "bucket": policy.bucket })];
         conditions.extend(
@@ -290,6 +297,8 @@ pub struct PostPolicy<'a> {
     pub max_size: u64,
     pub checksum_sha256: Option<&'a str>,
     pub expires_in: Duration,
+    /// Pinned as exact fields, so the form cannot leave encryption out.
+    pub sse: Option<&'a super::Sse>,
 }
 
 /// SigV4 URI encoding: everything but RFC 3986 unreserved characters, `%XX` uppercase.
@@ -375,6 +384,7 @@ mod tests {
                 max_size: 10,
                 checksum_sha256: Some("abc="),
                 expires_in: Duration::from_secs(60),
+                sse: None,
             })
             .expect("signs")
             .into_iter()

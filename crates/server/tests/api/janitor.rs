@@ -133,12 +133,12 @@ async fn multipart_uploads_nobody_owns_are_aborted_and_others_kept() {
     // As if the server died between starting it in storage and recording it.
     let orphan_key = format!("uploads/alice/{}.bin", uuid::Uuid::now_v7().simple());
     let orphan = store
-        .create_multipart(&orphan_key, "application/octet-stream")
+        .create_multipart(&orphan_key, "application/octet-stream", None)
         .await
         .expect("create");
     // Another application's upload in the same bucket.
     let foreign = store
-        .create_multipart("backups/db.tar", "application/x-tar")
+        .create_multipart("backups/db.tar", "application/x-tar", None)
         .await
         .expect("create");
     let owned = app

@@ -6,6 +6,7 @@ mod test_app;
 mod auth;
 mod companion;
 mod create;
+mod encryption;
 mod faults;
 mod janitor;
 mod lifecycle;

@@ -16,6 +16,7 @@ async fn put(app: &TestApp, key: &str, body: &[u8]) {
         min_size: body.len() as u64,
         checksum_sha256: None,
         expires_in: Duration::from_secs(60),
+        sse: None,
     };
     let signed = app.store().presign_put(&target).await.expect("presign");
     let mut request = app.client.put(&signed.url).body(body.to_vec());
@@ -61,12 +62,12 @@ async fn head_read_copy_and_delete_honour_etags() {
     let read = store.read_start(&a, stale, 8).await;
     assert!(matches!(read, Err(StorageError::Changed)), "{read:?}");
     assert!(matches!(
-        store.copy(&a, &b, stale).await,
+        store.copy(&a, &b, stale, None).await,
         Err(StorageError::Changed)
     ));
     assert_eq!(store.head(&b).await.expect("head"), None);
 
-    store.copy(&a, &b, &head.etag).await.expect("copy");
+    store.copy(&a, &b, &head.etag, None).await.expect("copy");
     let copied = store.head(&b).await.expect("head").expect("copied");
     assert_eq!(copied.size, head.size);
     assert_eq!(copied.content_type.as_deref(), Some("image/png"));

@@ -63,6 +63,7 @@ pub async fn upload_parameters(
             min_size: 1,
             checksum_sha256: None,
             expires_in: profile.url_ttl,
+            sse: profile.encryption().as_ref(),
         })
         .await?;
     intake::record(&state, &upload).await?;

@@ -86,6 +86,7 @@ async fn presign_single(
     profile: &Profile,
 ) -> Result<UploadInstructions, ApiError> {
     let req_size = upload.size.unwrap_or_default();
+    let sse = profile.encryption();
     let target = UploadTarget {
         key: &upload.staging_key,
         content_type: &upload.content_type,
@@ -93,6 +94,7 @@ async fn presign_single(
         min_size: req_size,
         checksum_sha256: upload.checksum_sha256.as_deref(),
         expires_in: profile.url_ttl,
+        sse: sse.as_ref(),
     };
     Ok(match method {
         UploadMethod::Put => {
