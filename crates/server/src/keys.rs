@@ -158,6 +158,17 @@ mod tests {
                 proptest::prop_assert_ne!(escape_user(&user), escape_user(&other));
             }
         }
+
+        /// An accepted filename is one printable path component, within the limit.
+        #[test]
+        fn accepted_filenames_are_single_components(filename in "\\PC{0,300}|[./\\\\a-z\u{0}-\u{1f}]{0,12}") {
+            if check_filename(&filename).is_ok() {
+                proptest::prop_assert!(!filename.contains(['/', '\\']));
+                proptest::prop_assert!(!filename.chars().any(char::is_control));
+                proptest::prop_assert!(filename != "." && filename != "..");
+                proptest::prop_assert!(filename.len() <= MAX_FILENAME_LEN);
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! SIGTERM stops `uploadgate serve` gracefully: the request in flight is
 //! answered, new connections are refused, and the process exits 0.
 
+#[expect(
+    dead_code,
+    reason = "each test binary uses its own part of the shared helpers"
+)]
 mod common;
 
 use std::io::{Read as _, Write as _};

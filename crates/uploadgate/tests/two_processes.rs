@@ -5,6 +5,10 @@
 //! engines; otherwise the first serves its embedded store and SQLite file, and the
 //! second is pointed at them.
 
+#[expect(
+    dead_code,
+    reason = "each test binary uses its own part of the shared helpers"
+)]
 mod common;
 
 use std::path::Path;

@@ -196,4 +196,29 @@ mod tests {
     fn defaults_are_valid() {
         assert_eq!(Profile::default().validate("default"), Ok(()));
     }
+
+    /// What a pattern means, spelled out independently of `allows_type`.
+    fn reference(pattern: &str, content_type: &str) -> bool {
+        let pattern = pattern.to_ascii_lowercase();
+        let (Some((pk, ps)), Some((ck, _))) =
+            (pattern.split_once('/'), content_type.split_once('/'))
+        else {
+            return false;
+        };
+        (pk == "*" && ps == "*") || (pk == ck && (ps == "*" || pattern == content_type))
+    }
+
+    proptest::proptest! {
+        /// Policy matching agrees with the reference on types and patterns made
+        /// of the same few parts, so near misses (`image/pngx`, `imagex/*`) occur.
+        #[test]
+        fn type_patterns_match_exactly_what_they_say(
+            patterns in proptest::collection::vec("(\\*|image|text|IMAGE|imag)/(\\*|png|png\\+x|PNG|plain)", 1..4),
+            content_type in "(image|text|imag|imagex)/(png|plain|pngx|png\\+x)",
+        ) {
+            let profile = Profile { content_types: patterns.clone(), ..Profile::default() };
+            let expected = patterns.iter().any(|p| reference(p, &content_type));
+            proptest::prop_assert_eq!(profile.allows_type(&content_type), expected, "{:?} vs {}", patterns, content_type);
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod companion;
 mod create;
 mod encryption;
 mod faults;
+mod hostile_input;
 mod janitor;
 mod lifecycle;
 mod limits;

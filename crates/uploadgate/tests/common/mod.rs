@@ -1,14 +1,17 @@
 //! Running the real `uploadgate` binary.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 pub struct Node {
     pub child: Child,
     pub api: String,
     pub store: Option<String>,
     pub token: String,
+    /// Everything the process logged (stderr) so far.
+    pub logs: Arc<Mutex<String>>,
 }
 
 impl Drop for Node {
@@ -20,14 +23,31 @@ impl Drop for Node {
 
 /// Starts `uploadgate serve` with `config` and reads what it prints at start-up.
 pub fn serve(config: &Path) -> Node {
+    serve_with_env(config, &[])
+}
+
+/// `serve` with extra environment variables (e.g. `RUST_LOG`).
+pub fn serve_with_env(config: &Path, env: &[(&str, &str)]) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_uploadgate"))
         .arg("--config")
         .arg(config)
         .arg("serve")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("uploadgate starts");
+    let logs = Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().expect("stderr");
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+            if let Ok(mut logs) = sink.lock() {
+                logs.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        }
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (mut api, mut store, mut token) = (None, None, None);
     for line in BufReader::new(stdout).lines() {
@@ -46,5 +66,6 @@ pub fn serve(config: &Path) -> Node {
         api: api.expect("listening line"),
         store,
         token: token.expect("token line"),
+        logs,
     }
 }
