@@ -10,21 +10,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::serve_with_env;
+use common::{serve_with_env, zero_config};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn logs_carry_request_ids_and_no_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("uploadgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .expect("write");
+    let config = zero_config(dir.path());
     let node = serve_with_env(
         &config,
         &[("RUST_LOG", "debug,aws=info,hyper=info,h2=info")],

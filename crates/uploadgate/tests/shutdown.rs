@@ -12,20 +12,12 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::serve;
+use common::{serve, zero_config};
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("uploadgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .expect("write");
+    let config = zero_config(dir.path());
     let mut node = serve(&config);
     assert!(node.store.is_some(), "the embedded store runs");
     let addr = node.api.trim_start_matches("http://").to_owned();

@@ -21,6 +21,21 @@ impl Drop for Node {
     }
 }
 
+/// A config file in `dir` for the zero-config setup (embedded store, SQLite),
+/// on free ports.
+pub fn zero_config(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("uploadgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n",
+            dir.join("data").display().to_string()
+        ),
+    )
+    .expect("write the config");
+    config
+}
+
 /// Starts `uploadgate serve` with `config` and reads what it prints at start-up.
 pub fn serve(config: &Path) -> Node {
     serve_with_env(config, &[])
