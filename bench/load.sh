@@ -6,6 +6,9 @@
 #   bench/load.sh                 # 10 s per target, 64 connections
 #   DURATION=30s CONNECTIONS=128 bench/load.sh
 #
+# POST /v1/uploads runs twice: on SQLite and on PostgreSQL (a throwaway server
+# from scripts/engines/postgres). Server RSS is sampled after each run.
+#
 # Loopback only; every run is bounded by DURATION. Installs wrk (Debian) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,71 +16,61 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 ANCHORS=${ANCHORS:-../shared/anchors}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --ignore-rust-version -p uploadgate --quiet
-
-work=$(mktemp -d)
+source bench/lib.sh
 cleanup() {
     [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
+    [[ -n ${pg_server_pid:-} ]] && kill "$pg_server_pid" 2>/dev/null || true
+    scripts/engines/postgres stop "$work/pg" >/dev/null 2>&1 || true
     [[ -x $ANCHORS/start.sh ]] && "$ANCHORS/start.sh" stop >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api_port=$(free_port)
-store_port=$(free_port)
-cat >"$work/uploadgate.toml" <<TOML
-listen = "127.0.0.1:$api_port"
-data_dir = "$work/data"
-[store]
-listen = "127.0.0.1:$store_port"
-[profiles.video]
-content_types = ["video/*"]
-max_size = "20GiB"
-TOML
-RUST_LOG=warn target/release/uploadgate --config "$work/uploadgate.toml" serve >"$work/out.log" 2>"$work/err.log" &
-server_pid=$!
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
-token=$(sed -n 's/.*export TOKEN=//p' "$work/out.log")
-api="http://127.0.0.1:$api_port"
+start_server sqlite ""
+server_pid=$pid
 
 upload_id=$(curl -fs -X POST "$api/v1/uploads" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
     -d '{"filename":"v.mp4","contentType":"video/mp4","size":1073741824,"profile":"video"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-lua() { # method, json body, headers...
-    local file="$work/$RANDOM.lua" method=$1 body=$2
-    shift 2
-    {
-        echo "wrk.method = \"$method\""
-        [[ -n $body ]] && echo "wrk.body = '$body'"
-        for header in "$@"; do echo "wrk.headers[\"${header%%:*}\"] = \"${header#*: }\""; done
-    } >"$file"
-    echo "$file"
-}
-
 results=()
-run() { # name, url, lua file
+run() { # name, url, lua file, [server pid for RSS]
     local out
     out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$3" "$2")
-    local rps p99 errors
+    local rps p50 p99 errors rss=""
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    results+=("| $1 | ${rps%.*} | $p99 | ${errors:-0} |")
-    echo "$1: $rps requests/s, p99 $p99, non-2xx ${errors:-0}" >&2
+    local socket_errors
+    socket_errors=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
+    errors=$((${errors:-0} + ${socket_errors:-0}))
+    [[ -n ${4:-} ]] && rss="$(rss_mib "$4") MiB"
+    results+=("| $1 | ${rps%.*} | $p50 | $p99 | $errors | $rss |")
+    echo "$1: $rps requests/s, p50 $p50, p99 $p99, errors $errors, RSS ${rss:-n/a}" >&2
 }
 
 auth="Authorization: Bearer $token"
 json="Content-Type: application/json"
-run "uploadgate POST /v1/uploads (record + presigned PUT)" "$api/v1/uploads" \
-    "$(lua POST '{"filename":"a.png","contentType":"image/png","size":1234}' "$auth" "$json")"
+create_lua=$(lua POST '{"filename":"a.png","contentType":"image/png","size":1234}' "$auth" "$json")
+run "uploadgate POST /v1/uploads, SQLite (record + presigned PUT)" "$api/v1/uploads" "$create_lua" "$server_pid"
 run "uploadgate POST /v1/uploads/{id}/parts (1 part)" "$api/v1/uploads/$upload_id/parts" \
-    "$(lua POST '{"partNumbers":[7]}' "$auth" "$json")"
+    "$(lua POST '{"partNumbers":[7]}' "$auth" "$json")" "$server_pid"
 run "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
-    "$api/companion/$token/s3/params?filename=a.png&type=image%2Fpng" "$(lua GET '')"
-run "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")"
+    "$api/companion/$token/s3/params?filename=a.png&type=image%2Fpng" "$(lua GET '')" "$server_pid"
+run "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")" "$server_pid"
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=
+
+if [[ ${POSTGRES:-1} == 1 ]]; then
+    pg_url=$(scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")
+    start_server postgres "database_url = \"$pg_url\""
+    pg_server_pid=$pid
+    run "uploadgate POST /v1/uploads, PostgreSQL (record + presigned PUT)" "$api/v1/uploads" \
+        "$(lua POST '{"filename":"a.png","contentType":"image/png","size":1234}' "Authorization: Bearer $token" "$json")" "$pg_server_pid"
+    kill "$pg_server_pid" && wait "$pg_server_pid" 2>/dev/null || true
+    pg_server_pid=
+fi
 
 if [[ -x $ANCHORS/start.sh ]]; then
     "$ANCHORS/start.sh" >"$work/anchors.log"
@@ -90,6 +83,6 @@ fi
 echo
 echo "wrk -t2 -c$CONNECTIONS -d$DURATION, loopback, $(nproc) cores, $(date -u +%F)"
 echo
-echo "| route | requests/s | p99 | non-2xx |"
-echo "| --- | --- | --- | --- |"
+echo "| route | requests/s | p50 | p99 | errors | server RSS after |"
+echo "| --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${results[@]}"

@@ -59,6 +59,8 @@ pub struct StorageErrorLabels {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Every family's name as exposed (`uploadgate_...`), for checking docs.
+    names: Vec<String>,
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: Family<RouteLabels, Histogram>,
     pub uploads: Family<UploadLabels, Counter>,
@@ -71,8 +73,11 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("uploadgate");
+        let mut names = Vec::new();
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "http_requests",
             "HTTP requests by route and status",
             requests.clone(),
@@ -81,21 +86,33 @@ impl Default for Metrics {
             // 100 µs to ~13 s.
             Histogram::new(exponential_buckets(0.0001, 2.0, 18))
         });
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "http_request_duration_seconds",
             "HTTP request latency by route",
             request_seconds.clone(),
         );
         let uploads = Family::<UploadLabels, Counter>::default();
-        registry.register("uploads", "Uploads by profile and outcome", uploads.clone());
+        register(
+            &mut registry,
+            &mut names,
+            "uploads",
+            "Uploads by profile and outcome",
+            uploads.clone(),
+        );
         let bytes_completed = Family::<ProfileLabels, Counter>::default();
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "completed_bytes",
             "Bytes of verified uploads by profile",
             bytes_completed.clone(),
         );
         let part_urls_signed = Counter::default();
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "part_urls_signed",
             "Multipart part URLs presigned",
             part_urls_signed.clone(),
@@ -104,19 +121,24 @@ impl Default for Metrics {
             // 1 ms to ~65 s: storage calls time out at 30 s.
             Histogram::new(exponential_buckets(0.001, 2.0, 17))
         });
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "storage_request_duration_seconds",
             "Latency of calls to the object store by operation",
             storage_seconds.clone(),
         );
         let storage_errors = Family::<StorageErrorLabels, Counter>::default();
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "storage_errors",
             "Failed calls to the object store by operation and kind",
             storage_errors.clone(),
         );
         Self {
             registry,
+            names,
             requests,
             request_seconds,
             uploads,
@@ -128,6 +150,18 @@ impl Default for Metrics {
     }
 }
 
+/// Registers `metric` under `uploadgate_{name}` and remembers the name.
+fn register(
+    registry: &mut Registry,
+    names: &mut Vec<String>,
+    name: &str,
+    help: &str,
+    metric: impl prometheus_client::registry::Metric,
+) {
+    names.push(format!("uploadgate_{name}"));
+    registry.register(name, help, metric);
+}
+
 impl Metrics {
     pub fn upload(&self, profile: &str, outcome: &str) {
         self.uploads
@@ -136,6 +170,11 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    /// The metric families exported, by their exposed names.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     pub fn render(&self) -> Result<String, std::fmt::Error> {

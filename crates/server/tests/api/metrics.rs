@@ -51,4 +51,34 @@ async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
     assert!(!text.contains(&token), "a token leaked into metrics");
+
+    // The documented alert rules only use metrics that exist.
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/alerts.yml"
+    ))
+    .expect("docs/alerts.yml");
+    let mut checked = 0;
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if !word.starts_with("uploadgate_") || word.starts_with("uploadgate_job") {
+            continue;
+        }
+        let family = ["_total", "_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|suffix| word.strip_suffix(suffix))
+            .unwrap_or(word);
+        assert!(
+            app.state()
+                .metrics
+                .names()
+                .iter()
+                .any(|name| name == family),
+            "docs/alerts.yml uses {word}, which /metrics does not export"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} metric names found in the rules"
+    );
 }

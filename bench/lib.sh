@@ -1,0 +1,50 @@
+# Shared by bench/load.sh and bench/soak.sh: a release build, a work dir, and
+# helpers to start `uploadgate serve` and describe wrk requests.
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --ignore-rust-version --locked -p uploadgate --quiet
+
+work=$(mktemp -d)
+chmod 755 "$work"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts `uploadgate serve` in $work/$1 (extra TOML lines in $2); sets $pid, $api, $token.
+start_server() {
+    local dir=$work/$1 api_port store_port
+    mkdir -p "$dir"
+    api_port=$(free_port)
+    store_port=$(free_port)
+    cat >"$dir/uploadgate.toml" <<TOML
+listen = "127.0.0.1:$api_port"
+data_dir = "$dir/data"
+$2
+# One user at full speed would be rate limited: measure the work, not the refusal.
+[limits]
+user_rate = 0
+ip_rate = 0
+[store]
+listen = "127.0.0.1:$store_port"
+[profiles.video]
+content_types = ["video/*"]
+max_size = "20GiB"
+TOML
+    RUST_LOG=warn target/release/uploadgate --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
+    pid=$!
+    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
+    token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")
+    api="http://127.0.0.1:$api_port"
+}
+
+rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+lua() { # method, json body, headers...
+    local file="$work/$RANDOM.lua" method=$1 body=$2
+    shift 2
+    {
+        echo "wrk.method = \"$method\""
+        [[ -n $body ]] && echo "wrk.body = '$body'"
+        for header in "$@"; do echo "wrk.headers[\"${header%%:*}\"] = \"${header#*: }\""; done
+    } >"$file"
+    echo "$file"
+}
+
