@@ -1,0 +1,222 @@
+//! Typed calls to API v1, each retried on network errors, 5xx and 429.
+
+use std::time::Duration;
+
+use reqwest::{Method, Response, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uploadgate_api::{
+    CompleteUpload, CreateUpload, DownloadLink, Problem, SignParts, SignedParts, UploadList,
+    UploadRecord, UploadStatus,
+};
+use uuid::Uuid;
+
+use crate::error::{Attempt, ClientError};
+use crate::retry::RetryPolicy;
+
+/// How long one API call may take before it counts as failed (and is retried).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// uploadgate's API, as one user (the token's).
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: url::Url,
+    token: String,
+    retry: RetryPolicy,
+}
+
+impl Api {
+    pub fn new(server: &str, token: &str) -> Result<Self, ClientError> {
+        // A trailing slash, so that paths join under it rather than replace its last segment.
+        let base = url::Url::parse(&format!("{}/", server.trim_end_matches('/')))
+            .map_err(|e| ClientError::Usage(format!("invalid server URL {server:?}: {e}")))?;
+        if token.trim().is_empty() {
+            return Err(ClientError::Usage("the token is empty".into()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // Idle connections to storage are reused across parts.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Usage(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base,
+            token: token.trim().to_owned(),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The HTTP client, shared with the requests sent to storage.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The server's base URL, as given.
+    pub fn server(&self) -> &str {
+        self.base.as_str()
+    }
+
+    pub async fn create(&self, request: &CreateUpload) -> Result<UploadRecord, ClientError> {
+        self.call(Method::POST, "v1/uploads", Some(request)).await
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
+        self.call::<(), _>(Method::GET, &format!("v1/uploads/{id}"), None)
+            .await
+    }
+
+    pub async fn list(
+        &self,
+        status: Option<UploadStatus>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<UploadList, ClientError> {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(status) = status {
+            query.append_pair("status", status.as_str());
+        }
+        if let Some(limit) = limit {
+            query.append_pair("limit", &limit.to_string());
+        }
+        if let Some(cursor) = cursor {
+            query.append_pair("cursor", cursor);
+        }
+        let path = format!("v1/uploads?{}", query.finish());
+        self.call::<(), _>(Method::GET, path.trim_end_matches('?'), None)
+            .await
+    }
+
+    pub async fn sign_parts(
+        &self,
+        id: Uuid,
+        request: &SignParts,
+    ) -> Result<SignedParts, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("v1/uploads/{id}/parts"),
+            Some(request),
+        )
+        .await
+    }
+
+    /// Completing is idempotent on the server, so retrying it is safe.
+    pub async fn complete(
+        &self,
+        id: Uuid,
+        request: &CompleteUpload,
+    ) -> Result<UploadRecord, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("v1/uploads/{id}/complete"),
+            Some(request),
+        )
+        .await
+    }
+
+    pub async fn abort(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
+        self.call::<(), _>(Method::DELETE, &format!("v1/uploads/{id}"), None)
+            .await
+    }
+
+    pub async fn download_link(&self, id: Uuid) -> Result<DownloadLink, ClientError> {
+        self.call::<(), _>(Method::GET, &format!("v1/uploads/{id}/download"), None)
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ClientError::Usage(format!("invalid path {path}: {e}")))?;
+        self.retry
+            .run(
+                |_| {
+                    let mut request = self
+                        .http
+                        .request(method.clone(), url.clone())
+                        .bearer_auth(&self.token)
+                        .timeout(CALL_TIMEOUT);
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    async move {
+                        let response = request.send().await.map_err(network)?;
+                        decode(response).await
+                    }
+                },
+                &|reason, delay| {
+                    tracing::info!(%reason, ?delay, "retrying an API call");
+                },
+            )
+            .await
+    }
+}
+
+/// A failure to reach the server: always worth another try.
+pub(crate) fn network(err: reqwest::Error) -> Attempt {
+    Attempt::Retry {
+        reason: without_url(&err),
+        after: None,
+    }
+}
+
+/// The error without the URL, which for storage requests carries a signature.
+pub(crate) fn without_url(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    text
+}
+
+/// `Retry-After` in seconds, when present.
+pub(crate) fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_secs)
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Attempt> {
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| Attempt::Fail(ClientError::Protocol(e.to_string())));
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(Attempt::Retry {
+            reason: format!("the server answered {status}"),
+            after: retry_after(&response),
+        });
+    }
+    let problem = response.json::<Problem>().await.ok();
+    Err(Attempt::Fail(ClientError::Refused {
+        status: status.as_u16(),
+        code: problem
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), |p| p.code.clone()),
+        detail: problem
+            .and_then(|p| p.detail)
+            .unwrap_or_else(|| status.to_string()),
+    }))
+}

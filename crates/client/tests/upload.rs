@@ -1,0 +1,338 @@
+//! The client against a real uploadgate server with its embedded store.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use tokio::sync::{Notify, oneshot};
+use uploadgate_client::types::UploadStatus;
+use uploadgate_client::{Api, Event, ResumeStore, UploadOptions, Uploader};
+use uploadgate_server::config::Config;
+use uploadgate_server::server::Server;
+
+const MIB: usize = 1024 * 1024;
+const PART: usize = 5 * MIB;
+
+struct Running {
+    api: String,
+    token: String,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A server whose default profile takes any binary file in 5 MiB parts above
+/// 5 MiB; `store_public` points clients at a proxy in front of the store.
+async fn server(store_listen: u16, store_public: Option<u16>) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = store_public.map_or(String::new(), |port| {
+        format!("public_url = \"http://127.0.0.1:{port}\"\n")
+    });
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:{store_listen}\"\n{public}\
+         [profiles.default]\ncontent_types = [\"application/octet-stream\"]\nmax_size = \"1GiB\"\n\
+         multipart_threshold = \"5MiB\"\npart_size = \"5MiB\"\n",
+        dir.path().join("data").display().to_string()
+    );
+    let path = dir.path().join("uploadgate.toml");
+    std::fs::write(&path, toml).expect("config");
+    let config = Config::load(Some(&path), |_| None).expect("valid config");
+    let server = Server::start(config).await.expect("server starts");
+    let token = server
+        .tokens()
+        .mint("cli", Duration::from_secs(3600))
+        .expect("token");
+    let api = server.api_url().to_owned();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        api,
+        token,
+        stop: Some(stop),
+        _dir: dir,
+    }
+}
+
+fn random_file(dir: &Path, len: usize) -> std::path::PathBuf {
+    let path = dir.join("data.bin");
+    let mut bytes = vec![0u8; len];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for byte in &mut bytes {
+        // xorshift: incompressible enough, reproducible, no dependency.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *byte = x.to_le_bytes()[0];
+    }
+    std::fs::write(&path, bytes).expect("write file");
+    path
+}
+
+fn uploader(server: &Running, state: &Path) -> Uploader {
+    let api = Api::new(&server.api, &server.token).expect("api");
+    Uploader::new(api, ResumeStore::at(state))
+}
+
+async fn downloaded_sha256(uploader: &Uploader, id: uuid::Uuid) -> String {
+    let link = uploader.api().download_link(id).await.expect("link");
+    let bytes = reqwest::get(&link.url)
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("body");
+    hex::encode(Sha256::digest(&bytes))
+}
+
+fn sha256_of(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).expect("read")))
+}
+
+fn options(parallel: usize) -> UploadOptions {
+    UploadOptions {
+        parallel,
+        ..UploadOptions::default()
+    }
+}
+
+/// Counts bytes sent, and fires `stop` once `after` bytes have gone.
+fn counting(after: u64) -> (uploadgate_client::Progress, Arc<AtomicU64>, Arc<Notify>) {
+    let sent = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(Notify::new());
+    let (counter, trigger) = (sent.clone(), stop.clone());
+    let progress: uploadgate_client::Progress = Arc::new(move |event| {
+        if let Event::Sent(n) = event
+            && counter.fetch_add(n, Ordering::Relaxed) + n >= after
+        {
+            trigger.notify_one();
+        }
+    });
+    (progress, sent, stop)
+}
+
+#[tokio::test]
+async fn a_file_goes_up_in_parallel_checksummed_parts_and_comes_back_identical() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = random_file(dir.path(), 4 * PART + 123);
+    let uploader = uploader(&server, &dir.path().join("state"));
+    let (progress, sent, _) = counting(u64::MAX);
+
+    let report = uploader
+        .upload(&file, &options(3), &progress)
+        .await
+        .expect("upload");
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert_eq!(report.record.part_count, Some(5));
+    assert_eq!(report.bytes_sent, (4 * PART + 123) as u64);
+    assert_eq!(sent.load(Ordering::Relaxed), report.bytes_sent);
+    assert!(!report.resumed);
+    assert_eq!(
+        downloaded_sha256(&uploader, report.record.id).await,
+        sha256_of(&file)
+    );
+}
+
+#[tokio::test]
+async fn a_small_file_goes_up_in_one_put_with_its_checksum() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = random_file(dir.path(), 300_000);
+    let uploader = uploader(&server, &dir.path().join("state"));
+    let (progress, _, _) = counting(u64::MAX);
+    let report = uploader
+        .upload(&file, &options(4), &progress)
+        .await
+        .expect("upload");
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert!(report.record.checksum_sha256.is_some());
+    assert_eq!(report.record.part_count, None);
+    assert_eq!(
+        downloaded_sha256(&uploader, report.record.id).await,
+        sha256_of(&file)
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_and_sends_only_what_storage_lacks() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = 8 * PART;
+    let file = random_file(dir.path(), size);
+    let state = dir.path().join("state");
+    let parallel = 3;
+
+    // Run 1: stopped (the future dropped, as by Ctrl-C or a crash) at 60%.
+    let first = uploader(&server, &state);
+    let (progress, sent_first, stop) = counting(size as u64 * 6 / 10);
+    let opts = options(parallel);
+    tokio::select! {
+        result = first.upload(&file, &opts, &progress) => panic!("finished: {result:?}"),
+        () = stop.notified() => {}
+    }
+    let sent_first = sent_first.load(Ordering::Relaxed);
+
+    // Run 2: a new process would do exactly this.
+    let second = uploader(&server, &state);
+    let (progress, _, _) = counting(u64::MAX);
+    let report = second
+        .upload(&file, &options(parallel), &progress)
+        .await
+        .expect("resumed upload");
+    assert!(report.resumed);
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert!(report.bytes_already_stored >= 2 * PART as u64, "{report:?}");
+    assert_eq!(
+        report.bytes_already_stored + report.bytes_sent,
+        size as u64,
+        "run 2 sends exactly what storage lacked"
+    );
+    let sent_twice = sent_first - report.bytes_already_stored;
+    assert!(
+        sent_twice <= (parallel * PART) as u64,
+        "{sent_twice} bytes sent twice, more than one part per parallel slot"
+    );
+    assert_eq!(
+        downloaded_sha256(&second, report.record.id).await,
+        sha256_of(&file)
+    );
+}
+
+#[tokio::test]
+async fn a_changed_file_starts_a_new_upload_and_the_old_one_is_aborted() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = random_file(dir.path(), 4 * PART);
+    let state = dir.path().join("state");
+    let first = uploader(&server, &state);
+    let (progress, _, stop) = counting(PART as u64 * 2);
+    let (tx, started) = std::sync::mpsc::channel();
+    let watch: uploadgate_client::Progress = {
+        let progress = progress.clone();
+        Arc::new(move |event| {
+            if let Event::Started { upload_id, .. } = &event {
+                let _ = tx.send(*upload_id);
+            }
+            progress(event);
+        })
+    };
+    let opts = options(2);
+    tokio::select! {
+        result = first.upload(&file, &opts, &watch) => panic!("finished: {result:?}"),
+        () = stop.notified() => {}
+    }
+    let old_id = started.recv().expect("started");
+
+    // Same size, same path, other content at the start.
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[0] ^= 0xff;
+    std::fs::write(&file, bytes).expect("rewrite");
+
+    let report = uploader(&server, &state)
+        .upload(&file, &options(2), &progress)
+        .await
+        .expect("upload");
+    assert!(!report.resumed);
+    assert_ne!(report.record.id, old_id);
+    assert_eq!(report.bytes_sent, (4 * PART) as u64);
+    let old = first.api().get(old_id).await.expect("old record");
+    assert_eq!(old.status, UploadStatus::Aborted);
+    assert_eq!(
+        downloaded_sha256(&first, report.record.id).await,
+        sha256_of(&file)
+    );
+}
+
+/// Forwards to the store, answering 503 to the first `failures` PUTs.
+async fn flaky_proxy(listen: u16, store: u16, failures: u32) -> Arc<AtomicU32> {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    let refused = Arc::new(AtomicU32::new(0));
+    let count = refused.clone();
+    let client = reqwest::Client::new();
+    let handler = move |request: Request| {
+        let count = count.clone();
+        let client = client.clone();
+        async move {
+            if request.method() == axum::http::Method::PUT
+                && count.fetch_add(1, Ordering::Relaxed) < failures
+            {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            let url = format!(
+                "http://127.0.0.1:{store}{}",
+                request.uri().path_and_query().map_or("/", |p| p.as_str())
+            );
+            let (parts, body) = request.into_parts();
+            let mut forward = client.request(parts.method.clone(), url);
+            for (name, value) in &parts.headers {
+                // Host stays as signed: the proxy's address.
+                forward = forward.header(name, value);
+            }
+            let answer = forward
+                .body(reqwest::Body::wrap_stream(body.into_data_stream()))
+                .send()
+                .await
+                .expect("store reachable");
+            let mut response = Response::builder().status(answer.status().as_u16());
+            for (name, value) in answer.headers() {
+                response = response.header(name, value);
+            }
+            response
+                .body(Body::from(answer.bytes().await.expect("store body")))
+                .expect("response")
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], listen)))
+        .await
+        .expect("bind proxy");
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(handler);
+        let _ = axum::serve(listener, app).await;
+    });
+    refused
+}
+
+#[tokio::test]
+async fn storage_503s_are_retried_with_backoff() {
+    let (store, proxy) = (free_port(), free_port());
+    let refused = flaky_proxy(proxy, store, 3).await;
+    let server = server(store, Some(proxy)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = random_file(dir.path(), 3 * PART);
+    let uploader = uploader(&server, &dir.path().join("state"));
+    let (progress, _, _) = counting(u64::MAX);
+    let report = uploader
+        .upload(&file, &options(2), &progress)
+        .await
+        .expect("upload survives the 503s");
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert_eq!(report.retries, 3, "{report:?}");
+    assert!(refused.load(Ordering::Relaxed) >= 3);
+    assert_eq!(
+        downloaded_sha256(&uploader, report.record.id).await,
+        sha256_of(&file)
+    );
+}
