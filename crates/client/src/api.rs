@@ -110,16 +110,19 @@ impl Api {
         .await
     }
 
-    /// Completing is idempotent on the server, so retrying it is safe.
+    /// Completing is idempotent on the server, so retrying it is safe. An
+    /// upload that failed verification comes back as a record with status
+    /// `rejected` (the server's 422), not as an error.
     pub async fn complete(
         &self,
         id: Uuid,
         request: &CompleteUpload,
     ) -> Result<UploadRecord, ClientError> {
-        self.call(
+        self.call_accepting(
             Method::POST,
             &format!("v1/uploads/{id}/complete"),
             Some(request),
+            Some(StatusCode::UNPROCESSABLE_ENTITY),
         )
         .await
     }
@@ -140,6 +143,17 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
+        self.call_accepting(method, path, body, None).await
+    }
+
+    /// `call`, reading the body of an `also` answer as a result too.
+    async fn call_accepting<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        also: Option<StatusCode>,
+    ) -> Result<T, ClientError> {
         let url = self
             .base
             .join(path)
@@ -157,7 +171,7 @@ impl Api {
                     }
                     async move {
                         let response = request.send().await.map_err(network)?;
-                        decode(response).await
+                        decode(response, also).await
                     }
                 },
                 &|reason, delay| {
@@ -195,9 +209,12 @@ pub(crate) fn retry_after(response: &Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Attempt> {
+async fn decode<T: DeserializeOwned>(
+    response: Response,
+    also: Option<StatusCode>,
+) -> Result<T, Attempt> {
     let status = response.status();
-    if status.is_success() {
+    if status.is_success() || Some(status) == also {
         return response
             .json()
             .await

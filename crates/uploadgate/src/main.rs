@@ -1,5 +1,6 @@
 //! `uploadgate`: parse the command line, load config, run the chosen job.
 
+mod client;
 mod logging;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Gatekeeper for direct-to-S3 uploads")]
+#[command(version, about = "Gatekeeper for direct-to-S3 uploads", after_help = client::EXIT_CODES_HELP)]
 struct Cli {
     /// TOML config file; every key is optional (see uploadgate.sample.toml).
     #[arg(long, global = true, env = "UPLOADGATE_CONFIG")]
@@ -32,6 +33,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Client(client::ClientCommand),
     /// Run the API (and the embedded S3 store when no endpoint is configured).
     Serve,
     /// Manage the external bucket (`s3.endpoint`).
@@ -70,6 +73,9 @@ enum BucketCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Client(command) = cli.command {
+        return client::run(command).await;
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -83,6 +89,8 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
     match cli.command {
+        // Handled in `main`, without the server's config.
+        Command::Client(_) => Ok(()),
         Command::Serve => serve(config).await,
         Command::Bucket {
             command: BucketCommand::Setup { days },

@@ -24,11 +24,16 @@ impl Drop for Node {
 /// A config file in `dir` for the zero-config setup (embedded store, SQLite),
 /// on free ports.
 pub fn zero_config(dir: &Path) -> std::path::PathBuf {
+    config_with(dir, "")
+}
+
+/// `zero_config` plus `extra` TOML (profiles, say).
+pub fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     let config = dir.join("uploadgate.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n{extra}",
             dir.join("data").display().to_string()
         ),
     )

@@ -1,0 +1,54 @@
+use std::process::ExitCode;
+
+use clap::Args;
+use uploadgate_client::ClientError;
+use uploadgate_client::types::UploadStatus;
+
+use super::{Connection, exit, print_json};
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only uploads in this state (pending, uploading, completed, rejected, aborted, expired).
+    #[arg(long, value_parser = parse_status)]
+    status: Option<UploadStatus>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Print the records as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connection: Connection,
+}
+
+fn parse_status(text: &str) -> Result<UploadStatus, String> {
+    UploadStatus::parse(text).ok_or_else(|| format!("unknown status {text:?}"))
+}
+
+pub async fn run(args: LsArgs) -> Result<ExitCode, ClientError> {
+    let list = args
+        .connection
+        .api()?
+        .list(args.status, Some(args.limit), None)
+        .await?;
+    if args.json {
+        print_json(&list.items)?;
+        return Ok(exit::ok());
+    }
+    for record in &list.items {
+        let size = record
+            .size
+            .map_or_else(|| "?".to_owned(), |s| s.to_string());
+        println!(
+            "{}  {:<9}  {:>12}  {}",
+            record.id,
+            record.status.as_str(),
+            size,
+            record.filename
+        );
+    }
+    if list.next_cursor.is_some() {
+        eprintln!("(more: raise --limit)");
+    }
+    Ok(exit::ok())
+}
