@@ -16,6 +16,11 @@ use crate::retry::RetryPolicy;
 
 /// How long one API call may take before it counts as failed (and is retried).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Completing a large multipart upload makes the store assemble it: minutes on
+/// slow stores.
+const COMPLETE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Between two asks while another request completes the same upload.
+const COMPLETION_WAIT: Duration = Duration::from_secs(5);
 
 /// uploadgate's API, as one user (the token's).
 #[derive(Debug, Clone)]
@@ -123,6 +128,7 @@ impl Api {
             &format!("v1/uploads/{id}/complete"),
             Some(request),
             Some(StatusCode::UNPROCESSABLE_ENTITY),
+            COMPLETE_TIMEOUT,
         )
         .await
     }
@@ -143,7 +149,8 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        self.call_accepting(method, path, body, None).await
+        self.call_accepting(method, path, body, None, CALL_TIMEOUT)
+            .await
     }
 
     /// `call`, reading the body of an `also` answer as a result too.
@@ -153,6 +160,7 @@ impl Api {
         path: &str,
         body: Option<&B>,
         also: Option<StatusCode>,
+        timeout: Duration,
     ) -> Result<T, ClientError> {
         let url = self
             .base
@@ -165,7 +173,7 @@ impl Api {
                         .http
                         .request(method.clone(), url.clone())
                         .bearer_auth(&self.token)
-                        .timeout(CALL_TIMEOUT);
+                        .timeout(timeout);
                     if let Some(body) = body {
                         request = request.json(body);
                     }
@@ -227,6 +235,17 @@ async fn decode<T: DeserializeOwned>(
         });
     }
     let problem = response.json::<Problem>().await.ok();
+    // Another request (often this client's own, interrupted) is verifying the
+    // upload; its answer will be the same, so wait for it.
+    if problem
+        .as_ref()
+        .is_some_and(|p| p.code == "completion_in_progress")
+    {
+        return Err(Attempt::Retry {
+            reason: "another request is completing this upload".into(),
+            after: Some(COMPLETION_WAIT),
+        });
+    }
     Err(Attempt::Fail(ClientError::Refused {
         status: status.as_u16(),
         code: problem

@@ -24,7 +24,22 @@ use crate::storage::{ObjectHead, StorageError, unquote_etag};
 /// At most this many missing part numbers are named in an error.
 const MAX_NAMED_PARTS: usize = 50;
 
-pub async fn complete(
+/// `complete` in a task of its own: a client that hangs up mid-way (Ctrl-C, a
+/// dropped connection) does not cancel it, so the completion it started finishes
+/// and its claim is settled, instead of blocking every retry until the claim
+/// expires. The retry then finds the answer waiting.
+pub async fn complete_detached(
+    state: &AppState,
+    upload: Upload,
+    client_parts: Option<Vec<CompletedPart>>,
+) -> Result<Upload, ApiError> {
+    let state = state.clone();
+    tokio::spawn(async move { complete(&state, upload, client_parts.as_deref()).await })
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn complete(
     state: &AppState,
     upload: Upload,
     client_parts: Option<&[CompletedPart]>,

@@ -313,3 +313,42 @@ async fn a_spoofed_multipart_upload_is_rejected_and_deleted() {
     let key = record["key"].as_str().expect("key");
     assert_eq!(app.store().head(key).await.expect("head"), None);
 }
+
+#[tokio::test]
+async fn a_client_hanging_up_mid_completion_does_not_block_its_retry() {
+    let app = app().await;
+    let bytes = video(11 * MIB);
+    // Hang up after a range of delays, so that some land while storage assembles.
+    for hang_up_after_ms in [3, 10, 25, 60] {
+        let id = id_of(&create(&app, &bytes).await);
+        for part in sign(&app, &id, &[1, 2, 3]).await {
+            let number = u32::try_from(part["partNumber"].as_u64().expect("number")).expect("u32");
+            assert_eq!(
+                put_part(&app, &part, part_bytes(&bytes, number))
+                    .await
+                    .status(),
+                StatusCode::OK
+            );
+        }
+        let impatient = app
+            .client
+            .post(app.url(&format!("/v1/uploads/{id}/complete")))
+            .bearer_auth(app.token("alice"))
+            .timeout(std::time::Duration::from_millis(hang_up_after_ms))
+            .send()
+            .await;
+        drop(impatient);
+        let started = std::time::Instant::now();
+        let retry = app.complete("alice", &id).await;
+        assert_eq!(
+            retry.status(),
+            StatusCode::OK,
+            "after {hang_up_after_ms} ms"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the retry waited {:?} for an abandoned completion",
+            started.elapsed()
+        );
+    }
+}

@@ -42,7 +42,7 @@ pub async fn complete_multipart(
             etag: p.etag,
         })
         .collect();
-    let upload = verify::complete(&state, upload, Some(&parts)).await?;
+    let upload = verify::complete_detached(&state, upload, Some(parts)).await?;
     if upload.status == UploadStatus::Rejected {
         return Err(ApiError::unprocessable(
             "upload_rejected",

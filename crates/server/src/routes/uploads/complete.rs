@@ -32,7 +32,7 @@ pub async fn complete_upload(
     OptionalJson(body): OptionalJson<CompleteUpload>,
 ) -> Result<(StatusCode, Json<UploadRecord>), ApiError> {
     let upload = find_own(&state, &user, &id).await?;
-    let upload = verify::complete(&state, upload, body.parts.as_deref()).await?;
+    let upload = verify::complete_detached(&state, upload, body.parts).await?;
     let status = match upload.status {
         UploadStatus::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
