@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Uploads one file (2 GiB by default) over loopback with `uploadgate upload`,
+# `aws s3 cp` (awscli from PyPI) and `rclone copyto` (Debian), to the embedded
+# store and to a single-node Garage, all with 8 MiB parts and 4 in flight,
+# and reports wall time, throughput, CPU time (user+sys) and peak RSS of each,
+# side by side in one run. Then the resume figure: `uploadgate upload` stopped
+# with Ctrl-C at about 90%, run again, and the bytes sent twice.
+#
+#   bench/upload.sh                    # 2 GiB
+#   SIZE_MIB=512 STORES=embedded bench/upload.sh
+#
+# Loopback only. Installs what is missing: rclone (Debian), awscli (a venv
+# cached in ~/.cache/uploadgate-bench), Garage (scripts/engines/garage).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB=${SIZE_MIB:-2048}
+STORES=${STORES:-"embedded garage"}
+PART=8
+PARALLEL=4
+
+command -v rclone >/dev/null || { apt-get update -qq && apt-get install -y -qq rclone >/dev/null; }
+[[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+venv=$HOME/.cache/uploadgate-bench/awscli
+[[ -x $venv/bin/aws ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q awscli; }
+cargo build --release --ignore-rust-version --locked -p uploadgate --quiet
+ug=$PWD/target/release/uploadgate
+
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+    [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
+    scripts/engines/garage stop "$work/garage" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "creating a ${SIZE_MIB} MiB file" >&2
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/big.bin"
+size=$(stat -c %s "$work/big.bin")
+
+# Starts `uploadgate serve` (extra TOML in $1); sets server_pid, api, token,
+# and the store's endpoint, region and keys for the other tools.
+start_server() {
+    local dir=$work/server-$RANDOM api_port
+    mkdir -p "$dir"
+    api_port=$(free_port)
+    cat >"$dir/uploadgate.toml" <<TOML
+listen = "127.0.0.1:$api_port"
+data_dir = "$dir/data"
+[store]
+listen = "127.0.0.1:$(free_port)"
+$1
+[profiles.default]
+content_types = ["application/octet-stream"]
+max_size = "100GiB"
+multipart_threshold = "${PART}MiB"
+part_size = "${PART}MiB"
+TOML
+    RUST_LOG=warn "$ug" --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
+    server_pid=$!
+    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
+    api="http://127.0.0.1:$api_port"
+    token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")
+    server_dir=$dir
+}
+
+results=()
+# measure NAME COMMAND...: one run under GNU time.
+measure() {
+    local name=$1
+    shift
+    local out=$work/time.txt
+    /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >"$work/last.out" 2>"$work/last.err" || {
+        echo "$name failed:" >&2
+        tail -5 "$work/last.err" >&2
+        results+=("| $store | $name | failed | | | |")
+        return 0
+    }
+    read -r wall user sys rss_kb <"$out"
+    local mibs cpu
+    mibs=$(python3 -c "print(f'{$size / 1048576 / $wall:.0f}')")
+    cpu=$(python3 -c "print(f'{$user + $sys:.1f}')")
+    results+=("| $store | $name | $wall s | $mibs MiB/s | $cpu s | $((rss_kb / 1024)) MiB |")
+    echo "$store $name: $wall s, $mibs MiB/s, CPU $cpu s, peak RSS $((rss_kb / 1024)) MiB" >&2
+}
+
+aws_config=$work/aws.config
+cat >"$aws_config" <<CFG
+[default]
+s3 =
+    multipart_threshold = ${PART}MB
+    multipart_chunksize = ${PART}MB
+    max_concurrent_requests = $PARALLEL
+CFG
+
+for store in $STORES; do
+    if [[ $store == garage ]]; then
+        mapfile -t garage_env < <(scripts/engines/garage start "$work/garage")
+        for line in "${garage_env[@]}"; do export "${line?}"; done
+        endpoint=$UPLOADGATE_TEST_S3_ENDPOINT region=$UPLOADGATE_TEST_S3_REGION
+        key_id=$UPLOADGATE_TEST_S3_ACCESS_KEY_ID secret=$UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY
+        start_server "[s3]
+endpoint = \"$endpoint\"
+region = \"$region\"
+bucket = \"uploads\"
+access_key_id = \"$key_id\"
+secret_access_key = \"$secret\"
+force_path_style = true"
+    else
+        start_server ""
+        endpoint=$(sed -n 's/^embedded S3 store: //p' "$server_dir/out.log")
+        region=us-east-1
+        key_id=$(cat "$server_dir/data/secrets/store-access-key-id")
+        secret=$(cat "$server_dir/data/secrets/store-secret-access-key")
+    fi
+
+    measure "uploadgate upload" env UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" \
+        UPLOADGATE_STATE_DIR="$work/state" "$ug" upload --quiet --json --parallel "$PARALLEL" "$work/big.bin"
+    full=$(awk '{print $1}' "$work/time.txt")
+    measure "aws s3 cp" env AWS_CONFIG_FILE="$aws_config" AWS_ACCESS_KEY_ID="$key_id" \
+        AWS_SECRET_ACCESS_KEY="$secret" AWS_DEFAULT_REGION="$region" \
+        "$venv/bin/aws" s3 cp --only-show-errors --endpoint-url "$endpoint" "$work/big.bin" "s3://uploads/bench/aws.bin"
+    measure "rclone copyto" env -u AWS_CA_BUNDLE RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other \
+        RCLONE_CONFIG_S3_ACCESS_KEY_ID="$key_id" RCLONE_CONFIG_S3_SECRET_ACCESS_KEY="$secret" \
+        RCLONE_CONFIG_S3_ENDPOINT="$endpoint" RCLONE_CONFIG_S3_REGION="$region" \
+        rclone copyto --s3-chunk-size "${PART}M" --s3-upload-concurrency "$PARALLEL" \
+        --s3-upload-cutoff "${PART}M" --s3-disable-checksum "$work/big.bin" "s3:uploads/bench/rclone.bin"
+
+    # The resume figure: stopped at about 90% of uploadgate's wall time, then resumed.
+    UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" UPLOADGATE_STATE_DIR="$work/state-resume" \
+        "$ug" upload --json --parallel "$PARALLEL" "$work/big.bin" >/dev/null 2>"$work/interrupted.err" &
+    upload_pid=$!
+    sleep "$(python3 -c "print($full * 0.9)")"
+    kill -INT "$upload_pid" 2>/dev/null || true
+    wait "$upload_pid" || true
+    first=$(sed -n 's/^interrupted after sending \([0-9]*\) bytes.*/\1/p' "$work/interrupted.err")
+    UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" UPLOADGATE_STATE_DIR="$work/state-resume" \
+        "$ug" upload --quiet --json --parallel "$PARALLEL" "$work/big.bin" >"$work/resumed.json"
+    read -r stored sent < <(python3 -c "import json; d = json.load(open('$work/resumed.json'))[0]; print(d['bytesAlreadyStored'], d['bytesSent'])")
+    if [[ -n $first ]]; then
+        resume_lines+=("| $store | $first | $stored | $sent | $((first - stored)) | $((PARALLEL * PART * 1024 * 1024)) |")
+    else
+        resume_lines+=("| $store | (finished before the interrupt) | | | | |")
+    fi
+
+    kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+    server_pid=
+done
+
+echo
+echo "$SIZE_MIB MiB over loopback, ${PART} MiB parts, $PARALLEL in flight, $(nproc) cores, $(date -u +%F)"
+echo
+echo "| store | tool | wall | throughput | CPU (user+sys) | peak RSS |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${results[@]}"
+echo
+echo "Resume (Ctrl-C at about 90% of the time, then the same command):"
+echo
+echo "| store | bytes sent before Ctrl-C | kept in storage | sent by the resume | sent twice | bound (parts in flight) |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${resume_lines[@]}"
