@@ -85,8 +85,12 @@ pub(crate) async fn read_range(
 ) -> Result<BytesMut, ClientError> {
     let path = path.to_owned();
     blocking(move || {
-        buf.clear();
-        buf.resize(len, 0);
+        // A reused buffer of the right length is overwritten as is: zeroing
+        // it first would touch every byte once more for nothing.
+        if buf.len() != len {
+            buf.clear();
+            buf.resize(len, 0);
+        }
         let mut file = std::fs::File::open(&path)
             .map_err(|e| ClientError::io(format!("cannot open {}", path.display()), e))?;
         file.seek(SeekFrom::Start(offset))

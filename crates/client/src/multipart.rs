@@ -170,9 +170,13 @@ async fn send_part(
         .await?;
     // The request and its body are gone: the buffer is ours again, unless a
     // connection still holds a slice, in which case a new one is allocated.
-    let buf = data
-        .try_into_mut()
-        .unwrap_or_else(|_| BytesMut::with_capacity(len));
+    let buf = data.try_into_mut().unwrap_or_else(|_| {
+        tracing::debug!(
+            part = number,
+            "part buffer still shared; allocating another"
+        );
+        BytesMut::with_capacity(len)
+    });
     Ok((etag, buf))
 }
 
