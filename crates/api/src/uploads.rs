@@ -151,7 +151,8 @@ pub struct UploadRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_count: Option<u32>,
     /// Multipart uploads in progress, in `GET /v1/uploads/{id}`: the parts storage
-    /// holds now. A resuming client sends only the others.
+    /// holds now. A resuming client sends only the others. Absent when storage no
+    /// longer holds the multipart upload (being completed, or aborted or expired there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_parts: Option<Vec<UploadedPart>>,
     /// Why verification refused the upload, when `status` is `rejected`.

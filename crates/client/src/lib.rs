@@ -8,8 +8,9 @@
 //! use uploadgate_client::{Api, ResumeStore, UploadOptions, Uploader};
 //! let api = Api::new("http://127.0.0.1:8080", "TOKEN")?;
 //! let uploader = Uploader::new(api, ResumeStore::default_location()?);
+//! let progress: uploadgate_client::Progress = std::sync::Arc::new(|_event| {});
 //! let report = uploader
-//!     .upload("video.mp4".as_ref(), &UploadOptions::default(), &|_event| {})
+//!     .upload("video.mp4".as_ref(), &UploadOptions::default(), &progress)
 //!     .await?;
 //! println!("{} is {:?}", report.record.id, report.record.status);
 //! # Ok(()) }

@@ -136,19 +136,14 @@ impl Uploader {
         let progress = tally.hook(progress);
         let server = self.api.server().to_owned();
 
-        if let Some((record, already)) = self.resumable(&server, &identity).await? {
-            if record.status == UploadStatus::Completed {
-                self.resume.remove(&server, &identity.path);
-                return Ok(report(record, true, 0, &tally));
+        if let Some(record) = self.resumable(&server, &identity).await? {
+            if let Some(report) = self
+                .resume_upload(record, &identity, options, &progress, &tally)
+                .await?
+            {
+                return Ok(report);
             }
-            let parts = self
-                .send_parts(&record, &identity, already, true, options, &progress)
-                .await?;
-            let already_bytes = parts.already_bytes;
-            let record = self
-                .finish(&record, &identity, Some(parts.all), &progress)
-                .await?;
-            return Ok(report(record, true, already_bytes, &tally));
+            // Gone from storage (aborted or expired there): start over below.
         }
 
         let content_type = options
@@ -217,7 +212,7 @@ impl Uploader {
         &self,
         server: &str,
         identity: &FileIdentity,
-    ) -> Result<Option<(UploadRecord, Vec<uploadgate_api::UploadedPart>)>, ClientError> {
+    ) -> Result<Option<UploadRecord>, ClientError> {
         let Some(entry) = self.resume.find(server, &identity.path) else {
             return Ok(None);
         };
@@ -234,8 +229,7 @@ impl Uploader {
                     UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Completed
                 ) && record.part_count.is_some() =>
             {
-                let already = record.uploaded_parts.clone().unwrap_or_default();
-                Ok(Some((record, already)))
+                Ok(Some(record))
             }
             // Expired, aborted, rejected or gone: start a new upload.
             Ok(_) | Err(ClientError::Refused { .. }) => {
@@ -244,6 +238,53 @@ impl Uploader {
             }
             Err(err) => Err(err),
         }
+    }
+
+    /// Finishes a recorded upload from where storage stands. `None` when there
+    /// is nothing left to resume (storage dropped the parts): start a new one.
+    async fn resume_upload(
+        &self,
+        record: UploadRecord,
+        identity: &FileIdentity,
+        options: &UploadOptions,
+        progress: &Progress,
+        tally: &Tally,
+    ) -> Result<Option<UploadReport>, ClientError> {
+        let server = self.api.server();
+        if record.status == UploadStatus::Completed {
+            self.resume.remove(server, &identity.path);
+            return Ok(Some(report(record, true, identity.size, tally)));
+        }
+        let Some(already) = record.uploaded_parts.clone() else {
+            // Storage holds no multipart upload any more: either a completion
+            // (often our own, interrupted) is assembling it right now, and
+            // completing waits for its answer, or it is gone.
+            return match self.finish(&record, identity, None, progress).await {
+                Ok(done) => Ok(Some(report(done, true, identity.size, tally))),
+                Err(ClientError::Refused { .. }) => {
+                    self.resume.remove(server, &identity.path);
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            };
+        };
+        let parts = match self
+            .send_parts(&record, identity, already, true, options, progress)
+            .await
+        {
+            Ok(parts) => parts,
+            // Completed meanwhile by another run of ours: take its answer.
+            Err(ClientError::Refused { code, .. }) if code == "upload_not_pending" => {
+                let done = self.finish(&record, identity, None, progress).await?;
+                return Ok(Some(report(done, true, identity.size, tally)));
+            }
+            Err(err) => return Err(err),
+        };
+        let already_bytes = parts.already_bytes;
+        let done = self
+            .finish(&record, identity, Some(parts.all), progress)
+            .await?;
+        Ok(Some(report(done, true, already_bytes, tally)))
     }
 
     async fn send_parts(

@@ -36,16 +36,19 @@ pub async fn get_upload(
             .list_parts(&upload.key, &multipart.upload_id)
             .await
         {
-            Ok(stored) => stored,
-            // Gone from storage (aborted or expired there): nothing to resume from.
-            Err(StorageError::NoSuchUpload) => Vec::new(),
+            Ok(stored) => Some(stored),
+            // Storage no longer holds the multipart upload: a completion is
+            // assembling it right now, or it was aborted or expired there.
+            // Either way there are no parts to resume from, which is not the
+            // same as "no parts sent yet": leave the list out.
+            Err(StorageError::NoSuchUpload) => None,
             Err(err) => return Err(err.into()),
         };
-        let usable = match &multipart.layout {
-            Some(layout) => usable_parts(layout, &stored),
-            None => stored.iter().collect(),
-        };
-        response.uploaded_parts = Some(
+        response.uploaded_parts = stored.map(|stored| {
+            let usable = match &multipart.layout {
+                Some(layout) => usable_parts(layout, &stored),
+                None => stored.iter().collect(),
+            };
             usable
                 .into_iter()
                 .map(|part| UploadedPart {
@@ -53,8 +56,8 @@ pub async fn get_upload(
                     size: part.size,
                     etag: part.etag.clone(),
                 })
-                .collect(),
-        );
+                .collect()
+        });
     }
     Ok(Json(response))
 }
