@@ -136,14 +136,14 @@ impl Uploader {
         let progress = tally.hook(progress);
         let server = self.api.server().to_owned();
 
-        if let Some(record) = self.resumable(&server, &identity).await? {
-            if let Some(report) = self
+        // A resumable upload that storage dropped (aborted or expired there)
+        // falls through to a new one.
+        if let Some(record) = self.resumable(&server, &identity).await?
+            && let Some(report) = self
                 .resume_upload(record, &identity, options, &progress, &tally)
                 .await?
-            {
-                return Ok(report);
-            }
-            // Gone from storage (aborted or expired there): start over below.
+        {
+            return Ok(report);
         }
 
         let content_type = options
