@@ -336,3 +336,40 @@ async fn storage_503s_are_retried_with_backoff() {
         sha256_of(&file)
     );
 }
+
+#[tokio::test]
+async fn an_upload_interrupted_while_the_server_verifies_it_is_not_sent_again() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = 4 * PART;
+    let file = random_file(dir.path(), size);
+    let state = dir.path().join("state");
+
+    // Run 1 stops as soon as every byte is in storage, while completion starts.
+    let verifying = Arc::new(Notify::new());
+    let seen = verifying.clone();
+    let progress: uploadgate_client::Progress = Arc::new(move |event| {
+        if matches!(event, Event::Verifying) {
+            seen.notify_one();
+        }
+    });
+    let opts = options(2);
+    let first = uploader(&server, &state);
+    tokio::select! {
+        result = first.upload(&file, &opts, &progress) => { result.expect("finished before the stop"); }
+        () = verifying.notified() => {}
+    }
+
+    let (progress, _, _) = counting(u64::MAX);
+    let report = uploader(&server, &state)
+        .upload(&file, &opts, &progress)
+        .await
+        .expect("resumed");
+    assert!(report.resumed);
+    assert_eq!(report.bytes_sent, 0, "every part was already in storage");
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert_eq!(
+        downloaded_sha256(&first, report.record.id).await,
+        sha256_of(&file)
+    );
+}
