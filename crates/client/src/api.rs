@@ -193,18 +193,10 @@ impl Api {
 /// A failure to reach the server: always worth another try.
 pub(crate) fn network(err: reqwest::Error) -> Attempt {
     Attempt::Retry {
-        reason: without_url(&err),
+        // Without the URL: for storage requests it carries a signature.
+        reason: err.without_url().to_string(),
         after: None,
     }
-}
-
-/// The error without the URL, which for storage requests carries a signature.
-pub(crate) fn without_url(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(url) = err.url() {
-        text = text.replace(url.as_str(), "<url>");
-    }
-    text
 }
 
 /// `Retry-After` in seconds, when present.

@@ -136,6 +136,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ClientError::io("a file task failed", std::io::Error::other(e)))?
 }
 
-fn hex_string(bytes: &[u8]) -> String {
+pub(crate) fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

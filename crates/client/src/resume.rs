@@ -60,10 +60,7 @@ impl ResumeStore {
         hasher.update(server.as_bytes());
         hasher.update([0]);
         hasher.update(path.as_os_str().as_encoded_bytes());
-        let name: String = hasher.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let name = crate::file::hex_string(&hasher.finalize()[..16]);
         self.dir.join(format!("{name}.json"))
     }
 

@@ -36,21 +36,19 @@ pub(crate) async fn put_bytes(
     refusals: &StorageAttempts,
 ) -> Result<String, Attempt> {
     let len = data.len() as u64;
-    let sent = Arc::new(AtomicU64::new(0));
-    let counter = sent.clone();
-    let hook = progress.clone();
     let chunks = (0..data.len()).step_by(CHUNK).map(move |start| {
-        let chunk = data.slice(start..(start + CHUNK).min(data.len()));
-        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        hook(Event::Sent(chunk.len() as u64));
-        Ok::<Bytes, std::io::Error>(chunk)
+        Ok::<Bytes, std::io::Error>(data.slice(start..(start + CHUNK).min(data.len())))
     });
-    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    let result = send(api, url, headers, len, body, refusals).await;
-    if result.is_err() {
-        progress(Event::Unsent(sent.load(Ordering::Relaxed)));
-    }
-    result
+    send_counted(
+        api,
+        url,
+        headers,
+        len,
+        futures::stream::iter(chunks),
+        progress,
+        refusals,
+    )
+    .await
 }
 
 /// PUTs the whole file, streamed from disk, retrying from its start.
@@ -65,15 +63,8 @@ pub(crate) async fn put(
     api.retry_policy()
         .run(
             |_| async {
-                let sent = Arc::new(AtomicU64::new(0));
-                let body = file_body(&file.path, sent.clone(), progress.clone())
-                    .await
-                    .map_err(Attempt::Fail)?;
-                let result = send(api, url, headers, file.size, body, &refusals).await;
-                if result.is_err() {
-                    progress(Event::Unsent(sent.load(Ordering::Relaxed)));
-                }
-                result
+                let chunks = file_chunks(&file.path).await.map_err(Attempt::Fail)?;
+                send_counted(api, url, headers, file.size, chunks, progress, &refusals).await
             },
             &|reason, delay| {
                 progress(Event::Retrying {
@@ -86,32 +77,51 @@ pub(crate) async fn put(
         .map(|_| ())
 }
 
-async fn file_body(
+/// The file as a stream of chunks, read as the connection asks for them.
+async fn file_chunks(
     path: &Path,
-    sent: Arc<AtomicU64>,
-    progress: Progress,
-) -> Result<reqwest::Body, ClientError> {
+) -> Result<impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static, ClientError> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| ClientError::io(format!("cannot open {}", path.display()), e))?;
-    let stream = futures::stream::unfold(file, move |mut file| {
-        let sent = sent.clone();
-        let progress = progress.clone();
-        async move {
-            let mut chunk = vec![0u8; CHUNK];
-            match file.read(&mut chunk).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    sent.fetch_add(n as u64, Ordering::Relaxed);
-                    progress(Event::Sent(n as u64));
-                    Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), file))
-                }
-                Err(err) => Some((Err(err), file)),
+    Ok(futures::stream::unfold(file, |mut file| async move {
+        let mut chunk = vec![0u8; CHUNK];
+        match file.read(&mut chunk).await {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok(Bytes::from(chunk)), file))
             }
+            Err(err) => Some((Err(err), file)),
+        }
+    }))
+}
+
+/// Sends `chunks` as the body of a PUT, reporting each chunk as it leaves and,
+/// if the attempt fails, the bytes it sent for nothing.
+async fn send_counted(
+    api: &Api,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    len: u64,
+    chunks: impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    progress: &Progress,
+    refusals: &StorageAttempts,
+) -> Result<String, Attempt> {
+    let sent = Arc::new(AtomicU64::new(0));
+    let (counter, hook) = (sent.clone(), progress.clone());
+    let counted = chunks.inspect(move |chunk| {
+        if let Ok(chunk) = chunk {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            hook(Event::Sent(chunk.len() as u64));
         }
     });
-    Ok(reqwest::Body::wrap_stream(stream.boxed()))
+    let body = reqwest::Body::wrap_stream(counted);
+    let result = send(api, url, headers, len, body, refusals).await;
+    if result.is_err() {
+        progress(Event::Unsent(sent.load(Ordering::Relaxed)));
+    }
+    result
 }
 
 async fn send(
