@@ -147,10 +147,16 @@ impl Server {
 /// Refuses to start when a profile asks for server-side encryption that the
 /// store would silently skip: uploads would be stored in the clear.
 async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()> {
+    // Profiles asking for the same encryption share one probe: each is a
+    // write, a HEAD and a delete at every start.
+    let mut probed: Vec<crate::storage::Sse> = Vec::new();
     for (name, profile) in &config.profiles {
         let Some(sse) = profile.encryption() else {
             continue;
         };
+        if probed.contains(&sse) {
+            continue;
+        }
         let applied = store
             .applies_sse(&sse)
             .await
@@ -162,6 +168,7 @@ async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()
              a store that supports it (AWS S3, or MinIO with a KMS)",
             sse.algorithm()
         );
+        probed.push(sse);
     }
     Ok(())
 }
