@@ -625,6 +625,13 @@ impl ObjectStore for S3Store {
     }
 }
 
+/// Whether the store answered 501: it does not implement the call at all
+/// (s3s-fs for ListMultipartUploads and encryption), which is no outage.
+fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == 501)
+}
+
 /// Sorts an SDK failure into: precondition lost, worth retrying, or needs an operator.
 fn classify<E>(err: SdkError<E, HttpResponse>) -> StorageError
 where

@@ -3,7 +3,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::{S3Store, classify};
+use super::{S3Store, classify, not_implemented};
 use crate::storage::{Sse, StorageError};
 
 /// Where the start-up probe writes, under the deployment's key prefix.
@@ -30,10 +30,11 @@ impl S3Store {
             .send()
             .await;
         if let Err(err) = put {
+            if not_implemented(&err) {
+                return Ok(false);
+            }
             return match classify(err) {
-                StorageError::Unavailable(message) if !message.contains("501") => {
-                    Err(StorageError::Unavailable(message))
-                }
+                err @ StorageError::Unavailable(_) => Err(err),
                 _ => Ok(false),
             };
         }

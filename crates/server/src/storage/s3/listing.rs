@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{S3Store, classify};
+use super::{S3Store, classify, not_implemented};
 use crate::storage::{OpenMultipart, StorageError};
 
 impl S3Store {
@@ -28,13 +28,7 @@ impl S3Store {
                 .await;
             let out = match result {
                 Ok(out) => out,
-                Err(err)
-                    if err
-                        .raw_response()
-                        .is_some_and(|r| r.status().as_u16() == 501) =>
-                {
-                    return Ok(None);
-                }
+                Err(err) if not_implemented(&err) => return Ok(None),
                 Err(err) => return Err(classify(err)),
             };
             for upload in out.uploads() {
