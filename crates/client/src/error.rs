@@ -34,6 +34,15 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// A request that could not reach its server, or broke off, tried once.
+    /// The URL is left out of the message: a presigned one carries a signature.
+    pub fn unreachable(err: reqwest::Error) -> Self {
+        Self::Unavailable {
+            attempts: 1,
+            last: err.without_url().to_string(),
+        }
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),

@@ -32,15 +32,12 @@ pub async fn run(args: DownloadArgs) -> Result<ExitCode, ClientError> {
                 .map_or_else(|| id.to_string().into(), |n| n.to_owned()),
         )
     });
-    let response =
-        api.http()
-            .get(&link.url)
-            .send()
-            .await
-            .map_err(|e| ClientError::Unavailable {
-                attempts: 1,
-                last: e.without_url().to_string(),
-            })?;
+    let response = api
+        .http()
+        .get(&link.url)
+        .send()
+        .await
+        .map_err(ClientError::unreachable)?;
     if !response.status().is_success() {
         return Err(ClientError::Storage(format!(
             "storage answered {}",
@@ -55,10 +52,7 @@ pub async fn run(args: DownloadArgs) -> Result<ExitCode, ClientError> {
     let mut body = response.bytes_stream();
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ClientError::Unavailable {
-            attempts: 1,
-            last: e.without_url().to_string(),
-        })?;
+        let chunk = chunk.map_err(ClientError::unreachable)?;
         file.write_all(&chunk)
             .await
             .map_err(|e| ClientError::io(format!("cannot write {}", partial.display()), e))?;
