@@ -4,9 +4,13 @@
 //! renamed on both sides of the wire at once. JSON is camelCase throughout.
 
 mod problem;
+mod processing;
 mod uploads;
 
 pub use problem::Problem;
+pub use processing::{
+    EventsAccepted, Job, JobList, JobState, Processing, ProcessingState, ScanResult, Thumbnail,
+};
 pub use uploads::{
     CompleteUpload, CompletedPart, CreateUpload, DownloadLink, SignParts, SignedPart, SignedParts,
     UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus, UploadedPart,

@@ -158,6 +158,9 @@ pub struct UploadRecord {
     /// Why verification refused the upload, when `status` is `rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
+    /// Post-processing of a completed upload, when its profile has processors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing: Option<crate::Processing>,
     /// How to send the bytes; present only in the answer to `POST /v1/uploads`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadInstructions>,

@@ -11,7 +11,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::db::UploadRepo;
+use crate::db::{Database, JobQueue, UploadRepo};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::routes;
@@ -26,6 +26,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Arc<dyn UploadRepo>,
+    /// The same database's job queue.
+    pub jobs: Arc<dyn JobQueue>,
+    /// Wakes this process's idle workers when it queues a job.
+    pub work: Arc<tokio::sync::Notify>,
+    /// Outgoing HTTP (webhooks); one pool for the process.
+    pub http: reqwest::Client,
     pub store: Arc<dyn ObjectStore>,
     pub auth: Arc<dyn Authenticator>,
     /// Browser origins allowed to call the API.
@@ -43,7 +49,7 @@ impl AppState {
     /// unchecked (see the public fields to change either).
     pub fn new(
         config: Config,
-        db: Arc<dyn UploadRepo>,
+        db: Arc<dyn Database>,
         store: Arc<dyn ObjectStore>,
         auth: Arc<dyn Authenticator>,
     ) -> Self {
@@ -55,7 +61,14 @@ impl AppState {
             metrics,
             rate_limits: Arc::new(RateLimits::new(&config.limits)),
             config: Arc::new(config),
+            jobs: db.clone(),
             db,
+            work: Arc::default(),
+            // Redirects could send a signed delivery somewhere else.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             store,
             auth,
         }

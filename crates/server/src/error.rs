@@ -62,6 +62,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "upload_not_found", "no such upload")
     }
 
+    /// Also what another user's job looks like.
+    pub fn job_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "job_not_found", "no such dead job")
+    }
+
+    /// A route that is off until configured (e.g. storage events without a secret).
+    pub fn not_enabled(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_enabled", detail)
+    }
+
     pub fn route_not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }

@@ -114,6 +114,7 @@ pub fn accept<'c>(
         expires_at: now + profile.url_ttl,
         completed_at: None,
         multipart: None,
+        processing: None,
     };
     Ok((upload, profile))
 }

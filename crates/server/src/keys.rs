@@ -9,6 +9,9 @@ use crate::config::USER_PLACEHOLDER;
 /// without a check. Objects left here by abandoned uploads are safe to expire.
 pub const STAGING_PREFIX: &str = "staging/";
 
+/// Where the virus scan moves infected objects; never served.
+pub const QUARANTINE_PREFIX: &str = "quarantine/";
+
 /// Longest filename accepted, in bytes (the usual file system limit).
 pub const MAX_FILENAME_LEN: usize = 255;
 const MAX_EXTENSION_LEN: usize = 10;
@@ -28,6 +31,27 @@ pub fn is_upload_key(key: &str) -> bool {
     let name = key.rsplit('/').next().unwrap_or(key);
     let stem = name.split_once('.').map_or(name, |(stem, _)| stem);
     stem.len() == 32 && Uuid::try_parse(stem).is_ok_and(|id| id.get_version_num() == 7)
+}
+
+pub fn quarantine_key(id: Uuid) -> String {
+    format!("{QUARANTINE_PREFIX}{}", id.simple())
+}
+
+/// Where the thumbnail of bounding size `size` goes: next to the original,
+/// under the same id, so it stays in the owner's prefix.
+pub fn thumbnail_key(original: &str, size: u32, extension: &str) -> String {
+    let stem = original
+        .rsplit_once('/')
+        .map_or(original, |(_, name)| name)
+        .split('.')
+        .next()
+        .unwrap_or_default();
+    let dir = original.rsplit_once('/').map_or("", |(dir, _)| dir);
+    if dir.is_empty() {
+        format!("{stem}.thumb-{size}.{extension}")
+    } else {
+        format!("{dir}/{stem}.thumb-{size}.{extension}")
+    }
 }
 
 pub fn staging_key(id: Uuid) -> String {

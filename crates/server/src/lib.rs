@@ -15,6 +15,7 @@ pub mod janitor;
 pub mod keys;
 pub mod metrics;
 pub mod multipart;
+pub mod processing;
 pub mod quota;
 pub mod rate_limit;
 pub mod routes;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -55,6 +56,25 @@ pub struct StorageErrorLabels {
     pub kind: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct JobLabels {
+    /// The processor (`scan`, `thumbnail`, ...).
+    pub kind: String,
+    /// `done`, `retry` (failed, will run again) or `dead` (dead-lettered).
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct JobKindLabels {
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct QueueLabels {
+    /// `queued`, `running` or `dead`.
+    pub state: &'static str,
+}
+
 /// Every metric uploadgate exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -68,6 +88,10 @@ pub struct Metrics {
     pub part_urls_signed: Counter,
     pub storage_seconds: Family<StorageLabels, Histogram>,
     pub storage_errors: Family<StorageErrorLabels, Counter>,
+    pub jobs: Family<JobLabels, Counter>,
+    pub job_seconds: Family<JobKindLabels, Histogram>,
+    /// Read from the database at each scrape: shared by every node and worker.
+    pub queue_depth: Family<QueueLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -136,9 +160,39 @@ impl Default for Metrics {
             "Failed calls to the object store by operation and kind",
             storage_errors.clone(),
         );
+        let jobs = Family::<JobLabels, Counter>::default();
+        register(
+            &mut registry,
+            &mut names,
+            "jobs",
+            "Post-processing job attempts by processor and outcome",
+            jobs.clone(),
+        );
+        let job_seconds = Family::<JobKindLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms to ~9 min: a scan streams the whole object.
+            Histogram::new(exponential_buckets(0.001, 2.0, 20))
+        });
+        register(
+            &mut registry,
+            &mut names,
+            "job_duration_seconds",
+            "Post-processing job attempt duration by processor",
+            job_seconds.clone(),
+        );
+        let queue_depth = Family::<QueueLabels, Gauge>::default();
+        register(
+            &mut registry,
+            &mut names,
+            "job_queue_depth",
+            "Jobs in the queue by state (all nodes)",
+            queue_depth.clone(),
+        );
         Self {
             registry,
             names,
+            jobs,
+            job_seconds,
+            queue_depth,
             requests,
             request_seconds,
             uploads,
@@ -214,6 +268,23 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics` in the Prometheus text format.
 pub async fn serve(State(state): State<AppState>) -> Result<Response, ApiError> {
+    match state.jobs.depth().await {
+        Ok(depth) => {
+            for (name, n) in [
+                ("queued", depth.queued),
+                ("running", depth.running),
+                ("dead", depth.dead),
+            ] {
+                state
+                    .metrics
+                    .queue_depth
+                    .get_or_create(&QueueLabels { state: name })
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
+        // The rest of the metrics matter most when the database is in trouble.
+        Err(err) => tracing::warn!(%err, "cannot read the job queue depth"),
+    }
     let text = state.metrics.render().map_err(ApiError::internal)?;
     let mut response = text.into_response();
     response.headers_mut().insert(

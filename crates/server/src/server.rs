@@ -12,9 +12,10 @@ use crate::app::{AppState, app};
 use crate::auth::Hs256;
 use crate::config::Config;
 use crate::data_dir;
-use crate::db::{PgRepo, SqliteRepo, UploadRepo};
+use crate::db::{Database, PgRepo, SqliteRepo};
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 use crate::janitor;
+use crate::processing;
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
 
@@ -123,8 +124,9 @@ impl Server {
             store,
             ..
         } = self;
-        let (stop_janitor, janitor_stopped) = watch::channel(false);
-        let janitor = janitor::spawn(state.clone(), janitor_stopped);
+        let (stop_background, background_stopped) = watch::channel(false);
+        let janitor = janitor::spawn(state.clone(), background_stopped.clone());
+        let workers = processing::spawn(state.clone(), background_stopped);
         let served = axum::serve(
             listener,
             // The peer address feeds the per-IP rate limit.
@@ -135,13 +137,55 @@ impl Server {
         .context("server error");
         // A sweep in progress finishes its current upload's transition first;
         // anything it did not reach is swept next time, by any node.
-        let _ = stop_janitor.send(true);
+        let _ = stop_background.send(true);
         if let Err(err) = janitor.await {
             tracing::warn!(%err, "janitor task ended abnormally");
         }
+        stop_workers(workers).await;
         drop(store);
         served
     }
+}
+
+/// How long shutdown waits for jobs under way. One that takes longer is cut
+/// off; its lease runs out and a worker (of any node) runs it again.
+const JOBS_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn stop_workers(workers: tokio::task::JoinHandle<()>) {
+    let abort = workers.abort_handle();
+    match tokio::time::timeout(JOBS_GRACE, workers).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(%err, "job workers ended abnormally"),
+        Err(_) => {
+            tracing::warn!("jobs still running at shutdown were cut off; they will run again");
+            abort.abort();
+        }
+    }
+}
+
+/// Job workers only, against the configured external store and database
+/// (`uploadgate worker`), until `shutdown` resolves.
+pub async fn run_workers(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let settings = external_store_settings(&config).context(
+        "no external store is configured (s3.endpoint): with the embedded store, `serve` runs the workers",
+    )?;
+    anyhow::ensure!(
+        config.workers.concurrency > 0,
+        "workers.concurrency is 0: this worker would do nothing"
+    );
+    let db = connect_db(&database_url(&config)?).await?;
+    let store = Arc::new(S3Store::connect(settings).await?);
+    let auth = Arc::new(Hs256::new(&jwt_secret(&config)?));
+    let state = AppState::new(config, db, store, auth);
+    let (stop, stopped) = watch::channel(false);
+    let workers = processing::spawn(state, stopped);
+    shutdown.await;
+    let _ = stop.send(true);
+    stop_workers(workers).await;
+    Ok(())
 }
 
 /// Refuses to start when a profile asks for server-side encryption that the
@@ -232,7 +276,7 @@ fn database_url(config: &Config) -> anyhow::Result<String> {
 }
 
 /// SQLite for `sqlite:` URLs, PostgreSQL for `postgres://` and `postgresql://`.
-async fn connect_db(url: &str) -> anyhow::Result<Arc<dyn UploadRepo>> {
+async fn connect_db(url: &str) -> anyhow::Result<Arc<dyn Database>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteRepo::connect(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

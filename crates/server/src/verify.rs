@@ -10,11 +10,11 @@
 
 use std::time::Duration;
 
-use uploadgate_api::{CompletedPart, UploadStatus};
+use uploadgate_api::{CompletedPart, Processing, UploadStatus};
 
 use crate::app::AppState;
 use crate::config::DEFAULT_PROFILE;
-use crate::db::{self, Multipart, Transition, Upload};
+use crate::db::{self, Multipart, NewJob, Transition, Upload};
 use crate::error::ApiError;
 use crate::metrics::ProfileLabels;
 use crate::multipart::{check_client_parts, missing_parts, usable_parts};
@@ -328,6 +328,9 @@ async fn finish(
         reject_reason: reject_reason.clone(),
         // Only fills in a size nobody declared; a declared one was just checked equal.
         size: size.filter(|_| upload.size.is_none()),
+        enqueue: (to == UploadStatus::Completed)
+            .then(|| NewJob::pipeline(state.config.processors(&upload.profile)))
+            .flatten(),
     };
     for _ in 0..3 {
         if state
@@ -344,6 +347,10 @@ async fn finish(
                         profile: upload.profile.clone(),
                     })
                     .inc_by(bytes);
+            }
+            if change.enqueue.is_some() {
+                upload.processing = Some(Processing::started());
+                state.work.notify_waiters();
             }
             upload.status = to;
             upload.reject_reason = reject_reason;

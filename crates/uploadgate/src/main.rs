@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use uploadgate_server::auth::Hs256;
 use uploadgate_server::config::Config;
-use uploadgate_server::server::{Server, jwt_secret, setup_bucket, sweep_once};
+use uploadgate_server::server::{Server, jwt_secret, run_workers, setup_bucket, sweep_once};
 
 /// glibc's allocator spent a fifth of the request path in malloc and free
 /// under load (perf, 64 connections); mimalloc's per-thread heaps do not.
@@ -49,6 +49,9 @@ enum Command {
         #[arg(long, required = true)]
         once: bool,
     },
+    /// Run post-processing job workers only (`serve` runs `workers.concurrency`
+    /// of them too); for scaling out next to an external store.
+    Worker,
     /// Print a bearer token for a user, signed with the server's secret.
     Token {
         #[arg(long)]
@@ -118,6 +121,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 sweep.cleanup_failures
             );
             Ok(())
+        }
+        Command::Worker => {
+            logging::init();
+            run_workers(config, shutdown_signal())
+                .await
+                .context("the worker stopped with an error")
         }
         Command::Token { user, ttl } => {
             let tokens = Hs256::new(&jwt_secret(&config)?);

@@ -83,6 +83,16 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
         "limits.max_stored_bytes",
         Kind::Text,
     ),
+    (
+        "UPLOADGATE_WORKERS_CONCURRENCY",
+        "workers.concurrency",
+        Kind::Integer,
+    ),
+    ("UPLOADGATE_SCAN_CLAMD", "scan.clamd", Kind::Text),
+    ("UPLOADGATE_SCAN_QUARANTINE", "scan.quarantine", Kind::Text),
+    ("UPLOADGATE_WEBHOOK_URL", "webhook.url", Kind::Text),
+    ("UPLOADGATE_WEBHOOK_SECRET", "webhook.secret", Kind::Text),
+    ("UPLOADGATE_EVENTS_SECRET", "events.secret", Kind::Text),
 ];
 
 /// Every variable name this module reads, for docs and tests.

@@ -2,6 +2,7 @@
 
 pub mod env;
 mod limits;
+mod processing;
 mod profile;
 pub mod units;
 
@@ -14,6 +15,9 @@ use serde::Deserialize;
 use url::Url;
 
 pub use limits::LimitsConfig;
+pub use processing::{
+    EventsConfig, PROCESSORS, ScanConfig, ThumbnailsConfig, WebhookConfig, WorkersConfig,
+};
 pub use profile::{MAX_OBJECT_SIZE, Profile, USER_PLACEHOLDER, is_token};
 
 use crate::secret::Secret;
@@ -41,6 +45,11 @@ pub struct Config {
     pub s3: S3Config,
     pub janitor: JanitorConfig,
     pub limits: LimitsConfig,
+    pub workers: WorkersConfig,
+    pub scan: ScanConfig,
+    pub thumbnails: ThumbnailsConfig,
+    pub webhook: WebhookConfig,
+    pub events: EventsConfig,
     pub profiles: BTreeMap<String, Profile>,
 }
 
@@ -109,6 +118,11 @@ impl Default for Config {
             s3: S3Config::default(),
             janitor: JanitorConfig::default(),
             limits: LimitsConfig::default(),
+            workers: WorkersConfig::default(),
+            scan: ScanConfig::default(),
+            thumbnails: ThumbnailsConfig::default(),
+            webhook: WebhookConfig::default(),
+            events: EventsConfig::default(),
             profiles: BTreeMap::new(),
         }
     }
@@ -183,8 +197,14 @@ impl Config {
                 )));
             }
             profile.validate(name).map_err(ConfigError::Invalid)?;
+            self.check_processors(name, profile)
+                .map_err(ConfigError::Invalid)?;
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.workers.validate().map_err(ConfigError::Invalid)?;
+        self.scan.validate().map_err(ConfigError::Invalid)?;
+        self.thumbnails.validate().map_err(ConfigError::Invalid)?;
+        self.webhook.validate().map_err(ConfigError::Invalid)?;
         if self.s3.bucket.is_empty() {
             return Err(ConfigError::Invalid("s3.bucket must not be empty".into()));
         }
@@ -200,6 +220,43 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// A profile's processors exist, run once each, and have what they need.
+    fn check_processors(&self, name: &str, profile: &Profile) -> Result<(), String> {
+        for (i, processor) in profile.processors.iter().enumerate() {
+            if !PROCESSORS.contains(&processor.as_str()) {
+                return Err(format!(
+                    "profiles.{name}.processors: {processor:?} is not one of {}",
+                    PROCESSORS.join(", ")
+                ));
+            }
+            if profile.processors[..i].contains(processor) {
+                return Err(format!(
+                    "profiles.{name}.processors lists {processor:?} twice"
+                ));
+            }
+        }
+        let uses = |p: &str| profile.processors.iter().any(|q| q == p);
+        if uses("scan") && self.scan.clamd.is_none() {
+            return Err(format!(
+                "profiles.{name} runs \"scan\": set scan.clamd (UPLOADGATE_SCAN_CLAMD)"
+            ));
+        }
+        if uses("webhook") && self.webhook.url.is_none() {
+            return Err(format!(
+                "profiles.{name} runs \"webhook\": set webhook.url (UPLOADGATE_WEBHOOK_URL)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The processors uploads of `profile` go through (none for a profile
+    /// removed from the config since).
+    pub fn processors(&self, profile: &str) -> &[String] {
+        self.profiles
+            .get(profile)
+            .map_or(&[], |p| p.processors.as_slice())
     }
 
     /// The encryption uploads of `profile` ask for (recorded uploads keep

@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::units;
-use crate::keys::STAGING_PREFIX;
+use crate::keys::{QUARANTINE_PREFIX, STAGING_PREFIX};
 use crate::multipart::{MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::storage::Sse;
 
@@ -39,6 +39,9 @@ pub struct Profile {
     pub sse: Option<String>,
     /// The KMS key for `sse = "aws:kms"`; the bucket's default key when left out.
     pub sse_kms_key_id: Option<String>,
+    /// What runs after verification, in this order (see `PROCESSORS`); a
+    /// processor's results are in the upload's `processing`.
+    pub processors: Vec<String>,
 }
 
 impl Default for Profile {
@@ -55,6 +58,7 @@ impl Default for Profile {
             part_size: None,
             sse: None,
             sse_kms_key_id: None,
+            processors: Vec::new(),
         }
     }
 }
@@ -125,6 +129,11 @@ impl Profile {
         if prefix.starts_with(STAGING_PREFIX) {
             return Err(at(format!(
                 "key_prefix must not start with {STAGING_PREFIX:?}, where unverified uploads wait"
+            )));
+        }
+        if prefix.starts_with(QUARANTINE_PREFIX) {
+            return Err(at(format!(
+                "key_prefix must not start with {QUARANTINE_PREFIX:?}, where infected files are kept"
             )));
         }
         Ok(())

@@ -3,7 +3,7 @@
 
 use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
 use time::OffsetDateTime;
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
 use super::{DbError, Multipart, Upload};
@@ -11,7 +11,15 @@ use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
-     multipart_upload_id, part_size, part_count";
+     multipart_upload_id, part_size, part_count, processing";
+
+/// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
+/// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected status.
+pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
+         reject_reason = COALESCE($3, reject_reason), \
+         completed_at = COALESCE($4, completed_at), \
+         size = COALESCE($5, size) \
+     WHERE id = $6 AND status = $7";
 
 /// A user's usage (see `Usage`), given the placeholders of `since` and `owner`:
 /// the statement is the same in both dialects but for those.
@@ -49,6 +57,7 @@ struct Converted {
     size: i64,
     metadata: String,
     part_size: Option<i64>,
+    processing: Option<String>,
 }
 
 /// `INSERT` of `uploads`, all in one statement.
@@ -73,6 +82,7 @@ where
                     .as_ref()
                     .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
                     .transpose()?,
+                processing: u.processing.as_ref().map(processing_json).transpose()?,
             })
         })
         .collect::<Result<Vec<Converted>, DbError>>()?;
@@ -102,6 +112,7 @@ where
                     .as_ref()
                     .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
             )
+            .push_bind(c.processing)
             .push_bind(millis(u.created_at));
     });
     Ok(query)
@@ -159,7 +170,21 @@ where
             .map(from_millis)
             .transpose()?,
         multipart,
+        processing: row
+            .try_get::<Option<String>, _>("processing")?
+            .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("processing")))
+            .transpose()?,
     })
+}
+
+/// The `processing` column's JSON; results only, as jobs are read from their table.
+pub fn processing_json(processing: &Processing) -> Result<String, DbError> {
+    let mut stored = processing.clone();
+    stored.jobs.clear();
+    for thumbnail in &mut stored.thumbnails {
+        thumbnail.url = None;
+    }
+    serde_json::to_string(&stored).map_err(|e| DbError::Other(e.to_string()))
 }
 
 pub fn to_i64(n: u64) -> Result<i64, DbError> {

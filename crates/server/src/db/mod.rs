@@ -1,6 +1,7 @@
-//! Where upload records live. SQLite now; the trait keeps room for PostgreSQL.
+//! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
 mod columns;
+mod jobs;
 mod postgres;
 mod sqlite;
 
@@ -8,11 +9,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
 use crate::multipart::Layout;
 
+pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use postgres::PgRepo;
 pub use sqlite::SqliteRepo;
 
@@ -50,6 +52,8 @@ pub struct Upload {
     pub completed_at: Option<OffsetDateTime>,
     /// Set for uploads sent in parts.
     pub multipart: Option<Multipart>,
+    /// Post-processing, once completed, when the profile has processors.
+    pub processing: Option<Processing>,
 }
 
 /// A multipart upload's identity in storage and its agreed part layout.
@@ -69,6 +73,9 @@ pub struct Transition {
     pub reject_reason: Option<String>,
     /// The size found in storage, for uploads that did not declare one.
     pub size: Option<u64>,
+    /// Post-processing to queue in the same transaction (on completion), so a
+    /// completed upload never misses its jobs.
+    pub enqueue: Option<NewJob>,
 }
 
 impl Transition {
@@ -79,6 +86,7 @@ impl Transition {
             at,
             reject_reason: None,
             size: None,
+            enqueue: None,
         }
     }
 }
@@ -133,10 +141,15 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError>;
     /// `owner`'s upload with this object key (how Uppy's protocol names uploads).
     async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError>;
+    /// Any owner's upload, for background work that starts from an id (a job).
+    async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError>;
+    /// Any owner's upload whose final or staging key is `key` (a storage event).
+    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError>;
     /// Newest first.
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
-    /// Moves `id` from `from` to `change.to`; false when it was no longer in `from`
-    /// (another request or node got there first).
+    /// Moves `id` from `from` to `change.to`, queueing `change.enqueue` (and
+    /// marking the upload as processing) in the same transaction; false when it
+    /// was no longer in `from` (another request or node got there first).
     async fn transition(
         &self,
         id: Uuid,
@@ -162,3 +175,9 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError>;
     async fn ping(&self) -> Result<(), DbError>;
 }
+
+/// Both stores of one database: the job queue shares it so that completing an
+/// upload and queueing its processing commit together.
+pub trait Database: UploadRepo + JobQueue {}
+
+impl<T: UploadRepo + JobQueue> Database for T {}

@@ -8,7 +8,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis, to_i64};
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
 /// `UPDATE ... WHERE status = <expected>`, atomic in the database, so two nodes
@@ -39,6 +39,14 @@ impl PgRepo {
         Self { pool }
     }
 }
+
+jobs::impl_job_queue!(
+    PgRepo,
+    sqlx::PgConnection,
+    writer = pool,
+    reader = pool,
+    lock = "FOR UPDATE SKIP LOCKED"
+);
 
 #[async_trait]
 impl UploadRepo for PgRepo {
@@ -95,23 +103,43 @@ impl UploadRepo for PgRepo {
         change: &Transition,
     ) -> Result<bool, DbError> {
         let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
-        let result = sqlx::query(
-            "UPDATE uploads SET status = $1, updated_at = $2, \
-                 reject_reason = COALESCE($3, reject_reason), \
-                 completed_at = COALESCE($4, completed_at), \
-                 size = COALESCE($5, size) \
-             WHERE id = $6 AND status = $7",
-        )
-        .bind(change.to.as_str())
-        .bind(millis(change.at))
-        .bind(&change.reject_reason)
-        .bind(completed_at)
-        .bind(change.size.map(to_i64).transpose()?)
-        .bind(id.to_string())
-        .bind(from.as_str())
-        .execute(&self.pool)
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(columns::TRANSITION)
+            .bind(change.to.as_str())
+            .bind(millis(change.at))
+            .bind(&change.reject_reason)
+            .bind(completed_at)
+            .bind(change.size.map(to_i64).transpose()?)
+            .bind(id.to_string())
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(job) = &change.enqueue {
+            Self::start_processing(&mut tx, id, job, change.at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(columns::from_row).transpose()
+    }
+
+    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 OR staging_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(result.rows_affected() == 1)
+        row.as_ref().map(columns::from_row).transpose()
     }
 
     async fn claim_completion(

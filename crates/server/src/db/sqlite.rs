@@ -10,7 +10,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis, to_i64};
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 
 /// Most inserts committed together; 20 columns each stays far below SQLite's
 /// limit of 32,766 bound parameters.
@@ -98,6 +98,15 @@ async fn insert_rows(pool: &SqlitePool, uploads: &[&Upload]) -> Result<(), DbErr
     Ok(())
 }
 
+// SQLite has one writer connection, so a claim is atomic without locking clauses.
+jobs::impl_job_queue!(
+    SqliteRepo,
+    sqlx::SqliteConnection,
+    writer = writer,
+    reader = readers,
+    lock = ""
+);
+
 #[async_trait]
 impl UploadRepo for SqliteRepo {
     async fn insert(&self, upload: &Upload) -> Result<(), DbError> {
@@ -158,23 +167,43 @@ impl UploadRepo for SqliteRepo {
         change: &Transition,
     ) -> Result<bool, DbError> {
         let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
-        let result = sqlx::query(
-            "UPDATE uploads SET status = ?, updated_at = ?, \
-                 reject_reason = COALESCE(?, reject_reason), \
-                 completed_at = COALESCE(?, completed_at), \
-                 size = COALESCE(?, size) \
-             WHERE id = ? AND status = ?",
-        )
-        .bind(change.to.as_str())
-        .bind(millis(change.at))
-        .bind(&change.reject_reason)
-        .bind(completed_at)
-        .bind(change.size.map(to_i64).transpose()?)
-        .bind(id.to_string())
-        .bind(from.as_str())
-        .execute(&self.writer)
+        let mut tx = self.writer.begin().await?;
+        let result = sqlx::query(columns::TRANSITION)
+            .bind(change.to.as_str())
+            .bind(millis(change.at))
+            .bind(&change.reject_reason)
+            .bind(completed_at)
+            .bind(change.size.map(to_i64).transpose()?)
+            .bind(id.to_string())
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(job) = &change.enqueue {
+            Self::start_processing(&mut tx, id, job, change.at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(columns::from_row).transpose()
+    }
+
+    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 OR staging_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.readers)
         .await?;
-        Ok(result.rows_affected() == 1)
+        row.as_ref().map(columns::from_row).transpose()
     }
 
     async fn claim_completion(
@@ -271,6 +300,7 @@ mod tests {
             expires_at: now,
             completed_at: None,
             multipart: None,
+            processing: None,
         }
     }
 

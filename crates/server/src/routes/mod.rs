@@ -1,7 +1,9 @@
 //! One file per action, grouped by resource.
 
 pub mod companion;
+pub mod events;
 mod health;
+pub mod jobs;
 pub mod openapi;
 pub mod uploads;
 
@@ -14,6 +16,7 @@ use crate::error::ApiError;
 
 /// Room for 10,000 part numbers and as many base64 checksums.
 const MAX_PARTS_BODY_BYTES: usize = 1024 * 1024;
+const MAX_EVENTS_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,6 +43,13 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/uploads/{id}/download",
             get(uploads::download::download_upload),
+        )
+        .route("/v1/jobs", get(jobs::list::list_jobs))
+        .route("/v1/jobs/{id}/retry", post(jobs::retry::retry_job))
+        .route(
+            "/v1/events/s3",
+            // A notification may batch many records.
+            post(events::s3::s3_event).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES)),
         )
         .nest("/companion/{token}", companion::router())
         .fallback(|| async { ApiError::route_not_found() })

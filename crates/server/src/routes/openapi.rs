@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{health, uploads};
+use super::{events, health, jobs, uploads};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,9 @@ use super::{health, uploads};
         uploads::parts::sign_parts,
         uploads::complete::complete_upload,
         uploads::download::download_upload,
+        jobs::list::list_jobs,
+        jobs::retry::retry_job,
+        events::s3::s3_event,
     ),
     components(schemas(
         uploadgate_api::CreateUpload,
@@ -41,10 +44,20 @@ use super::{health, uploads};
         uploadgate_api::UploadedPart,
         uploadgate_api::CompleteUpload,
         uploadgate_api::CompletedPart,
+        uploadgate_api::Processing,
+        uploadgate_api::ProcessingState,
+        uploadgate_api::ScanResult,
+        uploadgate_api::Thumbnail,
+        uploadgate_api::Job,
+        uploadgate_api::JobState,
+        uploadgate_api::JobList,
+        uploadgate_api::EventsAccepted,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "uploads", description = "Authorize, complete and read uploads"),
+        (name = "jobs", description = "Post-processing jobs and the dead-letter queue"),
+        (name = "events", description = "Notifications from the object store"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]

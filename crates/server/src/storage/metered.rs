@@ -9,8 +9,8 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::{
-    ObjectHead, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost, PresignedPut,
-    Sse, StorageError, StoredPart, UploadTarget,
+    ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
+    PresignedPut, Sse, StorageError, StoredPart, UploadTarget,
 };
 use crate::metrics::{Metrics, StorageErrorLabels, StorageLabels};
 
@@ -73,6 +73,21 @@ impl ObjectStore for MeteredStore {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError> {
         self.timed("head", self.inner.head(key)).await
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<ObjectReader>, StorageError> {
+        self.timed("open", self.inner.open(key)).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError> {
+        self.timed("put", self.inner.put(key, body, content_type, sse))
+            .await
     }
 
     async fn read_start(&self, key: &str, etag: &str, len: u64) -> Result<Bytes, StorageError> {

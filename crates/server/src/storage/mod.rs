@@ -53,6 +53,22 @@ pub struct ObjectHead {
     pub content_type: Option<String>,
 }
 
+/// A stored object opened for reading from its first byte.
+pub struct ObjectReader {
+    pub size: u64,
+    pub etag: String,
+    pub body: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+}
+
+impl std::fmt::Debug for ObjectReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectReader")
+            .field("size", &self.size)
+            .field("etag", &self.etag)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One part of a multipart upload to presign.
 #[derive(Debug, Clone, Copy)]
 pub struct PartTarget<'a> {
@@ -120,6 +136,16 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn head(&self, key: &str) -> Result<Option<ObjectHead>, StorageError>;
     /// Up to `len` first bytes of the object, failing with `Changed` unless its ETag is `etag`.
     async fn read_start(&self, key: &str, etag: &str, len: u64) -> Result<Bytes, StorageError>;
+    /// Streams the whole object; `None` when no object has this key.
+    async fn open(&self, key: &str) -> Result<Option<ObjectReader>, StorageError>;
+    /// Writes a small object the server made itself (a thumbnail).
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError>;
     /// Copies `from` to `to` inside the bucket (encrypted with `sse`, as a copy
     /// does not keep its source's encryption), unless `from` no longer has ETag `etag`.
     async fn copy(

@@ -1,5 +1,6 @@
 mod encryption;
 mod listing;
+mod objects;
 
 use std::time::{Duration, SystemTime};
 
@@ -25,8 +26,9 @@ use time::OffsetDateTime;
 
 use super::signer::{Batch, PostPolicy, Presign, Signer, percent_encode};
 use super::{
-    CachedCredentials, ObjectHead, ObjectStore, OpenMultipart, PartTarget, PresignedPart,
-    PresignedPost, PresignedPut, Sse, StorageError, StoredPart, UploadTarget, unquote_etag,
+    CachedCredentials, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget,
+    PresignedPart, PresignedPost, PresignedPut, Sse, StorageError, StoredPart, UploadTarget,
+    unquote_etag,
 };
 use crate::keys::STAGING_PREFIX;
 use crate::secret::Secret;
@@ -422,15 +424,23 @@ impl ObjectStore for S3Store {
                 etag: out.e_tag().unwrap_or_default().to_owned(),
                 content_type: out.content_type().map(str::to_owned),
             })),
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                Ok(None)
-            }
+            Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(classify(err)),
         }
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<ObjectReader>, StorageError> {
+        self.open_object(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        sse: Option<&Sse>,
+    ) -> Result<(), StorageError> {
+        self.put_object(key, body, content_type, sse).await
     }
 
     async fn read_start(&self, key: &str, etag: &str, len: u64) -> Result<Bytes, StorageError> {
@@ -492,13 +502,7 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                Ok(())
-            }
+            Err(err) if is_not_found(&err) => Ok(()),
             Err(err) => Err(classify(err)),
         }
     }
@@ -633,6 +637,12 @@ fn not_implemented<E>(err: &SdkError<E, HttpResponse>) -> bool {
 }
 
 /// Sorts an SDK failure into: precondition lost, worth retrying, or needs an operator.
+/// A 404: no such key (HEAD has no body to carry an error code).
+fn is_not_found<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().as_u16() == 404)
+}
+
 fn classify<E>(err: SdkError<E, HttpResponse>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

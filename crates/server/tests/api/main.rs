@@ -16,6 +16,8 @@ mod metrics;
 mod multipart;
 mod nodes;
 mod openapi;
+mod processing;
 mod repo_conformance;
 mod storage_refusals;
 mod store_conformance;
+mod webhook_receiver;

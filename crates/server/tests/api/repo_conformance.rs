@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use uploadgate_api::UploadStatus;
-use uploadgate_server::db::{self, ListFilter, PgRepo, SqliteRepo, Transition, Upload, UploadRepo};
+use uploadgate_api::{JobState, Processing, ProcessingState};
+use uploadgate_server::db::{
+    self, Database, ListFilter, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload,
+};
 use uuid::Uuid;
 
 use crate::test_app::test_database;
 
-async fn repo(dir: &tempfile::TempDir) -> Arc<dyn UploadRepo> {
+async fn repo(dir: &tempfile::TempDir) -> Arc<dyn Database> {
     match test_database().await {
         Some(url) => Arc::new(PgRepo::connect(&url).await.expect("connect")),
         None => {
@@ -42,6 +45,7 @@ fn upload(owner: &str) -> Upload {
         expires_at: now + Duration::from_secs(60),
         completed_at: None,
         multipart: None,
+        processing: None,
     }
 }
 
@@ -51,6 +55,7 @@ fn to(status: UploadStatus) -> Transition {
         at: db::now(),
         reject_reason: None,
         size: Some(42),
+        enqueue: None,
     }
 }
 
@@ -158,4 +163,191 @@ async fn one_completion_claim_at_a_time() {
             .expect("claim"),
         "final uploads are not claimed"
     );
+}
+
+/// Completes a fresh upload of `owner`, queueing a job of `kind` then `next`.
+async fn completed_with_job(repo: &Arc<dyn Database>, kind: &str, next: &[&str]) -> Upload {
+    let u = upload("alice");
+    repo.insert(&u).await.expect("insert");
+    let mut change = to(UploadStatus::Completed);
+    change.enqueue = Some(NewJob {
+        kind: kind.into(),
+        next: next.iter().map(|s| (*s).to_owned()).collect(),
+    });
+    assert!(
+        repo.transition(u.id, UploadStatus::Pending, &change)
+            .await
+            .expect("transition")
+    );
+    u
+}
+
+#[tokio::test]
+async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let mut uploads = Vec::new();
+    for _ in 0..12 {
+        uploads.push(completed_with_job(&repo, "scan", &["webhook"]).await);
+    }
+    let stored = repo.get(uploads[0].id).await.expect("get").expect("found");
+    assert_eq!(
+        stored.processing.map(|p| p.state),
+        Some(ProcessingState::Processing)
+    );
+
+    // Four workers claim at once until nothing is left.
+    let claimers = (0..4).map(|_| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let now = db::now();
+                match repo
+                    .claim(now, now + Duration::from_secs(60))
+                    .await
+                    .expect("claim")
+                {
+                    Some(job) => got.push(job),
+                    None => return got,
+                }
+            }
+        })
+    });
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.expect("join"));
+    }
+    let mut ids: Vec<Uuid> = claimed.iter().map(|j| j.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (claimed.len(), ids.len()),
+        (12, 12),
+        "each job exactly once"
+    );
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.kind == "scan" && j.attempts == 1 && j.next == ["webhook"])
+    );
+
+    let job = &claimed[0];
+    let mut processing = Processing::started();
+    processing.sha256 = Some("ab".repeat(32));
+    let outcome = Outcome::Succeeded {
+        processing,
+        next: NewJob::pipeline(&job.next),
+    };
+    assert!(repo.finish(job, &outcome, db::now()).await.expect("finish"));
+    let jobs = repo.jobs_of(job.upload_id).await.expect("jobs");
+    let states: Vec<(&str, JobState)> = jobs.iter().map(|j| (j.kind.as_str(), j.state)).collect();
+    assert_eq!(
+        states,
+        [("scan", JobState::Done), ("webhook", JobState::Queued)]
+    );
+    let stored = repo.get(job.upload_id).await.expect("get").expect("found");
+    assert_eq!(
+        stored.processing.and_then(|p| p.sha256),
+        Some("ab".repeat(32))
+    );
+    // Finishing twice is refused: the lease went with the first outcome.
+    assert!(!repo.finish(job, &outcome, db::now()).await.expect("finish"));
+    let depth = repo.depth().await.expect("depth");
+    assert_eq!((depth.queued, depth.running, depth.dead), (1, 11, 0));
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let u = completed_with_job(&repo, "thumbnail", &[]).await;
+    let now = db::now();
+    let first = repo
+        .claim(now, now + Duration::from_secs(5))
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(first.upload_id, u.id);
+    assert!(
+        repo.claim(now, now + Duration::from_secs(5))
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    // Its worker died: after the lease, another takes it, as a second attempt.
+    let later = now + Duration::from_secs(6);
+    let second = repo
+        .claim(later, later + Duration::from_secs(5))
+        .await
+        .expect("claim")
+        .expect("taken over");
+    assert_eq!((second.id, second.attempts), (first.id, 2));
+    assert!(
+        !repo
+            .extend(&first, later + Duration::from_secs(60))
+            .await
+            .expect("extend")
+    );
+    let retry = Outcome::Retry {
+        error: "boom".into(),
+        retry_at: later,
+    };
+    assert!(
+        !repo.finish(&first, &retry, later).await.expect("finish"),
+        "stale lease"
+    );
+    assert!(repo.finish(&second, &retry, later).await.expect("finish"));
+    let jobs = repo.jobs_of(u.id).await.expect("jobs");
+    assert_eq!(
+        (jobs[0].state, jobs[0].last_error.as_deref()),
+        (JobState::Queued, Some("boom"))
+    );
+
+    // Out of attempts: dead, listed for its owner only, and retried on request.
+    let third = repo
+        .claim(later, later + Duration::from_secs(5))
+        .await
+        .expect("claim")
+        .expect("due");
+    let mut failed = Processing::started();
+    failed.state = ProcessingState::Failed;
+    let dead = Outcome::Dead {
+        error: "gave up".into(),
+        processing: failed,
+    };
+    assert!(repo.finish(&third, &dead, later).await.expect("finish"));
+    let listed = repo
+        .jobs_in_state("alice", JobState::Dead, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [first.id]);
+    assert!(
+        repo.jobs_in_state("bob", JobState::Dead, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        !repo
+            .retry_dead("bob", first.id, later)
+            .await
+            .expect("retry")
+    );
+    assert!(
+        repo.retry_dead("alice", first.id, later)
+            .await
+            .expect("retry")
+    );
+    let stored = repo.get(u.id).await.expect("get").expect("found");
+    assert_eq!(
+        stored.processing.map(|p| p.state),
+        Some(ProcessingState::Processing)
+    );
+    let again = repo
+        .claim(later, later + Duration::from_secs(5))
+        .await
+        .expect("claim")
+        .expect("due");
+    assert_eq!((again.id, again.attempts), (first.id, 1));
 }

@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use time::OffsetDateTime;
-use uploadgate_api::{DownloadLink, UploadStatus};
+use uploadgate_api::{DownloadLink, ProcessingState, UploadStatus};
 
 use super::{find_own, url_ttl};
 use crate::app::AppState;
@@ -18,7 +18,7 @@ use crate::extract::AuthUser;
         (status = 503, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The database or storage is unavailable; retry after Retry-After"),
         (status = 200, body = DownloadLink),
         (status = 404, body = uploadgate_api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not completed")))]
+        (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not completed, or quarantined")))]
 pub async fn download_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -32,6 +32,16 @@ pub async fn download_upload(
                 "only completed uploads can be downloaded; this one is {}",
                 upload.status.as_str()
             ),
+        ));
+    }
+    if upload
+        .processing
+        .as_ref()
+        .is_some_and(|p| p.state == ProcessingState::Quarantined)
+    {
+        return Err(ApiError::conflict(
+            "upload_quarantined",
+            "the virus scan flagged this file; it is quarantined and cannot be downloaded",
         ));
     }
     let ttl = url_ttl(&state, &upload.profile);

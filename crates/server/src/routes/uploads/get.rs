@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::{UploadRecord, UploadStatus, UploadedPart};
 
-use super::{find_own, record};
+use super::{find_own, record, with_jobs, with_thumbnail_links};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
@@ -25,6 +25,8 @@ pub async fn get_upload(
 ) -> Result<Json<UploadRecord>, ApiError> {
     let upload = find_own(&state, &user, &id).await?;
     let mut response = record(&upload);
+    with_thumbnail_links(&state, &mut response).await?;
+    with_jobs(&state, &mut response).await?;
     if let Some(multipart) = &upload.multipart
         && matches!(
             upload.status,

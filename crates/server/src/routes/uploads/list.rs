@@ -4,7 +4,7 @@ use serde::Deserialize;
 use uploadgate_api::{UploadList, UploadStatus};
 use uuid::Uuid;
 
-use super::record;
+use super::{record, with_thumbnail_links};
 use crate::app::AppState;
 use crate::db::ListFilter;
 use crate::error::ApiError;
@@ -76,8 +76,9 @@ pub async fn list_uploads(
     let next_cursor = more
         .then(|| uploads.last().map(|u| u.id.to_string()))
         .flatten();
-    Ok(Json(UploadList {
-        items: uploads.iter().map(record).collect(),
-        next_cursor,
-    }))
+    let mut items: Vec<_> = uploads.iter().map(record).collect();
+    for item in &mut items {
+        with_thumbnail_links(&state, item).await?;
+    }
+    Ok(Json(UploadList { items, next_cursor }))
 }

@@ -7,6 +7,9 @@ pub mod download;
 pub mod get;
 pub mod list;
 pub mod parts;
+pub mod results;
+
+pub use results::{with_jobs, with_thumbnail_links};
 
 use std::time::Duration;
 
@@ -38,6 +41,7 @@ pub fn record(upload: &Upload) -> UploadRecord {
         part_size: layout.map(|l| l.part_size),
         part_count: layout.map(|l| l.part_count),
         uploaded_parts: None,
+        processing: upload.processing.clone(),
         upload: None,
     }
 }

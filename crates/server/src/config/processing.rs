@@ -1,0 +1,187 @@
+//! Post-processing settings: the job workers and each processor's own section.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use super::units;
+use crate::secret::Secret;
+
+/// Processors a profile may list in `processors`, in the order they usually run.
+pub const PROCESSORS: [&str; 5] = ["sniff", "metadata", "scan", "thumbnail", "webhook"];
+
+/// The job workers (`[workers]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// Jobs run at once inside `serve`; 0 leaves them to `uploadgate worker`.
+    pub concurrency: usize,
+    /// How often an idle worker looks for due jobs (new jobs of this process
+    /// wake it at once).
+    #[serde(deserialize_with = "units::duration")]
+    pub poll_interval: Duration,
+    /// How long a claimed job stays invisible to other workers; a running job
+    /// renews it, so it only runs out when its worker died.
+    #[serde(deserialize_with = "units::duration")]
+    pub lease: Duration,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles each time, up to `max_backoff`.
+    #[serde(deserialize_with = "units::duration")]
+    pub backoff: Duration,
+    #[serde(deserialize_with = "units::duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            max_attempts: 5,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The virus scan through a ClamAV daemon (`[scan]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// `tcp://HOST:PORT` or `unix:/path/to/clamd.ctl`.
+    pub clamd: Option<String>,
+    /// What happens to an infected object: `"move"` to `quarantine/` (outside
+    /// every profile's prefix, never served) or `"delete"`.
+    pub quarantine: String,
+    /// The longest one scan may take, streaming included.
+    #[serde(deserialize_with = "units::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            clamd: None,
+            quarantine: "move".into(),
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Thumbnails of images (`[thumbnails]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThumbnailsConfig {
+    /// Bounding boxes in pixels; each thumbnail fits inside, ratio kept.
+    pub sizes: Vec<u32>,
+    /// Images with more pixels are not decoded (decompression bombs).
+    pub max_pixels: u64,
+    /// Images larger than this are not read at all.
+    #[serde(deserialize_with = "units::size")]
+    pub max_input_size: u64,
+}
+
+impl Default for ThumbnailsConfig {
+    fn default() -> Self {
+        Self {
+            sizes: vec![200, 800],
+            max_pixels: 40_000_000,
+            max_input_size: 50 * 1024 * 1024,
+        }
+    }
+}
+
+/// Signed notifications to the application (`[webhook]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Where each processed upload is POSTed.
+    pub url: Option<Url>,
+    /// HMAC-SHA256 key for the `Uploadgate-Signature` header.
+    pub secret: Option<Secret>,
+    /// Per delivery attempt.
+    #[serde(deserialize_with = "units::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            secret: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Storage event notifications (`[events]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Shared secret `POST /v1/events/s3` requires (`Authorization: Bearer`);
+    /// the route answers 404 while unset.
+    pub secret: Option<Secret>,
+}
+
+impl WorkersConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("workers.max_attempts must be at least 1".into());
+        }
+        if self.lease < Duration::from_secs(1) {
+            return Err("workers.lease must be at least 1s".into());
+        }
+        if self.poll_interval.is_zero() || self.backoff.is_zero() {
+            return Err("workers.poll_interval and workers.backoff must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl ScanConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.quarantine.as_str(), "move" | "delete") {
+            return Err(format!(
+                "scan.quarantine {:?} is not \"move\" or \"delete\"",
+                self.quarantine
+            ));
+        }
+        if let Some(address) = &self.clamd
+            && !(address.starts_with("tcp://") || address.starts_with("unix:"))
+        {
+            return Err(format!(
+                "scan.clamd {address:?} must be tcp://HOST:PORT or unix:/path"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ThumbnailsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sizes.is_empty() || self.sizes.iter().any(|&s| s == 0 || s > 4096) {
+            return Err("thumbnails.sizes must list sizes from 1 to 4096 pixels".into());
+        }
+        if self.max_pixels == 0 {
+            return Err("thumbnails.max_pixels must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl WebhookConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.url.is_some() && self.secret.as_ref().is_none_or(|s| s.expose().len() < 16) {
+            return Err("webhook.secret (at least 16 bytes) is required with webhook.url".into());
+        }
+        if let Some(url) = &self.url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(format!("webhook.url {url} must be http or https"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+//! `sniff`: record the media type the content shows. Verification already
+//! refused content that contradicts the declared type; this keeps what was found.
+
+use uploadgate_api::Processing;
+
+use super::ProcessError;
+use crate::app::AppState;
+use crate::db::Upload;
+use crate::sniff::SNIFF_LEN;
+
+pub async fn run(
+    state: &AppState,
+    upload: &Upload,
+    processing: &mut Processing,
+) -> Result<(), ProcessError> {
+    let head = state
+        .store
+        .head(&upload.key)
+        .await?
+        .ok_or_else(|| ProcessError::Permanent("the object is not in storage".into()))?;
+    let start = state
+        .store
+        .read_start(&upload.key, &head.etag, SNIFF_LEN)
+        .await?;
+    processing.detected_type = Some(
+        infer::get(&start)
+            .map_or("application/octet-stream", |kind| kind.mime_type())
+            .to_owned(),
+    );
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The worker loop: claim a due job, run it under a renewed lease, record how
+//! it ended.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uploadgate_api::{Processing, ProcessingState};
+
+use super::{ProcessError, run};
+use crate::app::AppState;
+use crate::config::WorkersConfig;
+use crate::db::{self, Job, NewJob, Outcome};
+use crate::metrics::{JobKindLabels, JobLabels};
+
+/// `run_workers` in a task of its own (inside `serve`).
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run_workers(state, stop))
+}
+
+/// Runs `workers.concurrency` workers until `stop` turns true. A job under way
+/// when it does is finished first; if the process dies instead, the job's lease
+/// runs out and another worker runs it again.
+pub async fn run_workers(state: AppState, stop: watch::Receiver<bool>) {
+    let mut workers = JoinSet::new();
+    for _ in 0..state.config.workers.concurrency {
+        workers.spawn(work(state.clone(), stop.clone()));
+    }
+    while let Some(result) = workers.join_next().await {
+        if let Err(err) = result {
+            tracing::error!(%err, "a job worker ended abnormally");
+        }
+    }
+}
+
+async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
+    let settings = &state.config.workers;
+    while !*stop.borrow() {
+        let now = db::now();
+        match state.jobs.claim(now, now + settings.lease).await {
+            Ok(Some(job)) => run_claimed(&state, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = state.work.notified() => {}
+                    () = tokio::time::sleep(settings.poll_interval) => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot claim a job");
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(settings.poll_interval) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_claimed(state: &AppState, job: Job) {
+    let started = Instant::now();
+    let settings = &state.config.workers;
+    let outcome = if job.attempts > settings.max_attempts {
+        // Claimed again after its lease ran out every time: whatever it does
+        // kills or hangs its worker. Stop feeding it to workers.
+        let error = format!(
+            "abandoned by its worker {} times (crash or hang)",
+            job.attempts - 1
+        );
+        dead(state, &job, error).await
+    } else {
+        let attempt = tokio::select! {
+            result = attempt(state, &job) => result,
+            lost = keep_lease(state, &job) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, %lost, "lost a job's lease; leaving it to its new worker");
+                return;
+            }
+        };
+        match attempt {
+            Ok(outcome) => outcome,
+            Err(ProcessError::Retry(error)) if job.attempts < settings.max_attempts => {
+                Outcome::Retry {
+                    retry_at: db::now() + with_jitter(backoff(settings, job.attempts)),
+                    error,
+                }
+            }
+            Err(ProcessError::Retry(error) | ProcessError::Permanent(error)) => {
+                dead(state, &job, error).await
+            }
+        }
+    };
+    let label = match &outcome {
+        Outcome::Succeeded { .. } => "done",
+        Outcome::Retry { .. } => "retry",
+        Outcome::Dead { .. } => "dead",
+    };
+    match &outcome {
+        Outcome::Succeeded { .. } => {
+            tracing::info!(job = %job.id, upload = %job.upload_id, kind = %job.kind, "job done");
+        }
+        Outcome::Retry { error, retry_at } => {
+            tracing::warn!(job = %job.id, upload = %job.upload_id, kind = %job.kind,
+                attempt = job.attempts, %error, %retry_at, "job failed; will retry");
+        }
+        Outcome::Dead { error, .. } => {
+            tracing::error!(job = %job.id, upload = %job.upload_id, kind = %job.kind,
+                attempt = job.attempts, %error, "job failed for good; dead-lettered");
+        }
+    }
+    state
+        .metrics
+        .job_seconds
+        .get_or_create(&JobKindLabels {
+            kind: job.kind.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .jobs
+        .get_or_create(&JobLabels {
+            kind: job.kind.clone(),
+            outcome: label,
+        })
+        .inc();
+    match state.jobs.finish(&job, &outcome, db::now()).await {
+        Ok(true) => {
+            if matches!(outcome, Outcome::Succeeded { next: Some(_), .. }) {
+                state.work.notify_waiters();
+            }
+        }
+        Ok(false) => {
+            tracing::warn!(job = %job.id, "a job's lease was lost before its outcome was recorded");
+        }
+        // The lease runs out and the job runs again: processors are idempotent.
+        Err(err) => tracing::warn!(job = %job.id, %err, "cannot record a job's outcome"),
+    }
+}
+
+/// One attempt at `job`: the processor's results and what comes next.
+async fn attempt(state: &AppState, job: &Job) -> Result<Outcome, ProcessError> {
+    let upload = state
+        .db
+        .get(job.upload_id)
+        .await?
+        .ok_or_else(|| ProcessError::Permanent("the upload no longer exists".into()))?;
+    let mut processing = upload
+        .processing
+        .clone()
+        .unwrap_or_else(Processing::started);
+    if job.next.is_empty() && processing.state == ProcessingState::Processing {
+        // The last step (usually the webhook) reports the final state.
+        processing.state = ProcessingState::Ready;
+    }
+    run(state, job, &upload, &mut processing).await?;
+    let next = if processing.state == ProcessingState::Quarantined {
+        // Nothing more happens to an infected file but telling the application.
+        job.next
+            .iter()
+            .position(|kind| kind == "webhook")
+            .and_then(|at| NewJob::pipeline(&job.next[at..]))
+    } else {
+        NewJob::pipeline(&job.next)
+    };
+    if next.is_none() && processing.state == ProcessingState::Processing {
+        processing.state = ProcessingState::Ready;
+    }
+    Ok(Outcome::Succeeded { processing, next })
+}
+
+async fn dead(state: &AppState, job: &Job, error: String) -> Outcome {
+    let stored = state.db.get(job.upload_id).await.ok().flatten();
+    let mut processing = stored
+        .and_then(|u| u.processing)
+        .unwrap_or_else(Processing::started);
+    if processing.state != ProcessingState::Quarantined {
+        processing.state = ProcessingState::Failed;
+    }
+    Outcome::Dead { error, processing }
+}
+
+/// Renews `job`'s lease every third of it; returns (ending the attempt) only
+/// when the lease was lost to another worker.
+async fn keep_lease(state: &AppState, job: &Job) -> String {
+    let lease = state.config.workers.lease;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match state.jobs.extend(job, db::now() + lease).await {
+            Ok(true) => {}
+            Ok(false) => return "taken over by another worker".into(),
+            // A database hiccup: keep working; the next renewal may succeed.
+            Err(err) => tracing::warn!(job = %job.id, %err, "cannot renew a job's lease"),
+        }
+    }
+}
+
+/// `workers.backoff` doubled per attempt so far, capped at `workers.max_backoff`.
+fn backoff(settings: &WorkersConfig, attempts: u32) -> Duration {
+    let exponent = attempts.saturating_sub(1).min(20);
+    settings
+        .backoff
+        .saturating_mul(1 << exponent)
+        .min(settings.max_backoff)
+}
+
+/// Up to 25% more, so that jobs failing together do not retry together.
+fn with_jitter(delay: Duration) -> Duration {
+    delay.mul_f64(1.0 + rand::rng().random_range(0.0..0.25))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_attempt_up_to_the_cap() {
+        let settings = WorkersConfig {
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+            ..WorkersConfig::default()
+        };
+        let delays: Vec<u64> = (1..=7).map(|n| backoff(&settings, n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(&settings, u32::MAX).as_secs(), 60);
+        let jittered = with_jitter(Duration::from_secs(100));
+        assert!((100..=125).contains(&jittered.as_secs()), "{jittered:?}");
+    }
+}

@@ -1,0 +1,593 @@
+//! Post-processing against real parts: a real clamd, real images, a real
+//! webhook receiver, the server's real job queue in its real database.
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::watch;
+use uploadgate_server::processing::{run_workers, verify_signature};
+
+use crate::test_app::{TestApp, TestAppBuilder, id_of, put_as_instructed};
+use crate::webhook_receiver::{Receiver, Reply};
+
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+const EVENTS_SECRET: &str = "test-events-secret";
+
+/// Fast workers: tests wait for them.
+const WORKERS: &str = "[workers]\npoll_interval = \"100ms\"\nbackoff = \"100ms\"\nmax_backoff = \"1s\"\nlease = \"3s\"\n";
+
+/// A clamd for this test: `UPLOADGATE_TEST_CLAMD` (what scripts/test starts),
+/// or one started here through the same script.
+struct Clamd {
+    address: String,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Clamd {
+    fn start() -> Clamd {
+        if let Ok(address) = std::env::var("UPLOADGATE_TEST_CLAMD") {
+            return Clamd { address, dir: None };
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
+        let out = std::process::Command::new(script)
+            .arg("start")
+            .arg(dir.path())
+            .output()
+            .expect("run scripts/engines/clamd");
+        assert!(
+            out.status.success(),
+            "clamd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clamd {
+            address: String::from_utf8(out.stdout)
+                .expect("utf-8")
+                .trim()
+                .to_owned(),
+            dir: Some(dir),
+        }
+    }
+}
+
+impl Drop for Clamd {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
+            let _ = std::process::Command::new(script)
+                .arg("stop")
+                .arg(dir.path())
+                .status();
+        }
+    }
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    }));
+    let mut out = Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+/// Uploads `bytes` as `content_type` under `profile` and completes it.
+async fn upload(
+    app: &TestApp,
+    user: &str,
+    profile: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> String {
+    let record = app
+        .create(
+            user,
+            json!({"filename": "f.bin", "contentType": content_type, "size": bytes.len(), "profile": profile}),
+        )
+        .await;
+    let sent = put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let id = id_of(&record);
+    let completed = app.complete(user, &id).await;
+    assert_eq!(completed.status(), StatusCode::OK);
+    let completed: Value = completed.json().await.expect("json");
+    assert_eq!(
+        completed["processing"]["state"], "processing",
+        "{completed}"
+    );
+    id
+}
+
+/// Polls the upload until its processing is no longer under way.
+async fn processed(app: &TestApp, user: &str, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let record = app.get_json(user, &format!("/v1/uploads/{id}")).await;
+        if record["processing"]["state"] != "processing" {
+            return record;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still processing: {record}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn with_processors(builder: TestAppBuilder, processors: &str) -> TestAppBuilder {
+    builder.profile(
+        "p",
+        &format!("content_types = [\"*/*\"]\nmax_size = \"20MiB\"\nprocessors = {processors}"),
+    )
+}
+
+#[tokio::test]
+async fn eicar_is_quarantined_and_a_clean_file_becomes_ready() {
+    let clamd = Clamd::start();
+    let app = with_processors(TestApp::builder(), r#"["scan", "metadata"]"#)
+        .config(WORKERS)
+        .config(&format!("[scan]\nclamd = {:?}\n", clamd.address))
+        .start()
+        .await;
+
+    let clean = b"just an ordinary file\n".repeat(1000);
+    let id = upload(&app, "alice", "p", "application/octet-stream", &clean).await;
+    let record = processed(&app, "alice", &id).await;
+    let processing = &record["processing"];
+    assert_eq!(processing["state"], "ready", "{record}");
+    assert_eq!(processing["scan"]["verdict"], "clean");
+    assert_eq!(processing["sha256"], hex::encode(Sha256::digest(&clean)));
+    let kinds: Vec<&str> = processing["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| j["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, ["scan", "metadata"]);
+    assert_eq!(app.download("alice", &id).await, clean);
+
+    let id = upload(&app, "alice", "p", "application/octet-stream", EICAR).await;
+    let record = processed(&app, "alice", &id).await;
+    let processing = &record["processing"];
+    assert_eq!(processing["state"], "quarantined", "{record}");
+    assert_eq!(processing["scan"]["verdict"], "infected");
+    assert_eq!(
+        processing["scan"]["signature"],
+        "Test.EICAR.Local.UNOFFICIAL"
+    );
+    // Nothing after the scan ran on it.
+    assert!(processing.get("sha256").is_none(), "{record}");
+    let key = record["key"].as_str().expect("key");
+    assert!(
+        app.store().head(key).await.expect("head").is_none(),
+        "still served"
+    );
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let kept = app
+        .store()
+        .head(&format!("quarantine/{}", uuid.simple()))
+        .await
+        .expect("head");
+    assert_eq!(kept.map(|h| h.size), Some(EICAR.len() as u64));
+    let refused = app
+        .get("alice", &format!("/v1/uploads/{id}/download"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let problem: Value = refused.json().await.expect("json");
+    assert_eq!(problem["code"], "upload_quarantined");
+}
+
+#[tokio::test]
+async fn a_png_gets_thumbnails_of_the_configured_sizes() {
+    let app = with_processors(TestApp::builder(), r#"["sniff", "metadata", "thumbnail"]"#)
+        .config(WORKERS)
+        .start()
+        .await;
+    let id = upload(&app, "alice", "p", "image/png", &png(1000, 500)).await;
+    let record = processed(&app, "alice", &id).await;
+    let processing = &record["processing"];
+    assert_eq!(processing["state"], "ready", "{record}");
+    assert_eq!(processing["detectedType"], "image/png");
+    assert_eq!(
+        (processing["width"].clone(), processing["height"].clone()),
+        (json!(1000), json!(500))
+    );
+    let thumbnails = processing["thumbnails"].as_array().expect("thumbnails");
+    let mut sizes = Vec::new();
+    for thumbnail in thumbnails {
+        let url = thumbnail["url"].as_str().expect("url");
+        let bytes = app
+            .client
+            .get(url)
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("bytes");
+        let decoded = image::load_from_memory(&bytes).expect("a real image");
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (
+                thumbnail["width"].as_u64().expect("w") as u32,
+                thumbnail["height"].as_u64().expect("h") as u32
+            )
+        );
+        assert_eq!(thumbnail["contentType"], "image/jpeg");
+        sizes.push((thumbnail["size"].clone(), decoded.width(), decoded.height()));
+    }
+    assert_eq!(sizes, [(json!(200), 200, 100), (json!(800), 800, 400)]);
+
+    // The list shows them too, with links (the page needs them).
+    let list = app.get_json("alice", "/v1/uploads").await;
+    assert!(
+        list["items"][0]["processing"]["thumbnails"][0]["url"].is_string(),
+        "{list}"
+    );
+}
+
+/// CRC-32 (ISO-HDLC) for hand-made PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    let mut typed = kind.to_vec();
+    typed.extend_from_slice(data);
+    out.extend_from_slice(&typed);
+    out.extend_from_slice(&crc32(&typed).to_be_bytes());
+    out
+}
+
+/// A small, well-formed PNG that claims 60,000 × 60,000 RGB pixels (10 GB
+/// decoded), with a stream of zeros that deflates a thousandfold.
+fn bomb() -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let zeros = vec![0u8; 4 * 1024 * 1024];
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &zeros).expect("deflate");
+    let deflated = encoder.finish().expect("deflate");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &deflated));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+/// Peak resident memory of this process (the server runs in it), in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        * 1024
+}
+
+#[tokio::test]
+async fn decompression_bombs_and_broken_images_are_refused_and_the_worker_goes_on() {
+    let app = with_processors(TestApp::builder(), r#"["thumbnail"]"#)
+        .config(WORKERS)
+        .start()
+        .await;
+    let before = peak_rss();
+    let id = upload(&app, "alice", "p", "image/png", &bomb()).await;
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+    let notes = record["processing"]["notes"].to_string();
+    assert!(
+        notes.contains("60000x60000 px is above thumbnails.max_pixels"),
+        "{record}"
+    );
+    assert!(record["processing"].get("thumbnails").is_none(), "{record}");
+    let grown = peak_rss().saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "peak memory grew by {grown} bytes"
+    );
+
+    let mut broken = png(300, 300);
+    broken.truncate(broken.len() / 2);
+    let id = upload(&app, "alice", "p", "image/png", &broken).await;
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+    assert!(
+        record["processing"]["notes"]
+            .to_string()
+            .contains("could not be decoded"),
+        "{record}"
+    );
+
+    // The same workers still make thumbnails.
+    let id = upload(&app, "alice", "p", "image/png", &png(400, 400)).await;
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(
+        record["processing"]["thumbnails"].as_array().map(Vec::len),
+        Some(2),
+        "{record}"
+    );
+}
+
+fn webhook_config(url: &str) -> String {
+    format!("[webhook]\nurl = {url:?}\nsecret = {WEBHOOK_SECRET:?}\ntimeout = \"2s\"\n")
+}
+
+#[tokio::test]
+async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
+    let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(503)]).await;
+    let app = with_processors(TestApp::builder(), r#"["metadata", "webhook"]"#)
+        .config(WORKERS)
+        .config(&webhook_config(&receiver.url))
+        .start()
+        .await;
+    let id = upload(
+        &app,
+        "alice",
+        "p",
+        "application/octet-stream",
+        b"some bytes",
+    )
+    .await;
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+
+    let deliveries = receiver.deliveries();
+    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
+    let ids: std::collections::BTreeSet<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids.len(), 1, "one logical delivery: {ids:?}");
+    assert_eq!(
+        deliveries.iter().filter(|d| d.status == Some(200)).count(),
+        1
+    );
+    for delivery in &deliveries {
+        assert!(
+            verify_signature(
+                WEBHOOK_SECRET.as_bytes(),
+                delivery.timestamp,
+                &delivery.body,
+                &delivery.signature
+            ),
+            "bad signature on {delivery:?}"
+        );
+        assert!(!verify_signature(
+            b"another secret!!",
+            delivery.timestamp,
+            &delivery.body,
+            &delivery.signature
+        ));
+    }
+    let body: Value = serde_json::from_slice(&deliveries[2].body).expect("json");
+    assert_eq!(body["event"], "upload.processed");
+    assert_eq!(body["deliveryId"], deliveries[2].id.as_str());
+    assert_eq!(body["upload"]["id"], id.as_str());
+    assert_eq!(body["upload"]["processing"]["state"], "ready");
+    assert_eq!(
+        body["upload"]["processing"]["sha256"],
+        hex::encode(Sha256::digest(b"some bytes"))
+    );
+    let webhook = record["processing"]["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["kind"] == "webhook")
+        .expect("webhook job")
+        .clone();
+    assert_eq!(webhook["id"], deliveries[0].id.as_str());
+    assert_eq!(webhook["attempts"], 3);
+    assert_eq!(webhook["state"], "done");
+
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("uploadgate_jobs_total{kind=\"webhook\",outcome=\"retry\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("uploadgate_job_queue_depth{state=\"queued\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
+    let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(500)]).await;
+    let app = with_processors(TestApp::builder(), r#"["webhook"]"#)
+        .config(&WORKERS.replace("[workers]\n", "[workers]\nmax_attempts = 2\n"))
+        .config(&webhook_config(&receiver.url))
+        .start()
+        .await;
+    let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "failed", "{record}");
+    let job = &record["processing"]["jobs"][0];
+    assert_eq!(job["state"], "dead");
+    assert_eq!(
+        job["lastError"],
+        "webhook answered 500 Internal Server Error"
+    );
+
+    let dead = app.get_json("alice", "/v1/jobs").await;
+    assert_eq!(dead["items"].as_array().map(Vec::len), Some(1), "{dead}");
+    assert_eq!(dead["items"][0]["id"], job["id"]);
+    // Another user sees none of it and cannot retry it.
+    let theirs = app.get_json("bob", "/v1/jobs").await;
+    assert_eq!(theirs["items"], json!([]));
+    let job_id = job["id"].as_str().expect("id");
+    let path = format!("/v1/jobs/{job_id}/retry");
+    assert_eq!(
+        app.post_json("bob", &path, &json!({})).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(
+        app.post_json("alice", &path, &json!({})).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+    assert_eq!(receiver.deliveries().len(), 3);
+    // A job that is no longer dead cannot be retried again.
+    assert_eq!(
+        app.post_json("alice", &path, &json!({})).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
+    // The first delivery hangs: the worker is killed while it waits.
+    let receiver = Receiver::start(&[Reply::Hang]).await;
+    let app = with_processors(TestApp::builder(), r#"["webhook"]"#)
+        // The server's own workers stay off: this test runs them itself.
+        .config(&WORKERS.replace("[workers]\n", "[workers]\nconcurrency = 0\n"))
+        .config(&webhook_config(&receiver.url).replace("\"2s\"", "\"60s\""))
+        .start()
+        .await;
+    let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
+
+    let mut config = (*app.state().config).clone();
+    config.workers.concurrency = 1;
+    let mut state = app.state().clone();
+    state.config = Arc::new(config);
+    let (_stop, stopped) = watch::channel(false);
+    let doomed = tokio::spawn(run_workers(state.clone(), stopped.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while receiver.deliveries().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    doomed.abort();
+    let _ = doomed.await;
+    let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(
+        record["processing"]["jobs"][0]["state"], "running",
+        "{record}"
+    );
+
+    // A new worker takes it over once the dead one's lease (3 s) runs out.
+    let _survivor = tokio::spawn(run_workers(state, stopped));
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+    let job = &record["processing"]["jobs"][0];
+    assert_eq!(job["attempts"], 2, "{record}");
+    let deliveries = receiver.deliveries();
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(
+        deliveries[0].id, deliveries[1].id,
+        "the retry is the same delivery"
+    );
+}
+
+#[tokio::test]
+async fn a_storage_event_completes_an_upload_its_client_never_completed() {
+    let app = with_processors(TestApp::builder(), r#"["metadata"]"#)
+        .config(WORKERS)
+        .config(&format!("[events]\nsecret = {EVENTS_SECRET:?}\n"))
+        .start()
+        .await;
+    let bytes = b"sent, never completed";
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
+        )
+        .await;
+    let sent = put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let id = id_of(&record);
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+
+    let config = &app.state().config;
+    // As S3 sends it: the bucket's full key, URL-encoded.
+    let key = format!("{}staging/{}", config.s3.key_prefix, uuid.simple()).replace('/', "%2F");
+    let event = json!({"Records": [
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": config.s3.bucket}, "object": {"key": key, "size": bytes.len()}}},
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "someone-elses"}, "object": {"key": key}}},
+        {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": config.s3.bucket}, "object": {"key": key}}},
+    ]});
+    let post = |secret: &'static str, body: Value| {
+        app.client
+            .post(app.url("/v1/events/s3"))
+            .header("authorization", format!("Bearer {secret}"))
+            .json(&body)
+            .send()
+    };
+    let refused = post("wrong", event.clone()).await.expect("post");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_json("alice", &format!("/v1/uploads/{id}")).await["status"],
+        "pending"
+    );
+
+    let accepted = post(EVENTS_SECRET, event.clone()).await.expect("post");
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(
+        accepted.json::<Value>().await.expect("json"),
+        json!({"matched": 1, "ignored": 2})
+    );
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["status"], "completed", "{record}");
+    assert_eq!(record["processing"]["state"], "ready");
+    assert_eq!(
+        record["processing"]["sha256"],
+        hex::encode(Sha256::digest(bytes))
+    );
+
+    // A duplicate (wrapped by SNS this time) changes nothing and queues nothing.
+    let sns = json!({"Type": "Notification", "Message": event.to_string()});
+    let again = post(EVENTS_SECRET, sns).await.expect("post");
+    assert_eq!(again.status(), StatusCode::OK);
+    let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(
+        record["processing"]["jobs"].as_array().map(Vec::len),
+        Some(1),
+        "{record}"
+    );
+    assert_eq!(app.download("alice", &id).await, bytes);
+}
+
+#[tokio::test]
+async fn storage_events_are_off_without_a_secret() {
+    let app = TestApp::start().await;
+    let response = app
+        .client
+        .post(app.url("/v1/events/s3"))
+        .json(&json!({"Records": []}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
