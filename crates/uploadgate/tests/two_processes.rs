@@ -164,3 +164,180 @@ async fn two_serve_processes_share_one_upload() {
         "the object reads back intact"
     );
 }
+
+/// A webhook receiver on a loopback port that never answers its first
+/// delivery (so the worker sending it can be killed mid-job) and answers 200
+/// to the rest. Returns its URL and the delivery ids it got.
+fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let deliveries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = deliveries.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut delivery = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(value) = line
+                    .to_ascii_lowercase()
+                    .strip_prefix("uploadgate-delivery:")
+                {
+                    delivery = value.trim().to_owned();
+                }
+                line.clear();
+            }
+            let first = {
+                let mut seen = seen.lock().expect("lock");
+                seen.push(delivery);
+                seen.len() == 1
+            };
+            if first {
+                held.push(stream);
+            } else {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        }
+    });
+    (url, deliveries)
+}
+
+/// Starts `uploadgate worker` with `config`.
+fn worker(config: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_uploadgate"))
+        .arg("--config")
+        .arg(config)
+        .arg("worker")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("uploadgate worker starts")
+}
+
+#[tokio::test]
+async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (hook, deliveries) = hanging_receiver();
+    let database = match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
+        Ok(base) => base,
+        Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),
+    };
+    // The API node runs no workers: only the worker processes do.
+    let common = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\n\
+         [workers]\nconcurrency = 0\nlease = \"2s\"\npoll_interval = \"200ms\"\n\
+         [webhook]\nurl = {hook:?}\nsecret = \"a-webhook-secret-for-this-test\"\ntimeout = \"60s\"\n\
+         [profiles.default]\ncontent_types = [\"*/*\"]\nprocessors = [\"webhook\"]\n"
+    );
+    let api_data = dir.path().join("api");
+    let api_config = dir.path().join("api.toml");
+    std::fs::write(
+        &api_config,
+        format!(
+            "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            api_data.display().to_string(),
+            engines_toml()
+        ),
+    )
+    .expect("write");
+    let api = serve(&api_config);
+    let store = match &api.store {
+        Some(endpoint) => format!(
+            "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
+            read_secret(&api_data, "store-access-key-id"),
+            read_secret(&api_data, "store-secret-access-key"),
+        ),
+        None => engines_toml(),
+    };
+    let worker_config = dir.path().join("worker.toml");
+    std::fs::write(
+        &worker_config,
+        format!(
+            "data_dir = {:?}\n{}{store}",
+            dir.path().join("worker").display().to_string(),
+            common.replace("concurrency = 0", "concurrency = 1")
+        ),
+    )
+    .expect("write");
+
+    let client = reqwest::Client::new();
+    let bytes = b"processed by another process".to_vec();
+    let record: Value = client
+        .post(format!("{}/v1/uploads", api.api))
+        .bearer_auth(&api.token)
+        .json(&json!({"filename": "a.bin", "contentType": "application/octet-stream", "size": bytes.len()}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let mut put = client.put(record["upload"]["url"].as_str().expect("url"));
+    for (name, value) in record["upload"]["headers"].as_object().expect("headers") {
+        put = put.header(name, value.as_str().expect("header"));
+    }
+    assert_eq!(put.body(bytes).send().await.expect("put").status(), 200);
+    let id = record["id"].as_str().expect("id");
+    let completed: Value = client
+        .post(format!("{}/v1/uploads/{id}/complete", api.api))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("complete")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        completed["processing"]["state"], "processing",
+        "{completed}"
+    );
+
+    // The first worker takes the job and is killed (SIGKILL) while delivering.
+    let mut doomed = worker(&worker_config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while deliveries.lock().expect("lock").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no delivery attempt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    doomed.kill().expect("kill");
+    doomed.wait().expect("reaped");
+
+    // Another worker process takes it over once the lease runs out.
+    let mut survivor = worker(&worker_config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let record = loop {
+        let record: Value = client
+            .get(format!("{}/v1/uploads/{id}", api.api))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        if record["processing"]["state"] != "processing" {
+            break record;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never processed: {record}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = survivor.kill();
+    let _ = survivor.wait();
+    assert_eq!(record["processing"]["state"], "ready", "{record}");
+    assert_eq!(record["processing"]["jobs"][0]["attempts"], 2, "{record}");
+    let deliveries = deliveries.lock().expect("lock").clone();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert_eq!(deliveries[0], deliveries[1], "one logical delivery");
+    assert_eq!(
+        record["processing"]["jobs"][0]["id"],
+        deliveries[0].as_str()
+    );
+}
