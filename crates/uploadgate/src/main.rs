@@ -144,6 +144,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(store) = server.embedded_store() {
         println!("embedded S3 store: {}", store.public_url);
     }
+    println!("upload page: {}/?token={token}", server.api_url());
     println!("demo token (user \"demo\", valid 24h):\n  export TOKEN={token}");
     server
         .run(shutdown_signal())

@@ -5,6 +5,7 @@ pub mod events;
 mod health;
 pub mod jobs;
 pub mod openapi;
+mod page;
 pub mod uploads;
 
 use axum::Router;
@@ -20,6 +21,9 @@ const MAX_EVENTS_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(page::index))
+        .route("/assets/app.js", get(page::app_js))
+        .route("/assets/style.css", get(page::style_css))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))

@@ -70,7 +70,8 @@ pub fn serve_with_env(config: &Path, env: &[(&str, &str)]) -> Node {
     });
     let stdout = child.stdout.take().expect("stdout");
     let (mut api, mut store, mut token) = (None, None, None);
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.expect("line");
         if let Some(url) = line.strip_prefix("uploadgate is listening on ") {
             api = Some(url.trim().to_owned());
@@ -81,6 +82,8 @@ pub fn serve_with_env(config: &Path, env: &[(&str, &str)]) -> Node {
             break;
         }
     }
+    // Keep reading: a closed pipe would make the server's next print fail.
+    std::thread::spawn(move || lines.for_each(drop));
     Node {
         child,
         api: api.expect("listening line"),

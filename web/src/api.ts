@@ -1,0 +1,107 @@
+// Typed calls to API v1, retried on network errors, 5xx and 429.
+
+import { ApiError } from "./errors";
+import { DEFAULT_RETRY, type RetryOptions, backoff, sleep } from "./retry";
+import type {
+  CompletedPart,
+  CreateUpload,
+  DownloadLink,
+  Problem,
+  SignedParts,
+  UploadList,
+  UploadRecord,
+} from "./types";
+
+export interface ApiOptions {
+  /** Where uploadgate answers, e.g. `https://uploads.example.com`. */
+  baseUrl: string;
+  /** A bearer token, or a function giving the current one (tokens expire). */
+  token: string | (() => string | Promise<string>);
+  retry?: RetryOptions;
+}
+
+export class Api {
+  readonly baseUrl: string;
+  readonly #token: ApiOptions["token"];
+  readonly #retry: Required<RetryOptions>;
+
+  constructor(options: ApiOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  create(body: CreateUpload, signal?: AbortSignal): Promise<UploadRecord> {
+    return this.#call("POST", "/v1/uploads", body, signal);
+  }
+
+  get(id: string, signal?: AbortSignal): Promise<UploadRecord> {
+    return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
+  }
+
+  list(options: { status?: string; limit?: number; cursor?: string } = {}, signal?: AbortSignal): Promise<UploadList> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(options)) {
+      if (value !== undefined) query.set(name, String(value));
+    }
+    const suffix = query.size > 0 ? `?${query}` : "";
+    return this.#call("GET", `/v1/uploads${suffix}`, undefined, signal);
+  }
+
+  signParts(id: string, partNumbers: number[], signal?: AbortSignal): Promise<SignedParts> {
+    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/parts`, { partNumbers }, signal);
+  }
+
+  /** Verifies what landed. A rejected upload (422) resolves too: see `status` and `rejectReason`. */
+  complete(id: string, parts?: CompletedPart[], signal?: AbortSignal): Promise<UploadRecord> {
+    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/complete`, parts ? { parts } : {}, signal, [422]);
+  }
+
+  abort(id: string, signal?: AbortSignal): Promise<UploadRecord> {
+    return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
+  }
+
+  downloadLink(id: string, signal?: AbortSignal): Promise<DownloadLink> {
+    return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}/download`, undefined, signal);
+  }
+
+  async #call<T>(method: string, path: string, body: unknown, signal?: AbortSignal, okStatuses: number[] = []): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const token = typeof this.#token === "function" ? await this.#token() : this.#token;
+      let response: Response;
+      try {
+        response = await fetch(this.baseUrl + path, {
+          method,
+          signal,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (error) {
+        if (signal?.aborted || attempt >= this.#retry.attempts) throw error;
+        await sleep(backoff(this.#retry, attempt), signal);
+        continue;
+      }
+      if (response.ok || okStatuses.includes(response.status)) {
+        return (await response.json()) as T;
+      }
+      const problem = await readProblem(response);
+      const error = new ApiError(response.status, problem, `${method} ${path} answered ${response.status}`);
+      // Another request is completing this upload: ask again shortly.
+      const busy = response.status === 409 && error.code === "completion_in_progress";
+      if (!(error.retryable || busy) || attempt >= this.#retry.attempts) throw error;
+      const retryAfter = response.headers.get("retry-after");
+      await sleep(backoff(this.#retry, attempt, retryAfter === null ? undefined : Number(retryAfter)), signal);
+    }
+  }
+}
+
+async function readProblem(response: Response): Promise<Problem | undefined> {
+  try {
+    return (await response.json()) as Problem;
+  } catch {
+    return undefined;
+  }
+}

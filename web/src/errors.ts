@@ -1,0 +1,37 @@
+import type { Problem } from "./types";
+
+/** The API refused a request: its problem+json body, with its stable `code`. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly problem: Problem | undefined;
+
+  constructor(status: number, problem: Problem | undefined, fallback: string) {
+    super(problem?.detail ?? problem?.title ?? fallback);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = problem?.code ?? `http_${status}`;
+    this.problem = problem;
+  }
+
+  /** Worth retrying: the server or a dependency is down, or asks to slow down. */
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429;
+  }
+}
+
+/** Storage refused or dropped a transfer. */
+export class TransferError extends Error {
+  /** 0 when the request never got an answer (network, CORS). */
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "TransferError";
+    this.status = status;
+  }
+
+  get retryable(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429;
+  }
+}

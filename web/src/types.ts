@@ -1,0 +1,17 @@
+// Types of API v1, generated from the server's OpenAPI document (schema.d.ts,
+// `npm run types`): a field renamed on the server fails this build.
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+export type UploadRecord = Schemas["UploadRecord"];
+export type UploadList = Schemas["UploadList"];
+export type UploadStatus = Schemas["UploadStatus"];
+export type CreateUpload = Schemas["CreateUpload"];
+export type SignedParts = Schemas["SignedParts"];
+export type SignedPart = Schemas["SignedPart"];
+export type UploadedPart = Schemas["UploadedPart"];
+export type CompletedPart = Schemas["CompletedPart"];
+export type DownloadLink = Schemas["DownloadLink"];
+export type Problem = Schemas["Problem"];
+export type Processing = Schemas["Processing"];
+export type Thumbnail = Schemas["Thumbnail"];
