@@ -207,14 +207,31 @@ fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
     (url, deliveries)
 }
 
-/// Starts `uploadgate worker` with `config`.
-fn worker(config: &Path) -> std::process::Child {
+/// A new, empty database on the PostgreSQL server of `base`.
+async fn fresh_database(base: &str) -> String {
+    let name = format!("ug_worker_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(base).await.expect("PostgreSQL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create");
+    admin.close().await;
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    format!("{server}/{name}")
+}
+
+/// Starts `uploadgate worker` with `config`, its log going to `log`.
+fn worker(config: &Path, log: &Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_uploadgate"))
         .arg("--config")
         .arg(config)
         .arg("worker")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("uploadgate worker starts")
 }
@@ -223,8 +240,10 @@ fn worker(config: &Path) -> std::process::Child {
 async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (hook, deliveries) = hanging_receiver();
+    // A database of its own: the other test's nodes run workers too, and
+    // would take this test's jobs without its webhook settings.
     let database = match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
-        Ok(base) => base,
+        Ok(base) => fresh_database(&base).await,
         Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),
     };
     // The API node runs no workers: only the worker processes do.
@@ -298,17 +317,22 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     );
 
     // The first worker takes the job and is killed (SIGKILL) while delivering.
-    let mut doomed = worker(&worker_config);
+    let doomed_log = dir.path().join("doomed.log");
+    let mut doomed = worker(&worker_config, &doomed_log);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while deliveries.lock().expect("lock").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no delivery attempt");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery attempt; the worker logged:\n{}",
+            std::fs::read_to_string(&doomed_log).unwrap_or_default()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     doomed.kill().expect("kill");
     doomed.wait().expect("reaped");
 
     // Another worker process takes it over once the lease runs out.
-    let mut survivor = worker(&worker_config);
+    let mut survivor = worker(&worker_config, &dir.path().join("survivor.log"));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let record = loop {
         let record: Value = client

@@ -96,6 +96,7 @@ impl Target {
         let app = runtime.block_on(async {
             let app = TestApp::builder()
                 .config("[limits]\nuser_rate = 0\nip_rate = 0")
+                .config(&format!("[events]\nsecret = {EVENTS_SECRET:?}"))
                 .profile(
                     "video",
                     "content_types = [\"application/octet-stream\"]\nmax_size = \"20MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
@@ -115,13 +116,24 @@ impl Target {
         }
     }
 
-    /// Sends one request; fails unless it is answered below 500, and, for
-    /// errors, as problem+json.
+    /// Sends one request as the user; fails unless it is answered below 500,
+    /// and, for errors, as problem+json.
     fn check(&self, method: &str, uri: &str, body: Vec<u8>) -> Result<(), TestCaseError> {
+        self.check_as(&self.token, method, uri, body)
+    }
+
+    /// `check` with another bearer credential (the storage events' secret).
+    fn check_as(
+        &self,
+        bearer: &str,
+        method: &str,
+        uri: &str,
+        body: Vec<u8>,
+    ) -> Result<(), TestCaseError> {
         let Ok(request) = Request::builder()
             .method(method)
             .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body))
         else {
@@ -193,5 +205,51 @@ fn hostile_bodies_queries_and_ids_never_cause_a_server_error() {
         let id = id.replace(['?', '#', ' '], "");
         target.check("GET", &format!("/v1/uploads/{id}"), Vec::new())?;
         target.check("DELETE", &format!("/v1/uploads/{id}/"), Vec::new())?;
+        target.check("GET", &format!("/v1/jobs?{query}"), Vec::new())?;
+        target.check("POST", &format!("/v1/jobs/{id}/retry"), Vec::new())?;
+    });
+}
+
+const EVENTS_SECRET: &str = "fuzz-events-secret";
+
+/// S3 event documents with any key (the real upload's among them), any
+/// event name, wrapped or not; and arbitrary bodies.
+fn event() -> impl Strategy<Value = Vec<u8>> {
+    let key = prop_oneof![
+        Just(String::new()),
+        "\\PC{0,60}",
+        "(staging/|uploads/fuzz/)[0-9a-f%+.]{0,40}"
+    ];
+    let name = prop_oneof![
+        Just("ObjectCreated:Put".to_owned()),
+        Just("s3:ObjectCreated:Post".to_owned()),
+        "\\PC{0,20}"
+    ];
+    let document = (key, name, any::<bool>()).prop_map(|(key, name, wrapped)| {
+        let records = json!({"Records": [{"eventName": name, "s3": {"bucket": {"name": "uploads"}, "object": {"key": key}}}]});
+        let body = if wrapped {
+            json!({"Type": "Notification", "Message": records.to_string()})
+        } else {
+            records
+        };
+        serde_json::to_vec(&body).expect("json")
+    });
+    prop_oneof![document, body()]
+}
+
+#[test]
+fn hostile_storage_events_never_cause_a_server_error() {
+    let target = Target::new();
+    let config = ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CASES),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(body in event())| {
+        target.check_as(EVENTS_SECRET, "POST", "/v1/events/s3", body.clone())?;
+        target.check_as("not the secret", "POST", "/v1/events/s3", body)?;
     });
 }
