@@ -1,4 +1,5 @@
-//! Expires uploads that were abandoned and frees what they left in storage.
+//! Expires uploads that were abandoned and frees what they left in storage;
+//! verifies those whose bytes landed but whose client never said so.
 //!
 //! Safe with several nodes sweeping at once: an upload is only expired after
 //! taking its completion claim (so never while someone completes it) and through
@@ -10,8 +11,9 @@ use tokio::sync::watch;
 use uploadgate_api::UploadStatus;
 
 use crate::app::AppState;
-use crate::db::{self, DbError, Transition};
+use crate::db::{self, DbError, Transition, Upload};
 use crate::keys;
+use crate::verify;
 
 /// Uploads handled per database round trip.
 const PAGE: u32 = 100;
@@ -25,6 +27,9 @@ const RECONCILE_LIMIT: usize = 10_000;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sweep {
     pub expired: u32,
+    /// Uploads past their deadline whose bytes had landed (their client never
+    /// called `complete`, e.g. Uppy's form uploads): verified instead of expired.
+    pub verified: u32,
     /// Storage calls that failed; the lifecycle rules or a later sweep catch up.
     pub cleanup_failures: u32,
     /// Multipart uploads in storage that no upload in progress owned, aborted.
@@ -48,6 +53,11 @@ async fn expire(state: &AppState) -> Result<Sweep, DbError> {
         let stale = state.db.stale(cutoff, PAGE).await?;
         let mut progressed = false;
         for upload in &stale {
+            if completed_late(state, upload).await {
+                progressed = true;
+                report.verified += 1;
+                continue;
+            }
             let now = db::now();
             // Someone is completing it right now: leave it to them.
             if !state
@@ -86,6 +96,35 @@ async fn expire(state: &AppState) -> Result<Sweep, DbError> {
         // A short page is the last; a page with no progress would repeat forever.
         if stale.len() < PAGE as usize || !progressed {
             return Ok(report);
+        }
+    }
+}
+
+/// Completes a single-request upload whose object is in staging: its URL
+/// has expired, so what is there is final, and the sender is owed the same
+/// verification as if it had called `complete`. False: nothing landed, or
+/// verification could not run now (expire it, or try again next sweep).
+async fn completed_late(state: &AppState, upload: &Upload) -> bool {
+    if upload.multipart.is_some() {
+        // Parts are only assembled on request; nobody asked.
+        return false;
+    }
+    match state.store.head(&upload.staging_key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return false,
+        Err(err) => {
+            tracing::warn!(upload = %upload.id, %err, "janitor: cannot look for a staged object");
+            return false;
+        }
+    }
+    match verify::complete_detached(state, upload.clone(), None).await {
+        Ok(done) => {
+            tracing::info!(upload = %upload.id, status = done.status.as_str(), "janitor: verified an upload its client never completed");
+            done.status.is_final()
+        }
+        Err(err) => {
+            tracing::warn!(upload = %upload.id, code = err.code(), "janitor: cannot verify a staged upload");
+            false
         }
     }
 }
@@ -149,9 +188,12 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::J
                 _ = stop.changed() => return,
             };
             match result {
-                Ok(report) if report.expired > 0 || report.orphans_aborted > 0 => {
+                Ok(report)
+                    if report.expired > 0 || report.verified > 0 || report.orphans_aborted > 0 =>
+                {
                     tracing::info!(
                         expired = report.expired,
+                        verified = report.verified,
                         orphans_aborted = report.orphans_aborted,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"

@@ -109,9 +109,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Janitor { once: _ } => {
             let sweep = sweep_once(config).await?;
             println!(
-                "expired {} uploads; aborted {} orphaned multipart uploads{}; \
+                "expired {} uploads; verified {} that were sent but never completed; \
+                 aborted {} orphaned multipart uploads{}; \
                  {} storage clean-ups failed (lifecycle rules or the next sweep catch those)",
                 sweep.expired,
+                sweep.verified,
                 sweep.orphans_aborted,
                 if sweep.reconciled {
                     ""

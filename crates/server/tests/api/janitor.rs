@@ -54,23 +54,38 @@ async fn stale_uploads_expire_and_lose_their_storage() {
         .expect("put");
     assert_eq!(first.status(), StatusCode::OK);
 
+    // Created, never sent: nothing to verify.
+    let unsent = app
+        .create("alice", json!({"filename": "b.png", "contentType": "image/png", "size": PNG.len(), "profile": "brief"}))
+        .await;
+
     let fresh = app.create_put("alice", "image/png", PNG).await;
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let sweep = janitor::sweep(app.state()).await.expect("sweep");
-    assert_eq!((sweep.expired, sweep.cleanup_failures), (2, 0));
+    assert_eq!(
+        (sweep.expired, sweep.verified, sweep.cleanup_failures),
+        (2, 1, 0)
+    );
     assert_eq!(
         janitor::sweep(app.state()).await.expect("sweep").expired,
         0,
         "idempotent"
     );
 
-    for id in [id_of(&single), multi_id.clone()] {
+    for id in [id_of(&unsent), multi_id.clone()] {
         let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
         assert_eq!(record["status"], "expired", "{record}");
         let response = app.complete("alice", &id).await;
         assert_eq!(response.status(), StatusCode::CONFLICT);
     }
+    // Sent but never completed (as Uppy's form uploads are): its URL has
+    // expired, so what landed is final; it is verified, not thrown away.
+    let record = app
+        .get_json("alice", &format!("/v1/uploads/{}", id_of(&single)))
+        .await;
+    assert_eq!(record["status"], "completed", "{record}");
+    assert_eq!(app.download("alice", &id_of(&single)).await, PNG);
     let staging = format!("staging/{}", id_of(&single).replace('-', ""));
     assert_eq!(app.store().head(&staging).await.expect("head"), None);
 
