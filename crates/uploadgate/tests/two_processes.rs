@@ -224,16 +224,36 @@ async fn fresh_database(base: &str) -> String {
     format!("{server}/{name}")
 }
 
+/// A running `uploadgate worker`, killed when dropped (a failed assertion
+/// must not leave it running).
+struct Worker(std::process::Child);
+
+impl Worker {
+    /// SIGKILL, as a crash would.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Starts `uploadgate worker` with `config`, its log going to `log`.
-fn worker(config: &Path, log: &Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_uploadgate"))
-        .arg("--config")
-        .arg(config)
-        .arg("worker")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("uploadgate worker starts")
+fn worker(config: &Path, log: &Path) -> Worker {
+    Worker(
+        std::process::Command::new(env!("CARGO_BIN_EXE_uploadgate"))
+            .arg("--config")
+            .arg(config)
+            .arg("worker")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).expect("log file"))
+            .spawn()
+            .expect("uploadgate worker starts"),
+    )
 }
 
 #[tokio::test]
@@ -328,8 +348,7 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    doomed.kill().expect("kill");
-    doomed.wait().expect("reaped");
+    doomed.kill();
 
     // Another worker process takes it over once the lease runs out.
     let mut survivor = worker(&worker_config, &dir.path().join("survivor.log"));
@@ -353,8 +372,7 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let _ = survivor.kill();
-    let _ = survivor.wait();
+    survivor.kill();
     assert_eq!(record["processing"]["state"], "ready", "{record}");
     assert_eq!(record["processing"]["jobs"][0]["attempts"], 2, "{record}");
     let deliveries = deliveries.lock().expect("lock").clone();
