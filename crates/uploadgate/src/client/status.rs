@@ -42,4 +42,32 @@ pub fn print_record(record: &UploadRecord) {
     if let Some(reason) = &record.reject_reason {
         println!("rejected  {reason}");
     }
+    if let Some(processing) = &record.processing {
+        println!("processed {}", processing.state.as_str());
+        if let Some(scan) = &processing.scan {
+            let signature = scan.signature.as_deref().unwrap_or_default();
+            println!("scan      {} {signature}", scan.verdict);
+        }
+        if let Some(sha256) = &processing.sha256 {
+            println!("sha256    {sha256}");
+        }
+        if let (Some(width), Some(height)) = (processing.width, processing.height) {
+            println!("image     {width}x{height} px");
+        }
+        for thumbnail in &processing.thumbnails {
+            println!(
+                "thumbnail {}x{} {}",
+                thumbnail.width, thumbnail.height, thumbnail.key
+            );
+        }
+        for job in processing.jobs.iter().filter(|j| j.last_error.is_some()) {
+            let error = job.last_error.as_deref().unwrap_or_default();
+            println!(
+                "job       {} {} after {} attempts: {error}",
+                job.kind,
+                job.state.as_str(),
+                job.attempts
+            );
+        }
+    }
 }
