@@ -512,6 +512,34 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
 }
 
 #[tokio::test]
+async fn shutdown_lets_the_job_under_way_finish() {
+    let receiver = Receiver::start(&[Reply::SlowOk(1500)]).await;
+    let mut app = with_processors(TestApp::builder(), r#"["webhook"]"#)
+        .config(WORKERS)
+        .config(&webhook_config(&receiver.url))
+        .start()
+        .await;
+    let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while receiver.deliveries().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Shut down (as on SIGTERM) while the delivery is under way, and start again.
+    app.restart().await;
+    let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(
+        record["processing"]["state"], "ready",
+        "finished before exit: {record}"
+    );
+    assert_eq!(record["processing"]["jobs"][0]["attempts"], 1, "{record}");
+    assert_eq!(receiver.deliveries().len(), 1);
+}
+
+#[tokio::test]
 async fn a_storage_event_completes_an_upload_its_client_never_completed() {
     let app = with_processors(TestApp::builder(), r#"["metadata"]"#)
         .config(WORKERS)

@@ -13,6 +13,8 @@ use axum::routing::post;
 #[derive(Debug, Clone, Copy)]
 pub enum Reply {
     Status(u16),
+    /// Answers 200 after this many milliseconds.
+    SlowOk(u64),
     /// Never answers (a receiver that hangs, or a worker killed mid-delivery).
     Hang,
 }
@@ -90,6 +92,7 @@ async fn receive(
             body: body.clone(),
             status: match reply {
                 Reply::Status(code) => Some(code),
+                Reply::SlowOk(_) => Some(200),
                 Reply::Hang => None,
             },
         });
@@ -97,6 +100,10 @@ async fn receive(
     };
     match reply {
         Reply::Status(code) => StatusCode::from_u16(code).expect("status"),
+        Reply::SlowOk(ms) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            StatusCode::OK
+        }
         Reply::Hang => std::future::pending().await,
     }
 }
