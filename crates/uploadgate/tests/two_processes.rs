@@ -261,7 +261,7 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (hook, deliveries) = hanging_receiver();
     // A database of its own: the other test's nodes run workers too, and
-    // would take this test's jobs without its webhook settings.
+    // share nothing with this one.
     let database = match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
         Ok(base) => fresh_database(&base).await,
         Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),

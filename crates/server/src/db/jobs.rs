@@ -78,13 +78,16 @@ pub struct QueueDepth {
 
 #[async_trait]
 pub trait JobQueue: Send + Sync + std::fmt::Debug {
-    /// Takes the oldest due job (queued and due, or running with an expired
-    /// lease) under a new lease until `until`, counting an attempt. Several
-    /// workers (and processes) may claim at once; each job goes to one.
+    /// Takes the oldest due job of one of `kinds` (queued and due, or running
+    /// with an expired lease) under a new lease until `until`, counting an
+    /// attempt. Several workers (and processes) may claim at once; each job
+    /// goes to one. A worker names the processors its config can run, so a
+    /// node without, say, a clamd leaves scans to those with one.
     async fn claim(
         &self,
         now: OffsetDateTime,
         until: OffsetDateTime,
+        kinds: &[&str],
     ) -> Result<Option<Job>, DbError>;
     /// Keeps a long job's lease; false when it was lost (taken over, or retried).
     async fn extend(&self, job: &Job, until: OffsetDateTime) -> Result<bool, DbError>;
@@ -117,15 +120,17 @@ pub(super) mod sql {
     pub const COLUMNS: &str =
         "id, upload_id, kind, next, state, attempts, last_error, run_at, lease";
 
-    /// `$1` lease, `$2` locked until, `$3` now; `lock` is the row-locking
-    /// clause of the dialect (PostgreSQL's `FOR UPDATE SKIP LOCKED`).
-    pub fn claim(lock: &str) -> String {
+    /// `$1` lease, `$2` locked until, `$3` now, `$4` the kinds as a JSON
+    /// array; `kinds` is the dialect's subquery listing `$4`'s elements and
+    /// `lock` its row-locking clause (PostgreSQL's `FOR UPDATE SKIP LOCKED`).
+    pub fn claim(kinds: &str, lock: &str) -> String {
         format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease = $1, \
                  locked_until = $2, updated_at = $3 \
              WHERE id = (SELECT id FROM jobs \
-                 WHERE (state = 'queued' AND run_at <= $3) \
-                    OR (state = 'running' AND locked_until <= $3) \
+                 WHERE ((state = 'queued' AND run_at <= $3) \
+                    OR (state = 'running' AND locked_until <= $3)) \
+                   AND kind IN ({kinds}) \
                  ORDER BY run_at, id LIMIT 1 {lock}) \
              RETURNING {COLUMNS}"
         )
@@ -264,11 +269,11 @@ pub(super) fn reopened(stored: Option<&str>) -> Result<String, DbError> {
 }
 
 /// The `JobQueue` of a repository, written once for both dialects: `$writer`
-/// and `$reader` name its pools (the same one in PostgreSQL), `$lock` the
-/// row-locking clause of its claim. Also gives the repository `insert_job`,
+/// and `$reader` name its pools (the same one in PostgreSQL), `$kinds` and
+/// `$lock` its claim's dialect (see `sql::claim`). Also gives the repository `insert_job`,
 /// for queueing inside its own transactions.
 macro_rules! impl_job_queue {
-    ($repo:ty, $conn:ty, writer = $writer:ident, reader = $reader:ident, lock = $lock:expr) => {
+    ($repo:ty, $conn:ty, writer = $writer:ident, reader = $reader:ident, kinds = $kinds:expr, lock = $lock:expr) => {
         const _: () = {
             use ::time::OffsetDateTime;
             use ::uploadgate_api::JobState;
@@ -320,11 +325,15 @@ macro_rules! impl_job_queue {
                     &self,
                     now: OffsetDateTime,
                     until: OffsetDateTime,
+                    kinds: &[&str],
                 ) -> Result<Option<Job>, DbError> {
-                    let row = sqlx::query(&sql::claim($lock))
+                    let kinds = ::serde_json::to_string(kinds)
+                        .map_err(|e| DbError::Other(e.to_string()))?;
+                    let row = sqlx::query(&sql::claim($kinds, $lock))
                         .bind(Uuid::new_v4().to_string())
                         .bind(millis(until))
                         .bind(millis(now))
+                        .bind(kinds)
                         .fetch_optional(&self.$writer)
                         .await?;
                     row.as_ref().map(jobs::from_row).transpose()

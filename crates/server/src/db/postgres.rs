@@ -45,6 +45,7 @@ jobs::impl_job_queue!(
     sqlx::PgConnection,
     writer = pool,
     reader = pool,
+    kinds = "SELECT jsonb_array_elements_text($4::jsonb)",
     lock = "FOR UPDATE SKIP LOCKED"
 );
 

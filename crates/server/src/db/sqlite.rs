@@ -104,6 +104,7 @@ jobs::impl_job_queue!(
     sqlx::SqliteConnection,
     writer = writer,
     reader = readers,
+    kinds = "SELECT value FROM json_each($4)",
     lock = ""
 );
 

@@ -10,7 +10,7 @@ use uploadgate_api::{Processing, ProcessingState};
 
 use super::{ProcessError, run};
 use crate::app::AppState;
-use crate::config::WorkersConfig;
+use crate::config::{Config, PROCESSORS, WorkersConfig};
 use crate::db::{self, Job, NewJob, Outcome};
 use crate::metrics::{JobKindLabels, JobLabels};
 
@@ -36,9 +36,10 @@ pub async fn run_workers(state: AppState, stop: watch::Receiver<bool>) {
 
 async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
     let settings = &state.config.workers;
+    let kinds = runnable(&state.config);
     while !*stop.borrow() {
         let now = db::now();
-        match state.jobs.claim(now, now + settings.lease).await {
+        match state.jobs.claim(now, now + settings.lease, &kinds).await {
             Ok(Some(job)) => run_claimed(&state, job).await,
             Ok(None) => {
                 tokio::select! {
@@ -56,6 +57,20 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// The processors this process's config can run: scans need a clamd and
+/// webhooks a URL; the rest need nothing. Jobs of the others wait for a
+/// worker (on another node) that can.
+pub fn runnable(config: &Config) -> Vec<&'static str> {
+    PROCESSORS
+        .into_iter()
+        .filter(|kind| match *kind {
+            "scan" => config.scan.clamd.is_some(),
+            "webhook" => config.webhook.url.is_some(),
+            _ => true,
+        })
+        .collect()
 }
 
 async fn run_claimed(state: &AppState, job: Job) {
@@ -211,6 +226,15 @@ fn with_jitter(delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_only_take_what_their_config_can_run() {
+        let mut config = Config::default();
+        assert_eq!(runnable(&config), ["sniff", "metadata", "thumbnail"]);
+        config.scan.clamd = Some("tcp://127.0.0.1:3310".into());
+        config.webhook.url = Some("http://127.0.0.1:1/hook".parse().expect("url"));
+        assert_eq!(runnable(&config), PROCESSORS);
+    }
 
     #[test]
     fn backoff_doubles_per_attempt_up_to_the_cap() {

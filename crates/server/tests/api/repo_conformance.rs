@@ -165,6 +165,9 @@ async fn one_completion_claim_at_a_time() {
     );
 }
 
+/// Every processor: the claims below come from a worker that runs them all.
+const ALL: &[&str] = &["sniff", "metadata", "scan", "thumbnail", "webhook"];
+
 /// Completes a fresh upload of `owner`, queueing a job of `kind` then `next`.
 async fn completed_with_job(repo: &Arc<dyn Database>, kind: &str, next: &[&str]) -> Upload {
     let u = upload("alice");
@@ -204,7 +207,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
             loop {
                 let now = db::now();
                 match repo
-                    .claim(now, now + Duration::from_secs(60))
+                    .claim(now, now + Duration::from_secs(60), ALL)
                     .await
                     .expect("claim")
                 {
@@ -264,13 +267,13 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     let u = completed_with_job(&repo, "thumbnail", &[]).await;
     let now = db::now();
     let first = repo
-        .claim(now, now + Duration::from_secs(5))
+        .claim(now, now + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(first.upload_id, u.id);
     assert!(
-        repo.claim(now, now + Duration::from_secs(5))
+        repo.claim(now, now + Duration::from_secs(5), ALL)
             .await
             .expect("claim")
             .is_none()
@@ -278,7 +281,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     // Its worker died: after the lease, another takes it, as a second attempt.
     let later = now + Duration::from_secs(6);
     let second = repo
-        .claim(later, later + Duration::from_secs(5))
+        .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
         .expect("taken over");
@@ -306,7 +309,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
 
     // Out of attempts: dead, listed for its owner only, and retried on request.
     let third = repo
-        .claim(later, later + Duration::from_secs(5))
+        .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
         .expect("due");
@@ -345,9 +348,39 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
         Some(ProcessingState::Processing)
     );
     let again = repo
-        .claim(later, later + Duration::from_secs(5))
+        .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
         .expect("due");
     assert_eq!((again.id, again.attempts), (first.id, 1));
+}
+
+#[tokio::test]
+async fn a_worker_only_claims_the_processors_it_can_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let scan = completed_with_job(&repo, "scan", &[]).await;
+    let webhook = completed_with_job(&repo, "webhook", &[]).await;
+    let now = db::now();
+    let until = now + Duration::from_secs(5);
+    // No clamd here: the scan (older, so first in line) is left for another node.
+    let claimed = repo
+        .claim(now, until, &["sniff", "webhook"])
+        .await
+        .expect("claim")
+        .expect("the webhook job");
+    assert_eq!(
+        (claimed.upload_id, claimed.kind.as_str()),
+        (webhook.id, "webhook")
+    );
+    assert_eq!(
+        repo.claim(now, until, &["sniff"]).await.expect("claim"),
+        None
+    );
+    let claimed = repo
+        .claim(now, until, &["scan"])
+        .await
+        .expect("claim")
+        .expect("the scan job");
+    assert_eq!(claimed.upload_id, scan.id);
 }
