@@ -270,38 +270,61 @@ pub(super) fn reopened(stored: Option<&str>) -> Result<String, DbError> {
 
 /// The `JobQueue` of a repository, written once for both dialects: `$writer`
 /// and `$reader` name its pools (the same one in PostgreSQL), `$kinds` and
-/// `$lock` its claim's dialect (see `sql::claim`). Also gives the repository `insert_job`,
-/// for queueing inside its own transactions.
+/// `$lock` its claim's dialect (see `sql::claim`). Also gives the repository
+/// `transition_enqueuing`, its `UploadRepo::transition`, since completing an
+/// upload and queueing its processing share one transaction.
 macro_rules! impl_job_queue {
     ($repo:ty, $conn:ty, writer = $writer:ident, reader = $reader:ident, kinds = $kinds:expr, lock = $lock:expr) => {
         const _: () = {
             use ::time::OffsetDateTime;
-            use ::uploadgate_api::JobState;
+            use ::uploadgate_api::{JobState, UploadStatus};
             use ::uuid::Uuid;
-            use $crate::db::DbError;
-            use $crate::db::columns::{millis, processing_json};
+            use $crate::db::columns::{self, millis, processing_json};
             use $crate::db::jobs::{self, Job, JobQueue, NewJob, Outcome, QueueDepth, sql};
+            use $crate::db::{DbError, Transition};
 
             impl $repo {
-                /// Marks the upload as processing and queues the first `job` of
-                /// its pipeline, inside `tx` (the transaction completing it).
-                pub(super) async fn start_processing(
-                    tx: &mut $conn,
-                    upload_id: Uuid,
-                    job: &NewJob,
-                    now: OffsetDateTime,
-                ) -> Result<(), DbError> {
-                    sqlx::query(sql::SET_PROCESSING)
-                        .bind(processing_json(&::uploadgate_api::Processing::started())?)
-                        .bind(millis(now))
-                        .bind(upload_id.to_string())
+                /// `UploadRepo::transition` in this dialect: the conditional
+                /// state change and, when `change.enqueue` says so, the upload
+                /// marked as processing and its first job queued, all in one
+                /// transaction (a completed upload never misses its jobs).
+                pub(super) async fn transition_enqueuing(
+                    &self,
+                    id: Uuid,
+                    from: UploadStatus,
+                    change: &Transition,
+                ) -> Result<bool, DbError> {
+                    let completed_at =
+                        (change.to == UploadStatus::Completed).then(|| millis(change.at));
+                    let mut tx = self.$writer.begin().await?;
+                    let result = sqlx::query(columns::TRANSITION)
+                        .bind(change.to.as_str())
+                        .bind(millis(change.at))
+                        .bind(&change.reject_reason)
+                        .bind(completed_at)
+                        .bind(change.size.map(columns::to_i64).transpose()?)
+                        .bind(id.to_string())
+                        .bind(from.as_str())
                         .execute(&mut *tx)
                         .await?;
-                    Self::insert_job(tx, upload_id, job, now).await
+                    if result.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    if let Some(job) = &change.enqueue {
+                        sqlx::query(sql::SET_PROCESSING)
+                            .bind(processing_json(&::uploadgate_api::Processing::started())?)
+                            .bind(millis(change.at))
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::insert_job(&mut tx, id, job, change.at).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 /// Queues `job` for `upload_id` inside `tx`.
-                pub(super) async fn insert_job(
+                async fn insert_job(
                     tx: &mut $conn,
                     upload_id: Uuid,
                     job: &NewJob,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
-use super::columns::{self, COLUMNS, millis, to_i64};
+use super::columns::{self, COLUMNS, millis};
 use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
@@ -103,26 +103,7 @@ impl UploadRepo for PgRepo {
         from: UploadStatus,
         change: &Transition,
     ) -> Result<bool, DbError> {
-        let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(columns::TRANSITION)
-            .bind(change.to.as_str())
-            .bind(millis(change.at))
-            .bind(&change.reject_reason)
-            .bind(completed_at)
-            .bind(change.size.map(to_i64).transpose()?)
-            .bind(id.to_string())
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?;
-        if result.rows_affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(job) = &change.enqueue {
-            Self::start_processing(&mut tx, id, job, change.at).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        self.transition_enqueuing(id, from, change).await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {
