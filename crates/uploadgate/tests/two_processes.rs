@@ -33,6 +33,47 @@ fn engines_toml() -> String {
     toml
 }
 
+/// Starts `uploadgate serve` with `common` TOML in `dir/NAME`, serving its
+/// embedded store (or using the test engines). Returns it, and the `[s3]`
+/// section that points further processes at the same store.
+fn first_node(dir: &Path, name: &str, common: &str) -> (common::Node, String) {
+    let data = dir.join(name);
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
+            data.display().to_string(),
+            engines_toml()
+        ),
+    )
+    .expect("write");
+    let node = serve(&config);
+    let store = match &node.store {
+        Some(endpoint) => format!(
+            "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
+            read_secret(&data, "store-access-key-id"),
+            read_secret(&data, "store-secret-access-key"),
+        ),
+        None => engines_toml(),
+    };
+    (node, store)
+}
+
+/// `dir/NAME.toml` for a further process: a data dir of its own, then `body`.
+fn further_config(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n{body}",
+            dir.join(name).display().to_string()
+        ),
+    )
+    .expect("write");
+    config
+}
+
 fn read_secret(data: &Path, name: &str) -> String {
     std::fs::read_to_string(data.join("secrets").join(name))
         .expect("secret file")
@@ -52,37 +93,12 @@ async fn two_serve_processes_share_one_upload() {
     let common = format!(
         "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\njwt_secret = {jwt:?}\n[profiles.default]\ncontent_types = [\"application/octet-stream\"]\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"\nmax_size = \"20MiB\"\n"
     );
-    let first_data = dir.path().join("a");
-    let first_config = dir.path().join("a.toml");
-    std::fs::write(
-        &first_config,
-        format!(
-            "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
-            first_data.display().to_string(),
-            engines_toml()
-        ),
-    )
-    .expect("write");
-    let first = serve(&first_config);
-
-    let second_store = match &first.store {
-        Some(endpoint) => format!(
-            "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
-            read_secret(&first_data, "store-access-key-id"),
-            read_secret(&first_data, "store-secret-access-key"),
-        ),
-        None => engines_toml(),
-    };
-    let second_config = dir.path().join("b.toml");
-    std::fs::write(
-        &second_config,
-        format!(
-            "data_dir = {:?}\n{common}{second_store}",
-            dir.path().join("b").display().to_string()
-        ),
-    )
-    .expect("write");
-    let second = serve(&second_config);
+    let (first, store) = first_node(dir.path(), "a", &common);
+    let second = serve(&further_config(
+        dir.path(),
+        "b",
+        &format!("{common}{store}"),
+    ));
 
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -273,36 +289,15 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
          [webhook]\nurl = {hook:?}\nsecret = \"a-webhook-secret-for-this-test\"\ntimeout = \"60s\"\n\
          [profiles.default]\ncontent_types = [\"*/*\"]\nprocessors = [\"webhook\"]\n"
     );
-    let api_data = dir.path().join("api");
-    let api_config = dir.path().join("api.toml");
-    std::fs::write(
-        &api_config,
-        format!(
-            "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
-            api_data.display().to_string(),
-            engines_toml()
-        ),
-    )
-    .expect("write");
-    let api = serve(&api_config);
-    let store = match &api.store {
-        Some(endpoint) => format!(
-            "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
-            read_secret(&api_data, "store-access-key-id"),
-            read_secret(&api_data, "store-secret-access-key"),
-        ),
-        None => engines_toml(),
-    };
-    let worker_config = dir.path().join("worker.toml");
-    std::fs::write(
-        &worker_config,
-        format!(
-            "data_dir = {:?}\n{}{store}",
-            dir.path().join("worker").display().to_string(),
+    let (api, store) = first_node(dir.path(), "api", &common);
+    let worker_config = further_config(
+        dir.path(),
+        "worker",
+        &format!(
+            "{}{store}",
             common.replace("concurrency = 0", "concurrency = 1")
         ),
-    )
-    .expect("write");
+    );
 
     let client = reqwest::Client::new();
     let bytes = b"processed by another process".to_vec();
