@@ -164,6 +164,18 @@ impl Target {
     }
 }
 
+/// `CASES` per property; `scripts/fuzz` raises it (`PROPTEST_CASES`) for a long run.
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CASES),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 #[test]
 fn hostile_bodies_queries_and_ids_never_cause_a_server_error() {
     let target = Target::new();
@@ -186,15 +198,7 @@ fn hostile_bodies_queries_and_ids_never_cause_a_server_error() {
         let list: Value = serde_json::from_slice(&bytes).expect("json");
         list["items"][0]["id"].as_str().expect("id").to_owned()
     });
-    let config = ProptestConfig {
-        // `scripts/fuzz` raises this for a long run.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(CASES),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
+    let config = proptest_config();
     proptest!(config, |(body in body(), query in query(), id in "(\\PC|%2F|/){0,40}")| {
         target.check("POST", "/v1/uploads", body.clone())?;
         target.check("POST", &format!("/v1/uploads/{multipart}/parts"), body.clone())?;
@@ -240,14 +244,7 @@ fn event() -> impl Strategy<Value = Vec<u8>> {
 #[test]
 fn hostile_storage_events_never_cause_a_server_error() {
     let target = Target::new();
-    let config = ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(CASES),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
+    let config = proptest_config();
     proptest!(config, |(body in event())| {
         target.check_as(EVENTS_SECRET, "POST", "/v1/events/s3", body.clone())?;
         target.check_as("not the secret", "POST", "/v1/events/s3", body)?;

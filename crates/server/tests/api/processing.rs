@@ -21,6 +21,8 @@ const EVENTS_SECRET: &str = "test-events-secret";
 /// Fast workers: tests wait for them.
 const WORKERS: &str = "[workers]\npoll_interval = \"100ms\"\nbackoff = \"100ms\"\nmax_backoff = \"1s\"\nlease = \"3s\"\n";
 
+const CLAMD_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
+
 /// A clamd for this test: `UPLOADGATE_TEST_CLAMD` (what scripts/test starts),
 /// or one started here through the same script.
 struct Clamd {
@@ -34,8 +36,7 @@ impl Clamd {
             return Clamd { address, dir: None };
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
-        let out = std::process::Command::new(script)
+        let out = std::process::Command::new(CLAMD_SCRIPT)
             .arg("start")
             .arg(dir.path())
             .output()
@@ -58,8 +59,7 @@ impl Clamd {
 impl Drop for Clamd {
     fn drop(&mut self) {
         if let Some(dir) = &self.dir {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
-            let _ = std::process::Command::new(script)
+            let _ = std::process::Command::new(CLAMD_SCRIPT)
                 .arg("stop")
                 .arg(dir.path())
                 .status();
@@ -481,14 +481,7 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
     state.config = Arc::new(config);
     let (_stop, stopped) = watch::channel(false);
     let doomed = tokio::spawn(run_workers(state.clone(), stopped.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while receiver.deliveries().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no delivery attempt"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    receiver.first_delivery().await;
     doomed.abort();
     let _ = doomed.await;
     let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
@@ -520,14 +513,7 @@ async fn shutdown_lets_the_job_under_way_finish() {
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while receiver.deliveries().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no delivery attempt"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    receiver.first_delivery().await;
     // Shut down (as on SIGTERM) while the delivery is under way, and start again.
     app.restart().await;
     let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;

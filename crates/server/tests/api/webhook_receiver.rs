@@ -68,6 +68,18 @@ impl Receiver {
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.lock().expect("lock").got.clone()
     }
+
+    /// Waits (at most 20 s) until a delivery has arrived, answered or not.
+    pub async fn first_delivery(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.deliveries().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no delivery attempt"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 async fn receive(
