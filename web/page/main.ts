@@ -28,7 +28,7 @@ function userOf(token: string): string {
   }
 }
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
@@ -69,12 +69,12 @@ class Rate {
 
 /** A message people can act on, from whatever went wrong. */
 function explain(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
+  // ApiError's message is the server's problem detail.
   if (error instanceof Error) return error.message;
   return String(error);
 }
 
-function showUpload(gate: Uploadgate, upload: Upload, onSettled: () => void): void {
+function showUpload(upload: Upload, onSettled: () => void): void {
   const name = upload.file instanceof File ? upload.file.name : "file";
   const progress = element("progress", { max: 100, value: 0 });
   progress.setAttribute("aria-label", `Upload progress of ${name}`);
@@ -143,7 +143,6 @@ function showUpload(gate: Uploadgate, upload: Upload, onSettled: () => void): vo
       announce(`${name} failed: ${explain(reason)}`);
     })
     .finally(onSettled);
-  void gate;
 }
 
 function badge(text: string): HTMLElement {
@@ -213,7 +212,7 @@ function start(token: string): void {
   $("refresh").addEventListener("click", () => void refresh());
 
   const add = (files: FileList | null) => {
-    for (const file of Array.from(files ?? [])) showUpload(gate, gate.upload(file), () => void refresh());
+    for (const file of Array.from(files ?? [])) showUpload(gate.upload(file), () => void refresh());
   };
   const input = $<HTMLInputElement>("files");
   input.addEventListener("change", () => {
