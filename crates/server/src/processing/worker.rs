@@ -106,23 +106,21 @@ async fn run_claimed(state: &AppState, job: Job) {
         }
     };
     let label = match &outcome {
-        Outcome::Succeeded { .. } => "done",
-        Outcome::Retry { .. } => "retry",
-        Outcome::Dead { .. } => "dead",
-    };
-    match &outcome {
         Outcome::Succeeded { .. } => {
             tracing::info!(job = %job.id, upload = %job.upload_id, kind = %job.kind, "job done");
+            "done"
         }
         Outcome::Retry { error, retry_at } => {
             tracing::warn!(job = %job.id, upload = %job.upload_id, kind = %job.kind,
                 attempt = job.attempts, %error, %retry_at, "job failed; will retry");
+            "retry"
         }
         Outcome::Dead { error, .. } => {
             tracing::error!(job = %job.id, upload = %job.upload_id, kind = %job.kind,
                 attempt = job.attempts, %error, "job failed for good; dead-lettered");
+            "dead"
         }
-    }
+    };
     state
         .metrics
         .job_seconds
