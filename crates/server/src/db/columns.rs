@@ -118,27 +118,37 @@ where
     Ok(query)
 }
 
+/// A row's columns by name, whichever driver read it: sqlx on both databases,
+/// or rusqlite for SQLite's point reads (see `sqlite::PointReads`).
+pub trait RowColumns {
+    fn text(&self, name: &'static str) -> Result<Option<String>, DbError>;
+    fn int(&self, name: &'static str) -> Result<Option<i64>, DbError>;
+}
+
+macro_rules! sqlx_row_columns {
+    ($($row:ty),*) => {$(
+        impl RowColumns for $row {
+            fn text(&self, name: &'static str) -> Result<Option<String>, DbError> {
+                Ok(self.try_get(name)?)
+            }
+            fn int(&self, name: &'static str) -> Result<Option<i64>, DbError> {
+                Ok(self.try_get(name)?)
+            }
+        }
+    )*};
+}
+sqlx_row_columns!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
+
 /// An `uploads` row (selected with `COLUMNS`) back into an `Upload`.
-pub fn from_row<'r, R>(row: &'r R) -> Result<Upload, DbError>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
     let corrupt = |what: &str| DbError::Other(format!("corrupt upload row: {what}"));
-    let id: String = row.try_get("id")?;
-    let status: String = row.try_get("status")?;
-    let metadata: String = row.try_get("metadata")?;
-    let size: i64 = row.try_get("size")?;
-    let size = Some(u64::try_from(size).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
-    let layout = match (
-        size,
-        row.try_get::<Option<i64>, _>("part_size")?,
-        row.try_get::<Option<i64>, _>("part_count")?,
-    ) {
+    let text = |name: &'static str| row.text(name)?.ok_or_else(|| corrupt(name));
+    let int = |name: &'static str| row.int(name)?.ok_or_else(|| corrupt(name));
+    let id = text("id")?;
+    let status = text("status")?;
+    let metadata = text("metadata")?;
+    let size = Some(u64::try_from(int("size")?).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
+    let layout = match (size, row.int("part_size")?, row.int("part_count")?) {
         (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
             size,
             part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
@@ -147,31 +157,28 @@ where
         _ => None,
     };
     let multipart = row
-        .try_get::<Option<String>, _>("multipart_upload_id")?
+        .text("multipart_upload_id")?
         .map(|upload_id| Multipart { upload_id, layout });
     Ok(Upload {
         id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
-        owner: row.try_get("owner")?,
-        profile: row.try_get("profile")?,
-        filename: row.try_get("filename")?,
-        content_type: row.try_get("content_type")?,
+        owner: text("owner")?,
+        profile: text("profile")?,
+        filename: text("filename")?,
+        content_type: text("content_type")?,
         size,
-        checksum_sha256: row.try_get("checksum_sha256")?,
-        method: row.try_get("method")?,
-        key: row.try_get("object_key")?,
-        staging_key: row.try_get("staging_key")?,
+        checksum_sha256: row.text("checksum_sha256")?,
+        method: text("method")?,
+        key: text("object_key")?,
+        staging_key: text("staging_key")?,
         status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
         metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
-        reject_reason: row.try_get("reject_reason")?,
-        created_at: from_millis(row.try_get("created_at")?)?,
-        expires_at: from_millis(row.try_get("expires_at")?)?,
-        completed_at: row
-            .try_get::<Option<i64>, _>("completed_at")?
-            .map(from_millis)
-            .transpose()?,
+        reject_reason: row.text("reject_reason")?,
+        created_at: from_millis(int("created_at")?)?,
+        expires_at: from_millis(int("expires_at")?)?,
+        completed_at: row.int("completed_at")?.map(from_millis).transpose()?,
         multipart,
         processing: row
-            .try_get::<Option<String>, _>("processing")?
+            .text("processing")?
             .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("processing")))
             .transpose()?,
     })

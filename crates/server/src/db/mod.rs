@@ -2,6 +2,7 @@
 
 mod columns;
 mod jobs;
+mod point_reads;
 mod postgres;
 mod sqlite;
 

@@ -1,4 +1,5 @@
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis};
+use super::point_reads::PointReads;
 use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 
 /// Most inserts committed together; 20 columns each stays far below SQLite's
@@ -23,6 +25,8 @@ pub struct SqliteRepo {
     writer: SqlitePool,
     /// WAL lets readers run beside the writer.
     readers: SqlitePool,
+    /// Lookups of one row, on the calling thread.
+    points: Arc<PointReads>,
     inserts: mpsc::Sender<QueuedInsert>,
 }
 
@@ -38,6 +42,9 @@ impl SqliteRepo {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection to a local file does not go stale the way a socket does,
+            // and the test costs a trip to sqlx's connection thread.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await?;
@@ -45,8 +52,10 @@ impl SqliteRepo {
             .run(&writer)
             .await
             .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+        let points = Arc::new(PointReads::open(options.get_filename())?);
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.read_only(true))
             .await?;
@@ -55,6 +64,7 @@ impl SqliteRepo {
         Ok(Self {
             writer,
             readers,
+            points,
             inserts,
         })
     }
@@ -122,25 +132,17 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE id = ? AND owner = ?"
-        ))
-        .bind(id.to_string())
-        .bind(owner)
-        .fetch_optional(&self.readers)
-        .await?;
-        row.as_ref().map(columns::from_row).transpose()
+        self.points.upload(
+            &format!("SELECT {COLUMNS} FROM uploads WHERE id = ?1 AND owner = ?2"),
+            (id.to_string(), owner),
+        )
     }
 
     async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE object_key = ? AND owner = ?"
-        ))
-        .bind(key)
-        .bind(owner)
-        .fetch_optional(&self.readers)
-        .await?;
-        row.as_ref().map(columns::from_row).transpose()
+        self.points.upload(
+            &format!("SELECT {COLUMNS} FROM uploads WHERE object_key = ?1 AND owner = ?2"),
+            (key, owner),
+        )
     }
 
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
@@ -171,21 +173,17 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM uploads WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.readers)
-            .await?;
-        row.as_ref().map(columns::from_row).transpose()
+        self.points.upload(
+            &format!("SELECT {COLUMNS} FROM uploads WHERE id = ?1"),
+            (id.to_string(),),
+        )
     }
 
     async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 OR staging_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(&self.readers)
-        .await?;
-        row.as_ref().map(columns::from_row).transpose()
+        self.points.upload(
+            &format!("SELECT {COLUMNS} FROM uploads WHERE object_key = ?1 OR staging_key = ?1"),
+            (key,),
+        )
     }
 
     async fn claim_completion(
