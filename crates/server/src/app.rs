@@ -20,10 +20,18 @@ use crate::storage::{MeteredStore, ObjectStore};
 /// Largest JSON body the API reads; upload requests are metadata, never file bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Everything a handler can reach. Dependencies are trait objects so tests and
+/// Everything a handler can reach, behind one `Arc`: the router clones the
+/// state several times per request, and one reference count is cheaper to
+/// bump than one per dependency. Reads go through `Deref`; a write (before
+/// serving, or in a test) goes through `DerefMut`, which copies the fields
+/// first if the state is already shared.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The fields of `AppState`. Dependencies are trait objects so tests and
 /// deployments can swap the database, the store or the identity provider.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: Arc<dyn UploadRepo>,
     /// The same database's job queue.
@@ -55,7 +63,7 @@ impl AppState {
     ) -> Self {
         let metrics = Arc::<Metrics>::default();
         let store = Arc::new(MeteredStore::new(store, metrics.clone()));
-        Self {
+        Self(Arc::new(Shared {
             cors_origins: config.cors_origins.clone().into(),
             check_bucket_cors: false,
             metrics,
@@ -71,7 +79,21 @@ impl AppState {
                 .unwrap_or_default(),
             store,
             auth,
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 }
 
