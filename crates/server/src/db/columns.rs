@@ -118,69 +118,118 @@ where
     Ok(query)
 }
 
-/// A row's columns by name, whichever driver read it: sqlx on both databases,
-/// or rusqlite for SQLite's point reads (see `sqlite::PointReads`).
+/// A row's columns by position, whichever driver read it: sqlx on both
+/// databases, or rusqlite for SQLite's point reads (see `point_reads`).
+/// By position because looking a name up compares it with every column's.
 pub trait RowColumns {
-    fn text(&self, name: &'static str) -> Result<Option<String>, DbError>;
-    fn int(&self, name: &'static str) -> Result<Option<i64>, DbError>;
+    fn text(&self, index: usize) -> Result<Option<String>, DbError>;
+    fn int(&self, index: usize) -> Result<Option<i64>, DbError>;
 }
 
 macro_rules! sqlx_row_columns {
     ($($row:ty),*) => {$(
         impl RowColumns for $row {
-            fn text(&self, name: &'static str) -> Result<Option<String>, DbError> {
-                Ok(self.try_get(name)?)
+            fn text(&self, index: usize) -> Result<Option<String>, DbError> {
+                Ok(self.try_get(index)?)
             }
-            fn int(&self, name: &'static str) -> Result<Option<i64>, DbError> {
-                Ok(self.try_get(name)?)
+            fn int(&self, index: usize) -> Result<Option<i64>, DbError> {
+                Ok(self.try_get(index)?)
             }
         }
     )*};
 }
 sqlx_row_columns!(sqlx::sqlite::SqliteRow, sqlx::postgres::PgRow);
 
+/// Reads a row's columns one after another, in the order of `COLUMNS`.
+struct InOrder<'r, R> {
+    row: &'r R,
+    next: usize,
+}
+
+impl<R: RowColumns> InOrder<'_, R> {
+    fn text(&mut self) -> Result<Option<String>, DbError> {
+        self.next += 1;
+        self.row.text(self.next - 1)
+    }
+    fn int(&mut self) -> Result<Option<i64>, DbError> {
+        self.next += 1;
+        self.row.int(self.next - 1)
+    }
+    fn required_text(&mut self) -> Result<String, DbError> {
+        self.text()?.ok_or_else(|| self.corrupt())
+    }
+    fn required_int(&mut self) -> Result<i64, DbError> {
+        self.int()?.ok_or_else(|| self.corrupt())
+    }
+    /// An error naming the column read last.
+    fn corrupt(&self) -> DbError {
+        let name = COLUMNS.split(", ").nth(self.next.saturating_sub(1));
+        DbError::Other(format!("corrupt upload row: {}", name.unwrap_or("?")))
+    }
+}
+
 /// An `uploads` row (selected with `COLUMNS`) back into an `Upload`.
 pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
-    let corrupt = |what: &str| DbError::Other(format!("corrupt upload row: {what}"));
-    let text = |name: &'static str| row.text(name)?.ok_or_else(|| corrupt(name));
-    let int = |name: &'static str| row.int(name)?.ok_or_else(|| corrupt(name));
-    let id = text("id")?;
-    let status = text("status")?;
-    let metadata = text("metadata")?;
-    let size = Some(u64::try_from(int("size")?).map_err(|_| corrupt("size"))?).filter(|&n| n > 0);
-    let layout = match (size, row.int("part_size")?, row.int("part_count")?) {
+    let mut column = InOrder { row, next: 0 };
+    // In the order of `COLUMNS`.
+    let id = Uuid::parse_str(&column.required_text()?).map_err(|_| column.corrupt())?;
+    let owner = column.required_text()?;
+    let profile = column.required_text()?;
+    let filename = column.required_text()?;
+    let content_type = column.required_text()?;
+    let size = u64::try_from(column.required_int()?).map_err(|_| column.corrupt())?;
+    // 0 stands for "not declared" (see `insert_query`).
+    let size = Some(size).filter(|&n| n > 0);
+    let checksum_sha256 = column.text()?;
+    let method = column.required_text()?;
+    let key = column.required_text()?;
+    let staging_key = column.required_text()?;
+    let status = UploadStatus::parse(&column.required_text()?).ok_or_else(|| column.corrupt())?;
+    let metadata = serde_json::from_str(&column.required_text()?).map_err(|_| column.corrupt())?;
+    let reject_reason = column.text()?;
+    let created_at = from_millis(column.required_int()?)?;
+    let expires_at = from_millis(column.required_int()?)?;
+    let completed_at = column.int()?.map(from_millis).transpose()?;
+    let multipart_upload_id = column.text()?;
+    let part_size = column
+        .int()?
+        .map(|n| u64::try_from(n).map_err(|_| column.corrupt()))
+        .transpose()?;
+    let part_count = column
+        .int()?
+        .map(|n| u32::try_from(n).map_err(|_| column.corrupt()))
+        .transpose()?;
+    let processing = column
+        .text()?
+        .map(|json| serde_json::from_str(&json).map_err(|_| column.corrupt()))
+        .transpose()?;
+    let layout = match (size, part_size, part_count) {
         (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
             size,
-            part_size: u64::try_from(part_size).map_err(|_| corrupt("part_size"))?,
-            part_count: u32::try_from(part_count).map_err(|_| corrupt("part_count"))?,
+            part_size,
+            part_count,
         }),
         _ => None,
     };
-    let multipart = row
-        .text("multipart_upload_id")?
-        .map(|upload_id| Multipart { upload_id, layout });
     Ok(Upload {
-        id: Uuid::parse_str(&id).map_err(|_| corrupt("id"))?,
-        owner: text("owner")?,
-        profile: text("profile")?,
-        filename: text("filename")?,
-        content_type: text("content_type")?,
+        id,
+        owner,
+        profile,
+        filename,
+        content_type,
         size,
-        checksum_sha256: row.text("checksum_sha256")?,
-        method: text("method")?,
-        key: text("object_key")?,
-        staging_key: text("staging_key")?,
-        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
-        reject_reason: row.text("reject_reason")?,
-        created_at: from_millis(int("created_at")?)?,
-        expires_at: from_millis(int("expires_at")?)?,
-        completed_at: row.int("completed_at")?.map(from_millis).transpose()?,
-        multipart,
-        processing: row
-            .text("processing")?
-            .map(|json| serde_json::from_str(&json).map_err(|_| corrupt("processing")))
-            .transpose()?,
+        checksum_sha256,
+        method,
+        key,
+        staging_key,
+        status,
+        metadata,
+        reject_reason,
+        created_at,
+        expires_at,
+        completed_at,
+        multipart: multipart_upload_id.map(|upload_id| Multipart { upload_id, layout }),
+        processing,
     })
 }
 

@@ -80,11 +80,11 @@ impl PointReads {
 }
 
 impl RowColumns for rusqlite::Row<'_> {
-    fn text(&self, name: &'static str) -> Result<Option<String>, DbError> {
-        Ok(self.get(name)?)
+    fn text(&self, index: usize) -> Result<Option<String>, DbError> {
+        Ok(self.get(index)?)
     }
-    fn int(&self, name: &'static str) -> Result<Option<i64>, DbError> {
-        Ok(self.get(name)?)
+    fn int(&self, index: usize) -> Result<Option<i64>, DbError> {
+        Ok(self.get(index)?)
     }
 }
 
