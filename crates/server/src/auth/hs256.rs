@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,11 +22,25 @@ struct Claims {
     iat: Option<i64>,
 }
 
+/// Most tokens remembered as verified; when full, the memory starts over.
+const MAX_VERIFIED: usize = 10_000;
+
 /// Tokens signed with one shared HMAC-SHA256 secret.
 pub struct Hs256 {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens already verified, by their exact text: a client sends the same
+    /// token with every request, and decoding and MACing it again cost more
+    /// than the rest of signing a part URL. A token found here is the same
+    /// bytes that verified, so only its expiry needs checking again.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+#[derive(Debug, Clone)]
+struct Verified {
+    user: String,
+    exp: i64,
 }
 
 impl std::fmt::Debug for Hs256 {
@@ -42,6 +58,7 @@ impl Hs256 {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
+            verified: Mutex::default(),
         }
     }
 
@@ -63,6 +80,27 @@ impl Hs256 {
 #[async_trait]
 impl Authenticator for Hs256 {
     async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        self.authenticate_at(token, OffsetDateTime::now_utc().unix_timestamp())
+    }
+}
+
+impl Hs256 {
+    /// `authenticate` at `now` (Unix seconds) for a token verified before;
+    /// a new token is checked against the clock, by `jsonwebtoken`.
+    fn authenticate_at(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let known = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned();
+        if let Some(known) = known {
+            // The same rule as `jsonwebtoken`'s, leeway included.
+            if known.exp < now.saturating_sub(i64::try_from(self.validation.leeway).unwrap_or(0)) {
+                return Err(AuthError::Expired);
+            }
+            return Ok(Principal { user: known.user });
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
@@ -74,6 +112,17 @@ impl Authenticator for Hs256 {
                 _ => AuthError::Invalid("malformed token".into()),
             })?;
         check_user(&data.claims.sub)?;
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= MAX_VERIFIED {
+            verified.clear();
+        }
+        verified.insert(
+            token.into(),
+            Verified {
+                user: data.claims.sub.clone(),
+                exp: data.claims.exp,
+            },
+        );
         Ok(Principal {
             user: data.claims.sub,
         })
@@ -122,6 +171,36 @@ mod tests {
         };
         let old = jsonwebtoken::encode(&Header::default(), &claims, &auth().encoding).expect("enc");
         assert_eq!(auth().authenticate(&old).await, Err(AuthError::Expired));
+    }
+
+    #[tokio::test]
+    async fn remembered_tokens_still_expire() {
+        let auth = auth();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let token = auth.mint("alice", Duration::from_secs(60)).expect("mint");
+        assert_eq!(
+            auth.authenticate(&token).await.expect("valid").user,
+            "alice"
+        );
+        assert_eq!(auth.verified.lock().expect("lock").len(), 1);
+        assert_eq!(
+            auth.authenticate_at(&token, now + 60 + 30)
+                .expect("within leeway")
+                .user,
+            "alice"
+        );
+        assert_eq!(
+            auth.authenticate_at(&token, now + 60 + 32),
+            Err(AuthError::Expired)
+        );
+        // A token one byte off is not the remembered one: it is verified, and fails.
+        let at = token.len() - 10;
+        let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let forged = format!("{}{flipped}{}", &token[..at], &token[at + 1..]);
+        assert!(matches!(
+            auth.authenticate(&forged).await,
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[tokio::test]
