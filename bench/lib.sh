@@ -37,6 +37,15 @@ TOML
 
 rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
+# CPU time (user + system, in clock ticks) of the processes $1 (space-separated
+# pids) and their threads.
+cpu_ticks() { # shellcheck disable=SC2086
+    (cd /proc && cat ${1// /\/stat }/stat) | awk '{t += $14 + $15} END {print t}'
+}
+
+# The processes listening on loopback port $1 (all of gunicorn's workers).
+pid_on_port() { ss -ltnpH "sport = :$1" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | xargs; }
+
 lua() { # method, json body, headers...
     local file="$work/$RANDOM.lua" method=$1 body=$2
     shift 2
