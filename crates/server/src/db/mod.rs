@@ -1,6 +1,7 @@
 //! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
 mod columns;
+mod group_commit;
 mod jobs;
 mod point_reads;
 mod postgres;
@@ -112,7 +113,7 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     /// The database cannot be reached or is overloaded; worth retrying.
     #[error("database unavailable: {0}")]

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,6 +9,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis};
+use super::group_commit::GroupCommit;
 use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
@@ -16,6 +18,8 @@ use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
 #[derive(Debug, Clone)]
 pub struct PgRepo {
     pool: PgPool,
+    /// New uploads, in groups: one round trip and one commit for many.
+    inserts: GroupCommit,
 }
 
 impl PgRepo {
@@ -31,13 +35,26 @@ impl PgRepo {
             .run(&pool)
             .await
             .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// A repository over a pool the caller built (and migrated), e.g. a lazy one.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        let writer = pool.clone();
+        Self {
+            pool,
+            inserts: GroupCommit::start(move |uploads| insert_rows(writer.clone(), uploads)),
+        }
     }
+}
+
+async fn insert_rows(pool: PgPool, uploads: Arc<[Upload]>) -> Result<(), DbError> {
+    let uploads: Vec<&Upload> = uploads.iter().collect();
+    columns::insert_query::<Postgres>(&uploads)?
+        .build()
+        .execute(&pool)
+        .await?;
+    Ok(())
 }
 
 jobs::impl_job_queue!(
@@ -52,11 +69,7 @@ jobs::impl_job_queue!(
 #[async_trait]
 impl UploadRepo for PgRepo {
     async fn insert(&self, upload: &Upload) -> Result<(), DbError> {
-        columns::insert_query::<Postgres>(&[upload])?
-            .build()
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.inserts.insert(upload.clone()).await
     }
 
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {

@@ -6,17 +6,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis};
+use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
 use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
-
-/// Most inserts committed together; 20 columns each stays far below SQLite's
-/// limit of 32,766 bound parameters.
-const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
@@ -27,7 +23,8 @@ pub struct SqliteRepo {
     readers: SqlitePool,
     /// Lookups of one row, on the calling thread.
     points: Arc<PointReads>,
-    inserts: mpsc::Sender<QueuedInsert>,
+    /// Through the writer, in groups.
+    inserts: GroupCommit,
 }
 
 impl SqliteRepo {
@@ -59,8 +56,8 @@ impl SqliteRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.read_only(true))
             .await?;
-        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(batch_inserts(writer.clone(), queue));
+        let pool = writer.clone();
+        let inserts = GroupCommit::start(move |uploads| insert_rows(pool.clone(), uploads));
         Ok(Self {
             writer,
             readers,
@@ -70,40 +67,11 @@ impl SqliteRepo {
     }
 }
 
-/// An insert waiting for the next batch, and where to send its outcome.
-type QueuedInsert = (Upload, oneshot::Sender<Result<(), DbError>>);
-
-/// Group commit: inserts that arrive together share one statement and one
-/// durable commit, instead of paying a commit each.
-async fn batch_inserts(pool: SqlitePool, mut queue: mpsc::Receiver<QueuedInsert>) {
-    let mut batch: Vec<QueuedInsert> = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let uploads: Vec<&Upload> = batch.iter().map(|(upload, _)| upload).collect();
-        match insert_rows(&pool, &uploads).await {
-            Ok(()) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            // One bad row fails the statement: retry alone to tell whose it was.
-            Err(_) if batch.len() > 1 => {
-                for (upload, reply) in batch.drain(..) {
-                    let _ = reply.send(insert_rows(&pool, &[&upload]).await);
-                }
-            }
-            Err(err) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(DbError::Other(err.to_string())));
-                }
-            }
-        }
-    }
-}
-
-async fn insert_rows(pool: &SqlitePool, uploads: &[&Upload]) -> Result<(), DbError> {
-    columns::insert_query::<Sqlite>(uploads)?
+async fn insert_rows(pool: SqlitePool, uploads: Arc<[Upload]>) -> Result<(), DbError> {
+    let uploads: Vec<&Upload> = uploads.iter().collect();
+    columns::insert_query::<Sqlite>(&uploads)?
         .build()
-        .execute(pool)
+        .execute(&pool)
         .await?;
     Ok(())
 }
@@ -121,14 +89,7 @@ jobs::impl_job_queue!(
 #[async_trait]
 impl UploadRepo for SqliteRepo {
     async fn insert(&self, upload: &Upload) -> Result<(), DbError> {
-        let (reply, outcome) = oneshot::channel();
-        self.inserts
-            .send((upload.clone(), reply))
-            .await
-            .map_err(|_| DbError::Unavailable("the insert queue has stopped".into()))?;
-        outcome
-            .await
-            .map_err(|_| DbError::Unavailable("the insert queue has stopped".into()))?
+        self.inserts.insert(upload.clone()).await
     }
 
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError> {
@@ -250,61 +211,5 @@ impl UploadRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), DbError> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::*;
-
-    fn upload(n: u32) -> Upload {
-        let id = Uuid::now_v7();
-        let now = crate::db::now();
-        Upload {
-            id,
-            owner: "alice".into(),
-            profile: "default".into(),
-            filename: format!("{n}.png"),
-            content_type: "image/png".into(),
-            size: Some(u64::from(n) + 1),
-            checksum_sha256: None,
-            method: "PUT".into(),
-            key: format!("uploads/alice/{}", id.simple()),
-            staging_key: format!("staging/{}", id.simple()),
-            status: UploadStatus::Pending,
-            metadata: BTreeMap::from([("n".into(), n.to_string())]),
-            reject_reason: None,
-            created_at: now,
-            expires_at: now,
-            completed_at: None,
-            multipart: None,
-            processing: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let repo = SqliteRepo::connect(&url).await.expect("connect");
-        let mut uploads: Vec<Upload> = (0..50).map(upload).collect();
-        // Same key as the first: the unique constraint must refuse this one only.
-        uploads[7].key = uploads[0].key.clone();
-        let results = futures::future::join_all(uploads.iter().map(|u| repo.insert(u))).await;
-        let failed: Vec<usize> = results
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.is_err().then_some(i))
-            .collect();
-        assert!(failed == [7] || failed == [0], "{failed:?}");
-        for (i, u) in uploads.iter().enumerate() {
-            let found = repo.find(u.id, "alice").await.expect("find");
-            assert_eq!(found.is_some(), !failed.contains(&i), "upload {i}");
-            if let Some(found) = found {
-                assert_eq!(&found, u);
-            }
-        }
     }
 }

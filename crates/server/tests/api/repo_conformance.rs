@@ -100,6 +100,30 @@ async fn records_round_trip_and_stay_with_their_owner() {
 }
 
 #[tokio::test]
+async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let mut uploads: Vec<Upload> = (0..50).map(|_| upload("alice")).collect();
+    // Same key as the first: the unique constraint must refuse this one only.
+    uploads[7].key = uploads[0].key.clone();
+    let results = futures::future::join_all(uploads.iter().map(|u| repo.insert(u))).await;
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.is_err().then_some(i))
+        .collect();
+    assert!(failed == [7] || failed == [0], "{failed:?}");
+    for (i, u) in uploads.iter().enumerate() {
+        let found = repo.find(u.id, "alice").await.expect("find");
+        assert_eq!(
+            found.as_ref(),
+            (!failed.contains(&i)).then_some(u),
+            "upload {i}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn transitions_apply_once_and_fill_an_undeclared_size() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
