@@ -3,8 +3,13 @@
 # the reference presigners in ../shared/anchors (Express + AWS SDK v3, Flask +
 # boto3, and a no-op axum echo that marks this machine's ceiling).
 #
-#   bench/load.sh                 # 10 s per target, 64 connections
-#   DURATION=30s CONNECTIONS=128 bench/load.sh
+#   bench/load.sh                 # 3 rounds of 10 s per target, 64 connections
+#   ROUNDS=1 DURATION=30s CONNECTIONS=128 bench/load.sh
+#
+# This machine's cores are shared: the same server's requests/s moves by up to
+# 2 times within minutes. So every server is started first, the targets take
+# turns within each round, and the table holds each figure's median over the
+# rounds (errors: the sum), so that a ratio compares runs minutes apart at most.
 #
 # POST /v1/uploads runs twice: on SQLite and on PostgreSQL (a throwaway server
 # from scripts/engines/postgres). Server RSS is sampled after each run, and the
@@ -14,6 +19,7 @@
 # Loopback only; every run is bounded by DURATION. Installs wrk (Debian) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 ANCHORS=${ANCHORS:-../shared/anchors}
@@ -30,70 +36,98 @@ trap cleanup EXIT
 
 start_server sqlite ""
 server_pid=$pid
-
-upload_id=$(curl -fs -X POST "$api/v1/uploads" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+auth="Authorization: Bearer $token"
+json="Content-Type: application/json"
+create_body='{"filename":"a.png","contentType":"image/png","size":1234}'
+upload_id=$(curl -fs -X POST "$api/v1/uploads" -H "$auth" -H "$json" \
     -d '{"filename":"v.mp4","contentType":"video/mp4","size":1073741824,"profile":"video"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-results=()
-run() { # name, url, lua file, server pid, [sample RSS]
-    local out before after
-    before=$(cpu_ticks "$4")
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$3" "$2")
-    after=$(cpu_ticks "$4")
-    local rps p50 p99 errors rss=""
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    local socket_errors
-    socket_errors=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
-    errors=$((${errors:-0} + ${socket_errors:-0}))
-    [[ -n ${5:-} ]] && rss="$(rss_mib "$4") MiB"
-    local total cpu
-    total=$(awk '/requests in/ {print $1}' <<<"$out")
-    cpu=$(awk -v t="$((after - before))" -v n="$total" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
-    results+=("| $1 | ${rps%.*} | $p50 | $p99 | $errors | $cpu µs | $rss |")
-    echo "$1: $rps requests/s, p50 $p50, p99 $p99, errors $errors, CPU $cpu µs/request, RSS ${rss:-n/a}" >&2
+targets=()
+target() { # name, url, lua file, server pids, [sample RSS]
+    targets+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"${5:-}")
 }
-
-auth="Authorization: Bearer $token"
-json="Content-Type: application/json"
-create_lua=$(lua POST '{"filename":"a.png","contentType":"image/png","size":1234}' "$auth" "$json")
-run "uploadgate POST /v1/uploads, SQLite (record + presigned PUT)" "$api/v1/uploads" "$create_lua" "$server_pid" rss
-run "uploadgate POST /v1/uploads/{id}/parts (1 part)" "$api/v1/uploads/$upload_id/parts" \
+target "uploadgate POST /v1/uploads, SQLite (record + presigned PUT)" "$api/v1/uploads" \
+    "$(lua POST "$create_body" "$auth" "$json")" "$server_pid" rss
+target "uploadgate POST /v1/uploads/{id}/parts (1 part)" "$api/v1/uploads/$upload_id/parts" \
     "$(lua POST '{"partNumbers":[7]}' "$auth" "$json")" "$server_pid" rss
-run "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
+target "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
     "$api/companion/$token/s3/params?filename=a.png&type=image%2Fpng" "$(lua GET '')" "$server_pid" rss
-run "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")" "$server_pid" rss
-kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
-server_pid=
+target "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")" "$server_pid" rss
 
 if [[ ${POSTGRES:-1} == 1 ]]; then
     pg_url=$(scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")
     start_server postgres "database_url = \"$pg_url\""
     pg_server_pid=$pid
-    run "uploadgate POST /v1/uploads, PostgreSQL (record + presigned PUT)" "$api/v1/uploads" \
-        "$(lua POST '{"filename":"a.png","contentType":"image/png","size":1234}' "Authorization: Bearer $token" "$json")" "$pg_server_pid" rss
-    kill "$pg_server_pid" && wait "$pg_server_pid" 2>/dev/null || true
-    pg_server_pid=
+    target "uploadgate POST /v1/uploads, PostgreSQL (record + presigned PUT)" "$api/v1/uploads" \
+        "$(lua POST "$create_body" "Authorization: Bearer $token" "$json")" "$pg_server_pid" rss
 fi
 
 if [[ -x $ANCHORS/start.sh ]]; then
     "$ANCHORS/start.sh" >"$work/anchors.log"
     anchor_lua=$(lua POST '{"fileName":"a.png","fileType":"image/png","fileSize":1234}' "X-User-ID: u1" "$json")
     anchor() { # name, port
-        run "$1" "http://127.0.0.1:$2/api/upload/generate-url" "$anchor_lua" "$(pid_on_port "$2")"
+        target "$1" "http://127.0.0.1:$2/api/upload/generate-url" "$anchor_lua" "$(pid_on_port "$2")"
     }
     anchor "anchor: Express + AWS SDK v3 (no record)" "${EXPRESS_PORT:-18080}"
     anchor "anchor: Flask + boto3, 2 workers (no record)" "${FLASK_PORT:-18081}"
     anchor "anchor: no-op axum echo (ceiling)" "${NOOP_PORT:-18082}"
 fi
 
+# wrk's latency ("899.00us", "4.70ms", "1.20s") in milliseconds.
+ms() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    printf "%.2f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : 1) }' <<<"$1"; }
+
+# One wrk run of target $1; appends "rps p50 p99 errors cpu_us rss" to $work/samples.$1.
+measure() {
+    local name url lua pids rss_wanted out before after
+    IFS=$'\t' read -r name url lua pids rss_wanted <<<"${targets[$1]}"
+    before=$(cpu_ticks "$pids")
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" "$url")
+    after=$(cpu_ticks "$pids")
+    local rps p50 p99 errors socket_errors total cpu rss=-
+    rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+    p50=$(ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+    p99=$(ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+    socket_errors=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
+    errors=$((${errors:-0} + ${socket_errors:-0}))
+    total=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu=$(awk -v t="$((after - before))" -v n="$total" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+    [[ -n $rss_wanted ]] && rss=$(rss_mib "${pids%% *}")
+    echo "$rps $p50 $p99 $errors $cpu $rss" >>"$work/samples.$1"
+    echo "round $round: $name: $rps requests/s, p50 $p50 ms, p99 $p99 ms, errors $errors, CPU $cpu µs/request${rss_wanted:+, RSS $rss MiB}" >&2
+}
+
+for round in $(seq "$ROUNDS"); do
+    for i in "${!targets[@]}"; do measure "$i"; done
+done
+
+column_median() { # file, column
+    awk -v c="$2" '{print $c}' "$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+declare -a median_rps
 echo
-echo "wrk -t2 -c$CONNECTIONS -d$DURATION, loopback, $(nproc) cores, $(date -u +%F)"
+echo "wrk -t2 -c$CONNECTIONS -d$DURATION, loopback, $(nproc) cores, $(date -u +%F); median of $ROUNDS rounds (errors: sum)"
 echo
 echo "| route | requests/s | p50 | p99 | errors | server CPU per request | server RSS after |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${results[@]}"
+for i in "${!targets[@]}"; do
+    file=$work/samples.$i
+    median_rps[i]=$(column_median "$file" 1)
+    rss=$(tail -n1 "$file" | awk '{print $6}')
+    printf '| %s | %s | %s ms | %s ms | %s | %s µs | %s |\n' "${targets[$i]%%$'\t'*}" "${median_rps[i]}" \
+        "$(column_median "$file" 2)" "$(column_median "$file" 3)" "$(awk '{e += $4} END {print e}' "$file")" \
+        "$(column_median "$file" 5)" "$([[ $rss == - ]] || echo "$rss MiB")"
+done
+
+if [[ -x $ANCHORS/start.sh ]]; then
+    n=${#targets[@]}
+    express=${median_rps[n - 3]} echo_rps=${median_rps[n - 1]}
+    echo
+    for ((i = 0; i < n - 3; i++)); do
+        awk -v name="${targets[$i]%%$'\t'*}" -v r="${median_rps[i]}" -v x="$express" -v e="$echo_rps" \
+            'BEGIN {printf "%s: %.1f times Express, %.0f%% of the echo\n", name, r / x, 100 * r / e}'
+    done
+fi
