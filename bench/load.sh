@@ -56,7 +56,7 @@ target "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
 target "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")" "$server_pid" rss
 
 if [[ ${POSTGRES:-1} == 1 ]]; then
-    pg_url=$(scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")
+    pg_url=$(PG_FSYNC=on scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")
     start_server postgres "database_url = \"$pg_url\""
     pg_server_pid=$pid
     target "uploadgate POST /v1/uploads, PostgreSQL (record + presigned PUT)" "$api/v1/uploads" \

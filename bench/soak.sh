@@ -20,7 +20,7 @@ trap cleanup EXIT
 
 database=""
 if [[ ${DATABASE:-sqlite} == postgres ]]; then
-    database="database_url = \"$(scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")\""
+    database="database_url = \"$(PG_FSYNC=on scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")\""
 fi
 start_server soak "$database"
 server_pid=$pid
