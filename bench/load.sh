@@ -12,9 +12,9 @@
 # rounds (errors: the sum), so that a ratio compares runs minutes apart at most.
 #
 # POST /v1/uploads runs twice: on SQLite and on PostgreSQL (a throwaway server
-# from scripts/engines/postgres). Server RSS is sampled after each run, and the
-# server's CPU time per request is measured: this machine's shared cores make
-# requests/s vary from run to run, CPU per request much less.
+# from scripts/engines/postgres, with fsync on). Server RSS is sampled after each
+# run, and the server's CPU time per request is measured, which varies far less
+# than requests/s here.
 #
 # Loopback only; every run is bounded by DURATION. Installs wrk (Debian) if missing.
 set -euo pipefail
