@@ -61,7 +61,7 @@ struct Converted {
 }
 
 /// `INSERT` of `uploads`, all in one statement.
-pub fn insert_query<'a, DB>(uploads: &[&Upload]) -> Result<QueryBuilder<'a, DB>, DbError>
+pub fn insert_query<'a, DB>(uploads: &[Upload]) -> Result<QueryBuilder<'a, DB>, DbError>
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,

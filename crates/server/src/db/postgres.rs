@@ -49,7 +49,6 @@ impl PgRepo {
 }
 
 async fn insert_rows(pool: PgPool, uploads: Arc<[Upload]>) -> Result<(), DbError> {
-    let uploads: Vec<&Upload> = uploads.iter().collect();
     columns::insert_query::<Postgres>(&uploads)?
         .build()
         .execute(&pool)

@@ -68,7 +68,6 @@ impl SqliteRepo {
 }
 
 async fn insert_rows(pool: SqlitePool, uploads: Arc<[Upload]>) -> Result<(), DbError> {
-    let uploads: Vec<&Upload> = uploads.iter().collect();
     columns::insert_query::<Sqlite>(&uploads)?
         .build()
         .execute(&pool)
