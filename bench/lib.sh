@@ -35,6 +35,11 @@ TOML
     api="http://127.0.0.1:$api_port"
 }
 
+# Failed requests in wrk's report on stdin: non-2xx answers plus socket errors.
+wrk_errors() {
+    awk '/Non-2xx/ {e += $5} /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10} END {print e + 0}'
+}
+
 rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # CPU time (user + system, in clock ticks) of the processes $1 (space-separated

@@ -63,14 +63,17 @@ if [[ ${POSTGRES:-1} == 1 ]]; then
         "$(lua POST "$create_body" "Authorization: Bearer $token" "$json")" "$pg_server_pid" rss
 fi
 
+uploadgate_targets=${#targets[@]}
 if [[ -x $ANCHORS/start.sh ]]; then
     "$ANCHORS/start.sh" >"$work/anchors.log"
     anchor_lua=$(lua POST '{"fileName":"a.png","fileType":"image/png","fileSize":1234}' "X-User-ID: u1" "$json")
     anchor() { # name, port
         target "$1" "http://127.0.0.1:$2/api/upload/generate-url" "$anchor_lua" "$(pid_on_port "$2")"
     }
+    express_target=${#targets[@]}
     anchor "anchor: Express + AWS SDK v3 (no record)" "${EXPRESS_PORT:-18080}"
     anchor "anchor: Flask + boto3, 2 workers (no record)" "${FLASK_PORT:-18081}"
+    echo_target=${#targets[@]}
     anchor "anchor: no-op axum echo (ceiling)" "${NOOP_PORT:-18082}"
 fi
 
@@ -85,13 +88,11 @@ measure() {
     before=$(cpu_ticks "$pids")
     out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" "$url")
     after=$(cpu_ticks "$pids")
-    local rps p50 p99 errors socket_errors total cpu rss=-
+    local rps p50 p99 errors total cpu rss=-
     rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
     p50=$(ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    socket_errors=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
-    errors=$((${errors:-0} + ${socket_errors:-0}))
+    errors=$(wrk_errors <<<"$out")
     total=$(awk '/requests in/ {print $1}' <<<"$out")
     cpu=$(awk -v t="$((after - before))" -v n="$total" -v hz="$(getconf CLK_TCK)" \
         'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
@@ -122,11 +123,10 @@ for i in "${!targets[@]}"; do
         "$(column_median "$file" 5)" "$([[ $rss == - ]] || echo "$rss MiB")"
 done
 
-if [[ -x $ANCHORS/start.sh ]]; then
-    n=${#targets[@]}
-    express=${median_rps[n - 3]} echo_rps=${median_rps[n - 1]}
+if [[ -n ${express_target:-} ]]; then
+    express=${median_rps[express_target]} echo_rps=${median_rps[echo_target]}
     echo
-    for ((i = 0; i < n - 3; i++)); do
+    for ((i = 0; i < uploadgate_targets; i++)); do
         awk -v name="${targets[$i]%%$'\t'*}" -v r="${median_rps[i]}" -v x="$express" -v e="$echo_rps" \
             'BEGIN {printf "%s: %.1f times Express, %.0f%% of the echo\n", name, r / x, 100 * r / e}'
     done

@@ -38,11 +38,10 @@ done
 wait "$wrk_pid"
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
 p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.txt")
-errors=$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt")
-socket=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$work/wrk.txt")
+errors=$(wrk_errors <"$work/wrk.txt")
 first=${samples[1]:-${samples[0]}}
 last=${samples[-1]}
 max=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
 echo
 echo "soak ${SOAK}s, ${DATABASE:-sqlite}, wrk -t2 -c$CONNECTIONS: ${rps%.*} requests/s, p99 $p99," \
-    "errors $(( ${errors:-0} + ${socket:-0} )); server RSS at 10 s $first MiB, at end $last MiB, max $max MiB"
+    "errors $errors; server RSS at 10 s $first MiB, at end $last MiB, max $max MiB"
