@@ -21,20 +21,28 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          size = COALESCE($5, size) \
      WHERE id = $6 AND status = $7";
 
-/// A user's usage (see `Usage`), given the placeholders of `since` and `owner`:
-/// the statement is the same in both dialects but for those.
-pub fn usage_sql(since: &str, owner: &str) -> String {
-    const HELD: &str = "status IN ('pending', 'uploading', 'completed')";
-    format!(
-        "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'uploading') THEN 1 ELSE 0 END), 0) AS BIGINT) AS in_progress, \
-           CAST(COALESCE(SUM(CASE WHEN {HELD} AND created_at >= {since} THEN size ELSE 0 END), 0) AS BIGINT) AS bytes_last_day, \
-           CAST(COALESCE(SUM(CASE WHEN {HELD} THEN size ELSE 0 END), 0) AS BIGINT) AS bytes_held \
-         FROM uploads WHERE owner = {owner}"
-    )
+/// A user's usage (see `Usage`): `$1` owner, `$2` the lowest id of `$3`, the
+/// start of the day counted (Unix ms). Each part reads an index range or one
+/// row, never all of a user's uploads: the uploads in progress, the day's
+/// uploads (ids are UUIDv7, so they sort by creation), and the bytes held,
+/// which triggers keep in `user_usage`.
+pub const USAGE: &str = "SELECT \
+       (SELECT COUNT(*) FROM uploads \
+        WHERE owner = $1 AND status IN ('pending', 'uploading')) AS in_progress, \
+       (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads \
+        WHERE owner = $1 AND status IN ('pending', 'uploading', 'completed') \
+          AND id >= $2 AND created_at >= $3) AS bytes_last_day, \
+       COALESCE((SELECT bytes_held FROM user_usage WHERE owner = $1), 0) AS bytes_held";
+
+/// The lowest UUIDv7 that can stand for an upload created at `since` or later,
+/// as stored: a minute early, since an upload's id and its `created_at` are
+/// read from the clock one after the other.
+pub fn first_id_since(since: OffsetDateTime) -> String {
+    let ms = u128::try_from(millis(since) - 60_000).unwrap_or(0);
+    Uuid::from_u128(ms << 80).to_string()
 }
 
-/// Reads the row of `usage_sql`.
+/// Reads the row of `USAGE`.
 pub fn usage_from_row<'r, R>(row: &'r R) -> Result<super::Usage, DbError>
 where
     R: Row,
@@ -255,4 +263,32 @@ pub fn millis(at: OffsetDateTime) -> i64 {
 pub fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id_at(at: OffsetDateTime) -> String {
+        let ms = u64::try_from(millis(at)).expect("after 1970");
+        Uuid::new_v7(uuid::Timestamp::from_unix_time(
+            ms / 1000,
+            u32::try_from(ms % 1000).expect("ms") * 1_000_000,
+            0,
+            0,
+        ))
+        .to_string()
+    }
+
+    #[test]
+    fn the_first_id_since_an_instant_sorts_before_every_later_id_only() {
+        let since = OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid");
+        let bound = first_id_since(since);
+        // Strings compare as the database compares the TEXT ids.
+        assert!(id_at(since) >= bound);
+        assert!(id_at(since + time::Duration::days(3)) >= bound);
+        assert!(id_at(since - time::Duration::seconds(59)) >= bound);
+        assert!(id_at(since - time::Duration::seconds(61)) < bound);
+        assert!(Uuid::now_v7().to_string() >= bound);
+    }
 }

@@ -189,9 +189,10 @@ impl UploadRepo for PgRepo {
     }
 
     async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
-        let row = sqlx::query(&columns::usage_sql("$1", "$2"))
-            .bind(millis(since))
+        let row = sqlx::query(columns::USAGE)
             .bind(owner)
+            .bind(columns::first_id_since(since))
+            .bind(millis(since))
             .fetch_one(&self.pool)
             .await?;
         columns::usage_from_row(&row)

@@ -199,9 +199,10 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
-        let row = sqlx::query(&columns::usage_sql("?", "?"))
-            .bind(millis(since))
+        let row = sqlx::query(columns::USAGE)
             .bind(owner)
+            .bind(columns::first_id_since(since))
+            .bind(millis(since))
             .fetch_one(&self.readers)
             .await?;
         columns::usage_from_row(&row)

@@ -145,6 +145,73 @@ async fn transitions_apply_once_and_fill_an_undeclared_size() {
 }
 
 #[tokio::test]
+async fn usage_follows_every_transition_without_summing_all_uploads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let sized = |owner: &str, size: u64| Upload {
+        size: Some(size),
+        ..upload(owner)
+    };
+    let day_ago = db::now() - Duration::from_secs(86_400);
+    let (big, undeclared, theirs) = (sized("alice", 100), upload("alice"), sized("bob", 50));
+    // Two days old: still held, outside the day's count. Its id is of its time,
+    // as the day's count finds uploads by id.
+    let old_at = db::now() - Duration::from_secs(2 * 86_400);
+    let old_ms = u64::try_from((old_at - time::OffsetDateTime::UNIX_EPOCH).whole_milliseconds())
+        .expect("after 1970");
+    let old_id = Uuid::new_v7(uuid::Timestamp::from_unix_time(old_ms / 1000, 0, 0, 0));
+    let old = Upload {
+        id: old_id,
+        key: format!("uploads/alice/{}", old_id.simple()),
+        staging_key: format!("staging/{}", old_id.simple()),
+        created_at: old_at,
+        ..sized("alice", 1_000)
+    };
+    for u in [&big, &undeclared, &theirs, &old] {
+        repo.insert(u).await.expect("insert");
+    }
+    let usage = |owner: &'static str| {
+        let repo = repo.clone();
+        async move {
+            let usage = repo.usage(owner, day_ago).await.expect("usage");
+            (usage.in_progress, usage.bytes_last_day, usage.bytes_held)
+        }
+    };
+    assert_eq!(usage("alice").await, (3, 100, 1_100));
+
+    // Completion records the size that landed (42, see `to`).
+    assert!(
+        repo.transition(
+            undeclared.id,
+            UploadStatus::Pending,
+            &to(UploadStatus::Completed)
+        )
+        .await
+        .expect("complete")
+    );
+    assert_eq!(usage("alice").await, (2, 142, 1_142));
+
+    // Uploads that end without a file give their bytes back.
+    for (u, status) in [
+        (&big, UploadStatus::Rejected),
+        (&old, UploadStatus::Expired),
+    ] {
+        let change = Transition {
+            size: None,
+            ..to(status)
+        };
+        assert!(
+            repo.transition(u.id, UploadStatus::Pending, &change)
+                .await
+                .expect("end")
+        );
+    }
+    assert_eq!(usage("alice").await, (0, 42, 42));
+    assert_eq!(usage("bob").await, (1, 50, 50));
+    assert_eq!(usage("carol").await, (0, 0, 0));
+}
+
+#[tokio::test]
 async fn one_completion_claim_at_a_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
