@@ -1,7 +1,8 @@
-# Shared by bench/load.sh and bench/soak.sh: a release build, a work dir, and
-# helpers to start `uploadgate serve` and describe wrk requests.
+# Shared by bench/load.sh and bench/soak.sh: a `dist` build (the profile to
+# deploy, see Cargo.toml), a work dir, and helpers to start `uploadgate serve`
+# and describe wrk requests.
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --ignore-rust-version --locked -p uploadgate --quiet
+cargo build --profile dist --ignore-rust-version --locked -p uploadgate --quiet
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -28,7 +29,7 @@ listen = "127.0.0.1:$store_port"
 content_types = ["video/*"]
 max_size = "20GiB"
 TOML
-    RUST_LOG=warn target/release/uploadgate --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
+    RUST_LOG=warn target/dist/uploadgate --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
     pid=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
     token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")

@@ -23,8 +23,8 @@ command -v rclone >/dev/null || { apt-get update -qq && apt-get install -y -qq r
 [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 venv=$HOME/.cache/uploadgate-bench/awscli
 [[ -x $venv/bin/aws ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q awscli; }
-cargo build --release --ignore-rust-version --locked -p uploadgate --quiet
-ug=$PWD/target/release/uploadgate
+cargo build --profile dist --ignore-rust-version --locked -p uploadgate --quiet
+ug=$PWD/target/dist/uploadgate
 
 work=$(mktemp -d)
 chmod 755 "$work"
