@@ -48,8 +48,15 @@ export class Api {
     return this.#call("GET", `/v1/uploads${suffix}`, undefined, signal);
   }
 
-  signParts(id: string, partNumbers: number[], signal?: AbortSignal): Promise<SignedParts> {
-    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/parts`, { partNumbers }, signal);
+  /** `checksumsSha256`: base64 SHA-256 by part number; storage then refuses a part with other bytes. */
+  signParts(
+    id: string,
+    partNumbers: number[],
+    signal?: AbortSignal,
+    checksumsSha256?: Record<string, string>,
+  ): Promise<SignedParts> {
+    const body = checksumsSha256 ? { partNumbers, checksumsSha256 } : { partNumbers };
+    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/parts`, body, signal);
   }
 
   /** Verifies what landed. A rejected upload (422) resolves too: see `status` and `rejectReason`. */

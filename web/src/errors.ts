@@ -24,14 +24,23 @@ export class ApiError extends Error {
 export class TransferError extends Error {
   /** 0 when the request never got an answer (network, CORS). */
   readonly status: number;
+  /** Storage's S3 error code (`BadDigest`, ...), when it sent one. */
+  readonly code: string | undefined;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, code?: string) {
     super(message);
     this.name = "TransferError";
     this.status = status;
+    this.code = code;
   }
 
+  /**
+   * Worth sending again: storage is down or busy, or the bytes it received did
+   * not match the checksum they were signed with (damaged on the way; a file
+   * changed since it was hashed fails again and again, and then for good).
+   */
   get retryable(): boolean {
-    return this.status === 0 || this.status >= 500 || this.status === 429;
+    const damaged = this.code === "BadDigest" || this.code === "InvalidDigest";
+    return this.status === 0 || this.status >= 500 || this.status === 429 || damaged;
   }
 }

@@ -44,7 +44,8 @@ export function send(
       if (xhr.status >= 200 && xhr.status < 300) {
         resolve({ status: xhr.status, etag: xhr.getResponseHeader("etag") });
       } else {
-        reject(new TransferError(xhr.status, storageMessage(xhr)));
+        const { code, message } = storageError(xhr);
+        reject(new TransferError(xhr.status, message, code));
       }
     };
     xhr.onerror = () => {
@@ -59,11 +60,11 @@ export function send(
   });
 }
 
-/** The S3 error code and message, when the body is an S3 error document. */
-function storageMessage(xhr: XMLHttpRequest): string {
+/** The S3 error code, and a message with it, when the body is an S3 error document. */
+function storageError(xhr: XMLHttpRequest): { code: string | undefined; message: string } {
   const text = xhr.responseText ?? "";
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
   const detail = [code, message].filter(Boolean).join(": ");
-  return `storage answered ${xhr.status}${detail ? ` (${detail})` : ""}`;
+  return { code, message: `storage answered ${xhr.status}${detail ? ` (${detail})` : ""}` };
 }

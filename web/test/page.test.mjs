@@ -228,6 +228,41 @@ test("storage errors are retried and a refused part URL is signed again", async 
   await page.close();
 });
 
+test("a part damaged on its way to storage is refused by its checksum and sent again", async () => {
+  const page = await openPage();
+  const MiB5 = 5 * MiB;
+  let damaged = false;
+  const refused = [];
+  const sent = [];
+  page.on("response", (response) => {
+    const n = partNumber(response.url());
+    if (n !== undefined && response.request().method() === "PUT") sent.push([n, response.status()]);
+    if (n === 2 && response.status() === 400) refused.push(n);
+  });
+  await page.route(
+    (url) => partNumber(url.href) === 2,
+    async (route) => {
+      if (damaged || route.request().method() !== "PUT") return route.continue();
+      damaged = true;
+      // Same length, other bytes: only the checksum can tell.
+      await route.continue({ postData: Buffer.alloc(MiB5, 0x61) });
+    },
+  );
+  const file = noise(12 * MiB);
+  await page.setInputFiles("#files", tempFile("damaged.bin", file));
+  await page.locator('#queue li[data-state="completed"]', { hasText: "damaged.bin" }).waitFor({ timeout: 60_000 });
+  assert.ok(damaged, "part 2 was damaged once");
+  assert.deepEqual(refused, [2], `storage refused the damaged part: ${JSON.stringify(sent)}`);
+  assert.equal(sent.filter(([n, status]) => n === 2 && status === 200).length, 1);
+  // What storage holds is the file's own bytes.
+  const list = await server.get("/v1/uploads?limit=1");
+  const link = await server.get(`/v1/uploads/${list.items[0].id}/download`);
+  const stored = Buffer.from(await (await fetch(link.url)).arrayBuffer());
+  assert.ok(stored.equals(file), "the stored object is the file");
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await page.close();
+});
+
 test("a file the profile refuses shows why", async () => {
   const page = await openPage();
   await page.setInputFiles("#files", tempFile("notes.txt", "plain text"));
