@@ -5,7 +5,7 @@
 //! by what the rate limit lets through at once, never by more.
 
 use crate::app::AppState;
-use crate::db::{self, Upload};
+use crate::db::{self, Upload, UsageQuery};
 use crate::error::ApiError;
 
 /// The window of `limits.max_bytes_per_day`.
@@ -17,7 +17,11 @@ pub async fn check(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
     if !limits.has_quotas() {
         return Ok(());
     }
-    let usage = state.db.usage(&upload.owner, db::now() - DAY).await?;
+    let query = UsageQuery {
+        in_progress_up_to: limits.max_uploads_in_progress.unwrap_or(0),
+        since: limits.max_bytes_per_day.map(|_| db::now() - DAY),
+    };
+    let usage = state.db.usage(&upload.owner, query).await?;
     let size = upload.size.unwrap_or(0);
     if let Some(max) = limits.max_uploads_in_progress
         && usage.in_progress >= max

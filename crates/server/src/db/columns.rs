@@ -21,25 +21,32 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          size = COALESCE($5, size) \
      WHERE id = $6 AND status = $7";
 
-/// A user's usage (see `Usage`): `$1` owner, `$2` the lowest id of `$3`, the
-/// start of the day counted (Unix ms). Each part reads an index range or one
-/// row, never all of a user's uploads: the uploads in progress, the day's
-/// uploads (ids are UUIDv7, so they sort by creation), and the bytes held,
-/// which triggers keep in `user_usage`.
+/// A user's usage (see `Usage`): `$1` owner, `$2` and `$3` the bounds of the
+/// day counted (see `day_bounds`), `$4` the most uploads in progress to count.
+/// Each part reads a bounded index range or one row, never all of a user's
+/// uploads: the uploads in progress, the day's uploads (ids are UUIDv7, so
+/// they sort by creation), and the bytes held, which triggers keep in
+/// `user_usage`.
 pub const USAGE: &str = "SELECT \
-       (SELECT COUNT(*) FROM uploads \
-        WHERE owner = $1 AND status IN ('pending', 'uploading')) AS in_progress, \
+       (SELECT COUNT(*) FROM (SELECT 1 FROM uploads \
+        WHERE owner = $1 AND status IN ('pending', 'uploading') LIMIT $4) AS counted) AS in_progress, \
        (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads \
         WHERE owner = $1 AND status IN ('pending', 'uploading', 'completed') \
           AND id >= $2 AND created_at >= $3) AS bytes_last_day, \
        COALESCE((SELECT bytes_held FROM user_usage WHERE owner = $1), 0) AS bytes_held";
 
-/// The lowest UUIDv7 that can stand for an upload created at `since` or later,
-/// as stored: a minute early, since an upload's id and its `created_at` are
-/// read from the clock one after the other.
-pub fn first_id_since(since: OffsetDateTime) -> String {
-    let ms = u128::try_from(millis(since) - 60_000).unwrap_or(0);
-    Uuid::from_u128(ms << 80).to_string()
+/// `USAGE`'s `$2` and `$3` for uploads created `since` then: the lowest
+/// UUIDv7 that can stand for such an upload, as stored, a minute early
+/// since an upload's id and its `created_at` are read from the clock one
+/// after the other; and `since` in Unix ms. `None`: bounds nothing passes.
+pub fn day_bounds(since: Option<OffsetDateTime>) -> (String, i64) {
+    match since {
+        Some(since) => {
+            let ms = u128::try_from(millis(since) - 60_000).unwrap_or(0);
+            (Uuid::from_u128(ms << 80).to_string(), millis(since))
+        }
+        None => (Uuid::max().to_string(), i64::MAX),
+    }
 }
 
 /// Reads the row of `USAGE`.
@@ -283,12 +290,14 @@ mod tests {
     #[test]
     fn the_first_id_since_an_instant_sorts_before_every_later_id_only() {
         let since = OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid");
-        let bound = first_id_since(since);
+        let (bound, _) = day_bounds(Some(since));
         // Strings compare as the database compares the TEXT ids.
         assert!(id_at(since) >= bound);
         assert!(id_at(since + time::Duration::days(3)) >= bound);
         assert!(id_at(since - time::Duration::seconds(59)) >= bound);
         assert!(id_at(since - time::Duration::seconds(61)) < bound);
         assert!(Uuid::now_v7().to_string() >= bound);
+        let (nothing, _) = day_bounds(None);
+        assert!(Uuid::now_v7().to_string() < nothing);
     }
 }

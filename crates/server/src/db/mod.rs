@@ -93,10 +93,20 @@ impl Transition {
     }
 }
 
+/// What a quota check needs to measure: a part no quota asks for costs nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// Count the uploads in progress up to this many: the count then costs no
+    /// more than the quota, however many a client left pending.
+    pub in_progress_up_to: u64,
+    /// Sum the bytes of uploads created since then; `None`: report 0.
+    pub since: Option<OffsetDateTime>,
+}
+
 /// What one user holds, for quotas.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Uploads pending or uploading.
+    /// Uploads pending or uploading, up to `UsageQuery::in_progress_up_to`.
     pub in_progress: u64,
     /// Declared bytes of uploads created since the given instant, unless they
     /// ended rejected, aborted or expired.
@@ -173,8 +183,8 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
     /// Whether an upload in progress (of any owner) owns this multipart upload.
     async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError>;
-    /// `owner`'s usage; `bytes_last_day` counts uploads created since `since`.
-    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError>;
+    /// `owner`'s usage, measuring only what `query` asks for.
+    async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError>;
     async fn ping(&self) -> Result<(), DbError>;
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery, jobs};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
 /// `UPDATE ... WHERE status = <expected>`, atomic in the database, so two nodes
@@ -188,11 +188,13 @@ impl UploadRepo for PgRepo {
         Ok(row.is_some())
     }
 
-    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
+    async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError> {
+        let (first_id, since) = columns::day_bounds(query.since);
         let row = sqlx::query(columns::USAGE)
             .bind(owner)
-            .bind(columns::first_id_since(since))
-            .bind(millis(since))
+            .bind(first_id)
+            .bind(since)
+            .bind(i64::try_from(query.in_progress_up_to).unwrap_or(i64::MAX))
             .fetch_one(&self.pool)
             .await?;
         columns::usage_from_row(&row)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, jobs};
+use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery, jobs};
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
@@ -198,11 +198,13 @@ impl UploadRepo for SqliteRepo {
         Ok(row.is_some())
     }
 
-    async fn usage(&self, owner: &str, since: OffsetDateTime) -> Result<Usage, DbError> {
+    async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError> {
+        let (first_id, since) = columns::day_bounds(query.since);
         let row = sqlx::query(columns::USAGE)
             .bind(owner)
-            .bind(columns::first_id_since(since))
-            .bind(millis(since))
+            .bind(first_id)
+            .bind(since)
+            .bind(i64::try_from(query.in_progress_up_to).unwrap_or(i64::MAX))
             .fetch_one(&self.readers)
             .await?;
         columns::usage_from_row(&row)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use uploadgate_api::UploadStatus;
 use uploadgate_api::{JobState, Processing, ProcessingState};
 use uploadgate_server::db::{
-    self, Database, ListFilter, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload,
+    self, Database, ListFilter, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload, UsageQuery,
 };
 use uuid::Uuid;
 
@@ -173,11 +173,25 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
     let usage = |owner: &'static str| {
         let repo = repo.clone();
         async move {
-            let usage = repo.usage(owner, day_ago).await.expect("usage");
+            let query = UsageQuery {
+                in_progress_up_to: 10,
+                since: Some(day_ago),
+            };
+            let usage = repo.usage(owner, query).await.expect("usage");
             (usage.in_progress, usage.bytes_last_day, usage.bytes_held)
         }
     };
     assert_eq!(usage("alice").await, (3, 100, 1_100));
+    // Only what a quota asks for is measured.
+    let capped = UsageQuery {
+        in_progress_up_to: 2,
+        since: None,
+    };
+    let alice = repo.usage("alice", capped).await.expect("usage");
+    assert_eq!(
+        (alice.in_progress, alice.bytes_last_day, alice.bytes_held),
+        (2, 0, 1_100)
+    );
 
     // Completion records the size that landed (42, see `to`).
     assert!(
