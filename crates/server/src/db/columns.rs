@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
-use super::{DbError, Multipart, Upload};
+use super::{DbError, Multipart, Upload, UsageQuery};
 use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
@@ -35,11 +35,30 @@ pub const USAGE: &str = "SELECT \
           AND id >= $2 AND created_at >= $3) AS bytes_last_day, \
        COALESCE((SELECT bytes_held FROM user_usage WHERE owner = $1), 0) AS bytes_held";
 
+/// `USAGE` for `owner`, bound in both dialects.
+pub fn usage_query<'q, DB>(
+    owner: &'q str,
+    query: UsageQuery,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    let (first_id, since) = day_bounds(query.since);
+    sqlx::query(USAGE)
+        .bind(owner)
+        .bind(first_id)
+        .bind(since)
+        .bind(i64::try_from(query.in_progress_up_to).unwrap_or(i64::MAX))
+}
+
 /// `USAGE`'s `$2` and `$3` for uploads created `since` then: the lowest
 /// UUIDv7 that can stand for such an upload, as stored, a minute early
 /// since an upload's id and its `created_at` are read from the clock one
 /// after the other; and `since` in Unix ms. `None`: bounds nothing passes.
-pub fn day_bounds(since: Option<OffsetDateTime>) -> (String, i64) {
+fn day_bounds(since: Option<OffsetDateTime>) -> (String, i64) {
     match since {
         Some(since) => {
             let ms = u128::try_from(millis(since) - 60_000).unwrap_or(0);

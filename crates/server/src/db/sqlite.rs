@@ -199,12 +199,7 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError> {
-        let (first_id, since) = columns::day_bounds(query.since);
-        let row = sqlx::query(columns::USAGE)
-            .bind(owner)
-            .bind(first_id)
-            .bind(since)
-            .bind(i64::try_from(query.in_progress_up_to).unwrap_or(i64::MAX))
+        let row = columns::usage_query(owner, query)
             .fetch_one(&self.readers)
             .await?;
         columns::usage_from_row(&row)
