@@ -71,8 +71,6 @@ export class Upload extends EventTarget {
   /** Parts storage holds: number to ETag. */
   readonly #stored = new Map<number, string | null>();
   readonly #signed = new Map<number, SignedPart>();
-  /** Base64 SHA-256 of each part hashed so far, by number. */
-  readonly #checksums = new Map<number, string>();
 
   constructor(api: Api, resume: ResumeStore, settings: UploadSettings, file: Blob, options: UploadOptions = {}) {
     super();
@@ -232,8 +230,9 @@ export class Upload extends EventTarget {
         const start = (n - 1) * partSize;
         const blob = this.file.slice(start, Math.min(start + partSize, this.file.size));
         const partNumber = n;
+        const checksum = await sha256(blob);
         const sent = await this.#withRetries(partNumber, signal, async (attempt) => {
-          const part = await this.#partUrl(record.id, partNumber, blob, attempt > 1, signal);
+          const part = await this.#partUrl(record.id, partNumber, checksum, attempt > 1, signal);
           return send("PUT", part.url, blob, part.headers, this.#tracker(partNumber), signal);
         });
         this.#stored.set(partNumber, sent.etag);
@@ -252,31 +251,23 @@ export class Upload extends EventTarget {
 
   /**
    * A URL for `partNumber`, signed again unless a fresh one is at hand. Each
-   * part is signed alone, with the SHA-256 of its bytes, so storage refuses
-   * the part if other bytes arrive.
+   * part is signed alone, with the SHA-256 of its bytes when there is one, so
+   * storage refuses the part if other bytes arrive.
    */
-  async #partUrl(id: string, partNumber: number, blob: Blob, refresh: boolean, signal: AbortSignal): Promise<SignedPart> {
+  async #partUrl(
+    id: string,
+    partNumber: number,
+    checksum: string | undefined,
+    refresh: boolean,
+    signal: AbortSignal,
+  ): Promise<SignedPart> {
     const cached = this.#signed.get(partNumber);
     if (!refresh && cached && Date.parse(cached.expiresAt) - Date.now() > EXPIRY_MARGIN_MS) return cached;
-    const checksum = await this.#checksum(partNumber, blob);
     const signed = await this.#api.signParts(id, [partNumber], signal, checksum ? { [partNumber]: checksum } : undefined);
     const part = signed.parts.find((p) => p.partNumber === partNumber);
     if (!part) throw new Error(`the server did not sign part ${partNumber}`);
     this.#signed.set(partNumber, part);
     return part;
-  }
-
-  /** The part's base64 SHA-256, hashed once; none where WebCrypto is missing (plain http off localhost). */
-  async #checksum(partNumber: number, blob: Blob): Promise<string | undefined> {
-    const subtle = globalThis.crypto?.subtle;
-    if (!subtle) return undefined;
-    let checksum = this.#checksums.get(partNumber);
-    if (checksum === undefined) {
-      const digest = new Uint8Array(await subtle.digest("SHA-256", await blob.arrayBuffer()));
-      checksum = btoa(String.fromCharCode(...digest));
-      this.#checksums.set(partNumber, checksum);
-    }
-    return checksum;
   }
 
   /** Runs `attempt` until it succeeds, retrying what is worth retrying. */
@@ -329,4 +320,12 @@ export class Upload extends EventTarget {
   #emitProgress(): void {
     this.dispatchEvent(new CustomEvent<ProgressDetail>("progress", { detail: { loaded: this.loaded, total: this.total } }));
   }
+}
+
+/** `blob`'s base64 SHA-256; none where WebCrypto is missing (plain http off localhost). */
+async function sha256(blob: Blob): Promise<string | undefined> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return undefined;
+  const digest = new Uint8Array(await subtle.digest("SHA-256", await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
 }
