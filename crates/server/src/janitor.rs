@@ -150,7 +150,7 @@ async fn reconcile(state: &AppState, report: &mut Sweep) -> Result<(), DbError> 
     };
     report.reconciled = true;
     for upload in open {
-        if !keys::is_upload_key(&upload.key)
+        if keys::upload_id(&upload.key).is_none()
             || state
                 .db
                 .multipart_in_progress(&upload.key, &upload.upload_id)

@@ -25,12 +25,26 @@ pub fn object_key(prefix_template: &str, user: &str, id: Uuid, filename: &str) -
     }
 }
 
-/// Whether `key` looks like one `object_key` makes: its last segment is a
-/// version 7 UUID (the upload id), with or without an extension.
-pub fn is_upload_key(key: &str) -> bool {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    let stem = name.split_once('.').map_or(name, |(stem, _)| stem);
-    stem.len() == 32 && Uuid::try_parse(stem).is_ok_and(|id| id.get_version_num() == 7)
+/// The upload id that ends a key `object_key` or `staging_key` made (before
+/// the extension, if any); `None` for any other key. The id is what makes a
+/// key unique, so a lookup by key is a lookup by id that compares the key.
+pub fn upload_id(key: &str) -> Option<Uuid> {
+    let stem = match key.rsplit_once('.') {
+        Some((stem, ext))
+            if (1..=MAX_EXTENSION_LEN).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            stem
+        }
+        _ => key,
+    };
+    let hex = stem.get(stem.len().checked_sub(32)?..)?;
+    if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    Uuid::try_parse(hex)
+        .ok()
+        .filter(|id| id.get_version_num() == 7)
 }
 
 pub fn quarantine_key(id: Uuid) -> String {
@@ -106,21 +120,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn upload_keys_are_recognized_and_others_are_not() {
+    fn upload_ids_are_read_back_from_keys_and_only_from_ours() {
         let id = Uuid::now_v7();
-        assert!(is_upload_key(&object_key(
-            "uploads/{user}/",
-            "a/b",
-            id,
-            "x.png"
-        )));
-        assert!(is_upload_key(&object_key("{user}/", "bob", id, "noext")));
-        assert!(!is_upload_key("other-app/backup.tar"));
-        assert!(!is_upload_key(&format!("v4/{}", Uuid::new_v4().simple())));
-        assert!(
-            !is_upload_key(&format!("dashed/{id}.png")),
-            "not our spelling"
-        );
+        for key in [
+            object_key("uploads/{user}/", "a/b", id, "x.PNG"),
+            object_key("{user}/", "bob", id, "noext"),
+            object_key("{user}.v2/avatar-", "bob", id, "me.jpeg"),
+            object_key("a.b/{user}/", "bob", id, "noext"),
+            staging_key(id),
+        ] {
+            assert_eq!(upload_id(&key), Some(id), "{key}");
+        }
+        for key in [
+            "other-app/backup.tar".to_owned(),
+            format!("v4/{}", Uuid::new_v4().simple()),
+            format!("dashed/{id}.png"),
+            format!("upper/{}", id.simple().to_string().to_uppercase()),
+            thumbnail_key(&object_key("{user}/", "bob", id, "x.png"), 256, "webp"),
+            "short".to_owned(),
+            "é".repeat(40),
+        ] {
+            assert_eq!(upload_id(&key), None, "{key}");
+        }
     }
 
     #[test]

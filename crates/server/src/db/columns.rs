@@ -7,6 +7,7 @@ use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
 use super::{DbError, Multipart, Upload, UsageQuery};
+use crate::keys;
 use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
@@ -106,6 +107,15 @@ where
     let converted = uploads
         .iter()
         .map(|u| {
+            // No index holds keys unique: ending in the (unique) id does.
+            if keys::upload_id(&u.key) != Some(u.id)
+                || keys::upload_id(&u.staging_key) != Some(u.id)
+            {
+                return Err(DbError::Other(format!(
+                    "upload {}: its keys do not end in its id",
+                    u.id
+                )));
+            }
             Ok(Converted {
                 // 0 stands for "not declared": API v1 refuses empty files, so it is free.
                 size: to_i64(u.size.unwrap_or(0))?,

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
+use crate::keys;
 use crate::multipart::Layout;
 
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
@@ -152,11 +153,24 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     /// Only `owner`'s uploads are visible: another user's id is simply not found.
     async fn find(&self, id: Uuid, owner: &str) -> Result<Option<Upload>, DbError>;
     /// `owner`'s upload with this object key (how Uppy's protocol names uploads).
-    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError>;
+    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
+        let Some(id) = keys::upload_id(key) else {
+            return Ok(None);
+        };
+        Ok(self.find(id, owner).await?.filter(|u| u.key == key))
+    }
     /// Any owner's upload, for background work that starts from an id (a job).
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError>;
     /// Any owner's upload whose final or staging key is `key` (a storage event).
-    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError>;
+    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
+        let Some(id) = keys::upload_id(key) else {
+            return Ok(None);
+        };
+        Ok(self
+            .get(id)
+            .await?
+            .filter(|u| u.key == key || u.staging_key == key))
+    }
     /// Newest first.
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
     /// Moves `id` from `from` to `change.to`, queueing `change.enqueue` (and
@@ -182,7 +196,16 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     /// oldest first.
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
     /// Whether an upload in progress (of any owner) owns this multipart upload.
-    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError>;
+    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
+        let Some(id) = keys::upload_id(key) else {
+            return Ok(false);
+        };
+        Ok(self.get(id).await?.is_some_and(|u| {
+            u.key == key
+                && matches!(u.status, UploadStatus::Pending | UploadStatus::Uploading)
+                && u.multipart.is_some_and(|m| m.upload_id == upload_id)
+        }))
+    }
     /// `owner`'s usage, measuring only what `query` asks for.
     async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError>;
     async fn ping(&self) -> Result<(), DbError>;

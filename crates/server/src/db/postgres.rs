@@ -82,17 +82,6 @@ impl UploadRepo for PgRepo {
         row.as_ref().map(columns::from_row).transpose()
     }
 
-    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 AND owner = $2"
-        ))
-        .bind(key)
-        .bind(owner)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(columns::from_row).transpose()
-    }
-
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM uploads \
@@ -123,16 +112,6 @@ impl UploadRepo for PgRepo {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(columns::from_row).transpose()
-    }
-
-    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE object_key = $1 OR staging_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
         row.as_ref().map(columns::from_row).transpose()
     }
 
@@ -174,18 +153,6 @@ impl UploadRepo for PgRepo {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(columns::from_row).collect()
-    }
-
-    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
-        let row = sqlx::query(
-            "SELECT 1 FROM uploads WHERE object_key = $1 AND multipart_upload_id = $2 \
-             AND status IN ('pending', 'uploading')",
-        )
-        .bind(key)
-        .bind(upload_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some())
     }
 
     async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError> {

@@ -98,13 +98,6 @@ impl UploadRepo for SqliteRepo {
         )
     }
 
-    async fn find_by_key(&self, owner: &str, key: &str) -> Result<Option<Upload>, DbError> {
-        self.points.upload(
-            &format!("SELECT {COLUMNS} FROM uploads WHERE object_key = ?1 AND owner = ?2"),
-            (key, owner),
-        )
-    }
-
     async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
         // An absent filter binds NULL, so one statement serves every combination.
         let rows = sqlx::query(&format!(
@@ -136,13 +129,6 @@ impl UploadRepo for SqliteRepo {
         self.points.upload(
             &format!("SELECT {COLUMNS} FROM uploads WHERE id = ?1"),
             (id.to_string(),),
-        )
-    }
-
-    async fn find_by_stored_key(&self, key: &str) -> Result<Option<Upload>, DbError> {
-        self.points.upload(
-            &format!("SELECT {COLUMNS} FROM uploads WHERE object_key = ?1 OR staging_key = ?1"),
-            (key,),
         )
     }
 
@@ -184,18 +170,6 @@ impl UploadRepo for SqliteRepo {
         .fetch_all(&self.readers)
         .await?;
         rows.iter().map(columns::from_row).collect()
-    }
-
-    async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
-        let row = sqlx::query(
-            "SELECT 1 FROM uploads WHERE object_key = ? AND multipart_upload_id = ? \
-             AND status IN ('pending', 'uploading')",
-        )
-        .bind(key)
-        .bind(upload_id)
-        .fetch_optional(&self.readers)
-        .await?;
-        Ok(row.is_some())
     }
 
     async fn usage(&self, owner: &str, query: UsageQuery) -> Result<Usage, DbError> {

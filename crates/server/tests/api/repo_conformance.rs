@@ -60,6 +60,44 @@ fn to(status: UploadStatus) -> Transition {
 }
 
 #[tokio::test]
+async fn a_multipart_upload_is_owned_while_its_upload_is_in_progress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let mine = Upload {
+        multipart: Some(db::Multipart {
+            upload_id: "mp-1".into(),
+            layout: None,
+        }),
+        ..upload("alice")
+    };
+    repo.insert(&mine).await.expect("insert");
+    let owned = |key: String, upload_id: &'static str| {
+        let repo = repo.clone();
+        async move {
+            repo.multipart_in_progress(&key, upload_id)
+                .await
+                .expect("query")
+        }
+    };
+    assert!(owned(mine.key.clone(), "mp-1").await);
+    assert!(!owned(mine.key.clone(), "mp-2").await, "another upload id");
+    assert!(
+        !owned(format!("elsewhere/{}", mine.id.simple()), "mp-1").await,
+        "the same id under another key"
+    );
+    assert!(!owned(mine.staging_key.clone(), "mp-1").await);
+    assert!(
+        repo.transition(mine.id, UploadStatus::Pending, &to(UploadStatus::Expired))
+            .await
+            .expect("expire")
+    );
+    assert!(
+        !owned(mine.key.clone(), "mp-1").await,
+        "no longer in progress"
+    );
+}
+
+#[tokio::test]
 async fn records_round_trip_and_stay_with_their_owner() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
@@ -78,11 +116,33 @@ async fn records_round_trip_and_stay_with_their_owner() {
         repo.find_by_key("bob", &mine.key).await.expect("find"),
         None
     );
+    assert_eq!(
+        repo.find_by_stored_key(&mine.staging_key)
+            .await
+            .expect("find"),
+        Some(mine.clone())
+    );
+    // The same id under another prefix is another key.
+    let elsewhere = format!("elsewhere/{}", mine.id.simple());
+    assert_eq!(
+        repo.find_by_stored_key(&elsewhere).await.expect("find"),
+        None
+    );
+    assert_eq!(
+        repo.find_by_key("alice", &elsewhere).await.expect("find"),
+        None
+    );
+    // No index keeps keys unique; each key ending in its own id does.
     let duplicate = Upload {
         id: Uuid::now_v7(),
         ..mine.clone()
     };
     assert!(repo.insert(&duplicate).await.is_err(), "keys are unique");
+    let same_id = Upload {
+        key: format!("{}.png", mine.key),
+        ..mine.clone()
+    };
+    assert!(repo.insert(&same_id).await.is_err(), "ids are unique");
 
     let listed = repo
         .list(
@@ -104,22 +164,27 @@ async fn concurrent_inserts_commit_together_and_a_bad_one_fails_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
     let mut uploads: Vec<Upload> = (0..50).map(|_| upload("alice")).collect();
-    // Same key as the first: the unique constraint must refuse this one only.
-    uploads[7].key = uploads[0].key.clone();
+    // The first one's id (and so its keys) with another name: the database
+    // must refuse one of the two and commit all the others.
+    uploads[7] = Upload {
+        filename: "twin.png".into(),
+        ..uploads[0].clone()
+    };
     let results = futures::future::join_all(uploads.iter().map(|u| repo.insert(u))).await;
     let failed: Vec<usize> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.is_err().then_some(i))
         .collect();
-    assert!(failed == [7] || failed == [0], "{failed:?}");
+    let kept = match failed[..] {
+        [7] => 0,
+        [0] => 7,
+        _ => panic!("{failed:?}"),
+    };
     for (i, u) in uploads.iter().enumerate() {
         let found = repo.find(u.id, "alice").await.expect("find");
-        assert_eq!(
-            found.as_ref(),
-            (!failed.contains(&i)).then_some(u),
-            "upload {i}"
-        );
+        let expected = if i == 0 || i == 7 { &uploads[kept] } else { u };
+        assert_eq!(found.as_ref(), Some(expected), "upload {i}");
     }
 }
 
