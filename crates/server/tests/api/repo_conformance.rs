@@ -232,8 +232,10 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
         created_at: old_at,
         ..sized("alice", 1_000)
     };
-    for u in [&big, &undeclared, &theirs, &old] {
-        repo.insert(u).await.expect("insert");
+    // At once, so that they share a group: one statement, two owners.
+    let inserts = [&big, &undeclared, &theirs, &old].map(|u| repo.insert(u));
+    for inserted in futures::future::join_all(inserts).await {
+        inserted.expect("insert");
     }
     let usage = |owner: &'static str| {
         let repo = repo.clone();
