@@ -5,8 +5,8 @@
 -- Deletes and updates touch one row at a time and keep the row-level trigger.
 CREATE FUNCTION uploads_held_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- In owner order, like the groups themselves, so that two nodes' groups
-    -- take the usage rows' locks in the same order.
+    -- In owner order, so that two nodes' groups take the usage rows' locks
+    -- in the same order and cannot deadlock.
     INSERT INTO user_usage AS u (owner, bytes_held)
     SELECT owner, SUM(size) FROM inserted
     WHERE status IN ('pending', 'uploading', 'completed') AND size <> 0

@@ -49,9 +49,6 @@ where
 {
     let mut group: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-        // Each row's trigger updates its owner's `user_usage` row: taking those
-        // row locks in one order keeps two nodes' groups from deadlocking.
-        group.sort_unstable_by(|(a, _), (b, _)| a.owner.cmp(&b.owner));
         let (uploads, replies): (Vec<Upload>, Vec<_>) = group.drain(..).unzip();
         let uploads: Arc<[Upload]> = uploads.into();
         match insert(uploads.clone()).await {
