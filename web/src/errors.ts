@@ -1,9 +1,10 @@
-import type { Problem } from "./types";
+import type { ErrorCode, Problem } from "./types";
 
 /** The API refused a request: its problem+json body, with its stable `code`. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  /** The server's code, or `http_<status>` when the answer was not a problem body. */
+  readonly code: ErrorCode | `http_${number}`;
   readonly problem: Problem | undefined;
 
   constructor(status: number, problem: Problem | undefined, fallback: string) {

@@ -261,6 +261,12 @@ export interface components {
             expiresAt: string;
             url: string;
         };
+        /**
+         * @description Every `code` a problem+json body can carry: the stable, machine-readable
+         *     half of an error. Each code always comes with the same HTTP status.
+         * @enum {string}
+         */
+        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "rate_limited" | "internal_error" | "service_unavailable";
         /** @description What `POST /v1/events/s3` did with a notification. */
         EventsAccepted: {
             /**
@@ -308,7 +314,7 @@ export interface components {
          */
         Problem: {
             /** @description Stable machine code, e.g. `content_type_not_allowed`. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             /** @description What went wrong in this request, for a person to read. */
             detail?: string | null;
             /** @description The request field at fault, when one is (`contentType`, `size`, ...). */
@@ -629,6 +635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -658,6 +665,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -709,6 +717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -826,6 +835,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadRecord"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -875,6 +885,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such upload, or not the caller's */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -947,6 +958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such upload, or not the caller's */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1031,6 +1043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such upload, or not the caller's */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1101,6 +1114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such upload, or not the caller's */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -13,5 +13,7 @@ export type UploadedPart = Schemas["UploadedPart"];
 export type CompletedPart = Schemas["CompletedPart"];
 export type DownloadLink = Schemas["DownloadLink"];
 export type Problem = Schemas["Problem"];
+/** Every `code` the server sends; each always comes with the same status. */
+export type ErrorCode = Schemas["ErrorCode"];
 export type Processing = Schemas["Processing"];
 export type Thumbnail = Schemas["Thumbnail"];

@@ -3,10 +3,12 @@
 //! The server and every Rust client share these types, so a field renamed here is
 //! renamed on both sides of the wire at once. JSON is camelCase throughout.
 
+mod error_code;
 mod problem;
 mod processing;
 mod uploads;
 
+pub use error_code::ErrorCode;
 pub use problem::Problem;
 pub use processing::{
     EventsAccepted, Job, JobList, JobState, Processing, ProcessingState, ScanResult, Thumbnail,

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ErrorCode;
+
 /// An error body in the shape of RFC 9457 (`application/problem+json`).
 ///
 /// `code` is the stable, machine-readable part: clients branch on it, never on
@@ -16,7 +18,7 @@ pub struct Problem {
     /// The HTTP status code.
     pub status: u16,
     /// Stable machine code, e.g. `content_type_not_allowed`.
-    pub code: String,
+    pub code: ErrorCode,
     /// What went wrong in this request, for a person to read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

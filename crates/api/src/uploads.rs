@@ -84,6 +84,11 @@ impl UploadStatus {
         Self::ALL.into_iter().find(|status| status.as_str() == s)
     }
 
+    /// Pending or uploading: it may still take parts, complete or be aborted.
+    pub fn is_in_progress(self) -> bool {
+        matches!(self, Self::Pending | Self::Uploading)
+    }
+
     /// No transition leaves these states.
     pub fn is_final(self) -> bool {
         matches!(

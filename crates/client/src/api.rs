@@ -6,8 +6,8 @@ use reqwest::{Method, Response, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uploadgate_api::{
-    CompleteUpload, CreateUpload, DownloadLink, Problem, SignParts, SignedParts, UploadList,
-    UploadRecord, UploadStatus,
+    CompleteUpload, CreateUpload, DownloadLink, ErrorCode, Problem, SignParts, SignedParts,
+    UploadList, UploadRecord, UploadStatus,
 };
 use uuid::Uuid;
 
@@ -231,7 +231,7 @@ async fn decode<T: DeserializeOwned>(
     // upload; its answer will be the same, so wait for it.
     if problem
         .as_ref()
-        .is_some_and(|p| p.code == "completion_in_progress")
+        .is_some_and(|p| p.code == ErrorCode::CompletionInProgress)
     {
         return Err(Attempt::Retry {
             reason: "another request is completing this upload".into(),
@@ -240,9 +240,7 @@ async fn decode<T: DeserializeOwned>(
     }
     Err(Attempt::Fail(ClientError::Refused {
         status: status.as_u16(),
-        code: problem
-            .as_ref()
-            .map_or_else(|| "unknown".to_owned(), |p| p.code.clone()),
+        code: problem.as_ref().map_or(ErrorCode::Unknown, |p| p.code),
         detail: problem
             .and_then(|p| p.detail)
             .unwrap_or_else(|| status.to_string()),

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use uploadgate_api::ErrorCode;
+
 /// Why a call or an upload failed, sorted by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -8,7 +10,8 @@ pub enum ClientError {
     #[error("{detail} ({status} {code})")]
     Refused {
         status: u16,
-        code: String,
+        /// `Unknown` when the body was not a problem, or a newer server's code.
+        code: ErrorCode,
         detail: String,
     },
     /// The network or the server kept failing (connection errors, 5xx, 429)

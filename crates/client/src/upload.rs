@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use uploadgate_api::{
-    CompleteUpload, CompletedPart, CreateUpload, UploadInstructions, UploadRecord, UploadStatus,
+    CompleteUpload, CompletedPart, CreateUpload, ErrorCode, UploadInstructions, UploadRecord,
+    UploadStatus,
 };
 
 use crate::api::Api;
@@ -166,7 +167,10 @@ impl Uploader {
         };
         let record = match self.api.create(&request).await {
             // Over the profile's multipart threshold: parts carry the checksums instead.
-            Err(ClientError::Refused { code, .. }) if code == "checksum_per_part" => {
+            Err(ClientError::Refused {
+                code: ErrorCode::ChecksumPerPart,
+                ..
+            }) => {
                 request.checksum_sha256 = None;
                 self.api.create(&request).await?
             }
@@ -274,7 +278,10 @@ impl Uploader {
         {
             Ok(parts) => parts,
             // Completed meanwhile by another run of ours: take its answer.
-            Err(ClientError::Refused { code, .. }) if code == "upload_not_pending" => {
+            Err(ClientError::Refused {
+                code: ErrorCode::UploadNotPending,
+                ..
+            }) => {
                 let done = self.finish(&record, identity, None, progress).await?;
                 return Ok(Some(report(done, true, identity.size, tally)));
             }

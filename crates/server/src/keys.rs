@@ -3,7 +3,8 @@
 
 use uuid::Uuid;
 
-use crate::config::USER_PLACEHOLDER;
+/// Placeholder in a profile's `key_prefix` replaced by the (escaped) user id.
+pub const USER_PLACEHOLDER: &str = "{user}";
 
 /// Where presigned requests write before verification; never served, never promoted
 /// without a check. Objects left here by abandoned uploads are safe to expire.

@@ -1,20 +1,11 @@
 //! Prometheus metrics, served at `/metrics`.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::app::AppState;
-use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -59,14 +50,14 @@ pub struct StorageErrorLabels {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct JobLabels {
     /// The processor (`scan`, `thumbnail`, ...).
-    pub kind: String,
+    pub kind: &'static str,
     /// `done`, `retry` (failed, will run again) or `dead` (dead-lettered).
     pub outcome: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct JobKindLabels {
-    pub kind: String,
+    pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -236,60 +227,4 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
     }
-}
-
-/// Counts and times every request under its route pattern.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state
-        .metrics
-        .request_seconds
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
-}
-
-/// `GET /metrics` in the Prometheus text format.
-pub async fn serve(State(state): State<AppState>) -> Result<Response, ApiError> {
-    match state.jobs.depth().await {
-        Ok(depth) => {
-            for (name, n) in [
-                ("queued", depth.queued),
-                ("running", depth.running),
-                ("dead", depth.dead),
-            ] {
-                state
-                    .metrics
-                    .queue_depth
-                    .get_or_create(&QueueLabels { state: name })
-                    .set(i64::try_from(n).unwrap_or(i64::MAX));
-            }
-        }
-        // The rest of the metrics matter most when the database is in trouble.
-        Err(err) => tracing::warn!(%err, "cannot read the job queue depth"),
-    }
-    let text = state.metrics.render().map_err(ApiError::internal)?;
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    Ok(response)
 }

@@ -11,10 +11,31 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::LimitsConfig;
-use crate::error::ApiError;
 
 /// Checks between two evictions of idle keys, so an IP scan cannot grow the maps forever.
 const EVICT_EVERY: u32 = 4096;
+
+/// A call refused by a rate limit: who was limited and how long to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limited {
+    #[error("too many requests from this address")]
+    Address { wait: Duration },
+    #[error("too many requests for this user")]
+    User { wait: Duration },
+}
+
+impl Limited {
+    pub fn wait(self) -> Duration {
+        match self {
+            Self::Address { wait } | Self::User { wait } => wait,
+        }
+    }
+
+    /// Whole seconds to announce in `Retry-After`.
+    pub fn retry_after_secs(self) -> u64 {
+        retry_after_secs(self.wait())
+    }
+}
 
 #[derive(Debug)]
 pub struct RateLimits {
@@ -37,26 +58,24 @@ impl RateLimits {
     /// Counts one call by `user` from `ip` (unknown for in-process calls), or
     /// says how long to wait. The IP is checked first, so a flood under many
     /// stolen tokens is still held to its address's rate.
-    pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), Limited> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
             self.evict_idle();
         }
         if let (Some(limiter), Some(ip)) = (&self.ips, ip)
             && let Err(not_until) = limiter.check_key(&ip)
         {
-            return Err(ApiError::too_many_requests(
-                not_until.wait_time_from(self.clock.now()),
-                "too many requests from this address",
-            ));
+            return Err(Limited::Address {
+                wait: not_until.wait_time_from(self.clock.now()),
+            });
         }
         if let Some(limiter) = &self.users
             // Looking up by &str would need a String per call; users are few and short.
             && let Err(not_until) = limiter.check_key(&user.to_owned())
         {
-            return Err(ApiError::too_many_requests(
-                not_until.wait_time_from(self.clock.now()),
-                "too many requests for this user",
-            ));
+            return Err(Limited::User {
+                wait: not_until.wait_time_from(self.clock.now()),
+            });
         }
         Ok(())
     }
@@ -82,7 +101,7 @@ fn quota(rate: u32, burst: u32) -> Option<Quota> {
 
 /// Whole seconds to announce in `Retry-After`: never 0, which would invite a
 /// client to retry at once into the same refusal.
-pub fn retry_after_secs(wait: Duration) -> u64 {
+fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
@@ -107,7 +126,7 @@ mod tests {
             limits.admit("alice", None).expect("within the burst");
         }
         let refused = limits.admit("alice", None).expect_err("over the burst");
-        assert_eq!(refused.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        assert!(matches!(refused, Limited::User { .. }), "{refused:?}");
         limits
             .admit("bob", None)
             .expect("another user is not affected");

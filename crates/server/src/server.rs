@@ -8,16 +8,17 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::app::{AppState, app};
 use crate::auth::Hs256;
 use crate::config::Config;
 use crate::data_dir;
 use crate::db::{Database, PgRepo, SqliteRepo};
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
+use crate::http::{AppState, app};
 use crate::janitor;
 use crate::processing;
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
+use crate::uploads::Uploads;
 
 /// A server that has bound its ports and reached its dependencies, not yet serving.
 #[derive(Debug)]
@@ -77,7 +78,8 @@ impl Server {
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?));
         let api_url = config.api_public_url(bound);
-        let mut state = AppState::new(config, db, Arc::new(object_store), tokens.clone());
+        let uploads = Uploads::new(config, db, Arc::new(object_store));
+        let mut state = AppState::new(uploads, tokens.clone());
         state.cors_origins = cors_origins;
         // The embedded store brings its own CORS layer; an external bucket needs rules.
         state.check_bucket_cors = embedded_store.is_none();
@@ -125,8 +127,8 @@ impl Server {
             ..
         } = self;
         let (stop_background, background_stopped) = watch::channel(false);
-        let janitor = janitor::spawn(state.clone(), background_stopped.clone());
-        let workers = processing::spawn(state.clone(), background_stopped);
+        let janitor = janitor::spawn(state.uploads.clone(), background_stopped.clone());
+        let workers = processing::spawn(state.uploads.clone(), background_stopped);
         let served = axum::serve(
             listener,
             // The peer address feeds the per-IP rate limit.
@@ -178,10 +180,9 @@ pub async fn run_workers(
     );
     let db = connect_db(&database_url(&config)?).await?;
     let store = Arc::new(S3Store::connect(settings).await?);
-    let auth = Arc::new(Hs256::new(&jwt_secret(&config)?));
-    let state = AppState::new(config, db, store, auth);
+    let uploads = Uploads::new(config, db, store);
     let (stop, stopped) = watch::channel(false);
-    let workers = processing::spawn(state, stopped);
+    let workers = processing::spawn(uploads, stopped);
     shutdown.await;
     let _ = stop.send(true);
     stop_workers(workers).await;
@@ -244,9 +245,8 @@ pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
     )?;
     let db = connect_db(&database_url(&config)?).await?;
     let store = Arc::new(S3Store::connect(settings).await?);
-    let auth = Arc::new(Hs256::new(&jwt_secret(&config)?));
-    let state = AppState::new(config, db, store, auth);
-    Ok(janitor::sweep(&state).await?)
+    let uploads = Uploads::new(config, db, store);
+    Ok(janitor::sweep(&uploads).await?)
 }
 
 /// Applies CORS and lifecycle rules to the configured external bucket

@@ -14,11 +14,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub use crate::keys::USER_PLACEHOLDER;
 pub use limits::LimitsConfig;
 pub use processing::{
-    EventsConfig, PROCESSORS, ScanConfig, ThumbnailsConfig, WebhookConfig, WorkersConfig,
+    EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WebhookConfig, WorkersConfig,
 };
-pub use profile::{MAX_OBJECT_SIZE, Profile, USER_PLACEHOLDER, is_token};
+pub use profile::{MAX_OBJECT_SIZE, Profile, is_token};
 
 use crate::secret::Secret;
 
@@ -225,25 +226,20 @@ impl Config {
     /// A profile's processors exist, run once each, and have what they need.
     fn check_processors(&self, name: &str, profile: &Profile) -> Result<(), String> {
         for (i, processor) in profile.processors.iter().enumerate() {
-            if !PROCESSORS.contains(&processor.as_str()) {
-                return Err(format!(
-                    "profiles.{name}.processors: {processor:?} is not one of {}",
-                    PROCESSORS.join(", ")
-                ));
-            }
             if profile.processors[..i].contains(processor) {
                 return Err(format!(
-                    "profiles.{name}.processors lists {processor:?} twice"
+                    "profiles.{name}.processors lists {:?} twice",
+                    processor.as_str()
                 ));
             }
         }
-        let uses = |p: &str| profile.processors.iter().any(|q| q == p);
-        if uses("scan") && self.scan.clamd.is_none() {
+        let uses = |p: Processor| profile.processors.contains(&p);
+        if uses(Processor::Scan) && self.scan.clamd.is_none() {
             return Err(format!(
                 "profiles.{name} runs \"scan\": set scan.clamd (UPLOADGATE_SCAN_CLAMD)"
             ));
         }
-        if uses("webhook") && self.webhook.url.is_none() {
+        if uses(Processor::Webhook) && self.webhook.url.is_none() {
             return Err(format!(
                 "profiles.{name} runs \"webhook\": set webhook.url (UPLOADGATE_WEBHOOK_URL)"
             ));
@@ -253,7 +249,7 @@ impl Config {
 
     /// The processors uploads of `profile` go through (none for a profile
     /// removed from the config since).
-    pub fn processors(&self, profile: &str) -> &[String] {
+    pub fn processors(&self, profile: &str) -> &[Processor] {
         self.profiles
             .get(profile)
             .map_or(&[], |p| p.processors.as_slice())

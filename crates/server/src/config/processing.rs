@@ -2,14 +2,74 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::units;
 use crate::secret::Secret;
 
-/// Processors a profile may list in `processors`, in the order they usually run.
-pub const PROCESSORS: [&str; 5] = ["sniff", "metadata", "scan", "thumbnail", "webhook"];
+/// A step of post-processing, as a profile lists it in `processors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum Processor {
+    /// Records the media type the content shows.
+    Sniff,
+    /// Size, SHA-256 and an image's dimensions.
+    Metadata,
+    /// ClamAV; quarantines what it flags.
+    Scan,
+    Thumbnail,
+    /// Tells the application, signed.
+    Webhook,
+}
+
+impl Processor {
+    /// Every processor, in the order they usually run.
+    pub const ALL: [Processor; 5] = [
+        Self::Sniff,
+        Self::Metadata,
+        Self::Scan,
+        Self::Thumbnail,
+        Self::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sniff => "sniff",
+            Self::Metadata => "metadata",
+            Self::Scan => "scan",
+            Self::Thumbnail => "thumbnail",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Processor {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|p| p.as_str()).collect();
+            format!("{name:?} is not one of {}", all.join(", "))
+        })
+    }
+}
+
+impl From<Processor> for &'static str {
+    fn from(processor: Processor) -> Self {
+        processor.as_str()
+    }
+}
 
 /// The job workers (`[workers]`).
 #[derive(Debug, Clone, Deserialize)]

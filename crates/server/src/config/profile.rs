@@ -2,8 +2,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::processing::Processor;
 use super::units;
-use crate::keys::{QUARANTINE_PREFIX, STAGING_PREFIX};
+use crate::keys::{QUARANTINE_PREFIX, STAGING_PREFIX, USER_PLACEHOLDER};
 use crate::multipart::{MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::storage::Sse;
 
@@ -11,8 +12,6 @@ use crate::storage::Sse;
 pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 /// Longest validity SigV4 allows for a presigned request.
 pub const MAX_URL_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Placeholder in `key_prefix` replaced by the (escaped) user id.
-pub const USER_PLACEHOLDER: &str = "{user}";
 
 /// The policy one class of uploads is held to (`[profiles.NAME]`).
 ///
@@ -39,9 +38,9 @@ pub struct Profile {
     pub sse: Option<String>,
     /// The KMS key for `sse = "aws:kms"`; the bucket's default key when left out.
     pub sse_kms_key_id: Option<String>,
-    /// What runs after verification, in this order (see `PROCESSORS`); a
-    /// processor's results are in the upload's `processing`.
-    pub processors: Vec<String>,
+    /// What runs after verification, in this order; a processor's results
+    /// are in the upload's `processing`.
+    pub processors: Vec<Processor>,
 }
 
 impl Default for Profile {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
-use super::{DbError, Multipart, Upload, UsageQuery};
+use super::{DbError, Method, Multipart, Upload, UsageQuery};
 use crate::keys;
 use crate::multipart::Layout;
 
@@ -78,7 +78,7 @@ where
 {
     let count = |name: &'static str| -> Result<u64, DbError> {
         let n: i64 = row.try_get(name)?;
-        u64::try_from(n).map_err(|_| DbError::Other(format!("negative {name}: {n}")))
+        u64::try_from(n).map_err(|_| DbError::Invalid(format!("negative {name}: {n}")))
     };
     Ok(super::Usage {
         in_progress: count("in_progress")?,
@@ -111,7 +111,7 @@ where
             if keys::upload_id(&u.key) != Some(u.id)
                 || keys::upload_id(&u.staging_key) != Some(u.id)
             {
-                return Err(DbError::Other(format!(
+                return Err(DbError::Invalid(format!(
                     "upload {}: its keys do not end in its id",
                     u.id
                 )));
@@ -120,7 +120,7 @@ where
                 // 0 stands for "not declared": API v1 refuses empty files, so it is free.
                 size: to_i64(u.size.unwrap_or(0))?,
                 metadata: serde_json::to_string(&u.metadata)
-                    .map_err(|e| DbError::Other(e.to_string()))?,
+                    .map_err(|e| DbError::Invalid(e.to_string()))?,
                 part_size: u
                     .multipart
                     .as_ref()
@@ -140,7 +140,7 @@ where
             .push_bind(u.content_type.clone())
             .push_bind(c.size)
             .push_bind(u.checksum_sha256.clone())
-            .push_bind(u.method.clone())
+            .push_bind(u.method.as_str().to_owned())
             .push_bind(u.key.clone())
             .push_bind(u.staging_key.clone())
             .push_bind(u.status.as_str().to_owned())
@@ -208,7 +208,7 @@ impl<R: RowColumns> InOrder<'_, R> {
     /// An error naming the column read last.
     fn corrupt(&self) -> DbError {
         let name = COLUMNS.split(", ").nth(self.next.saturating_sub(1));
-        DbError::Other(format!("corrupt upload row: {}", name.unwrap_or("?")))
+        DbError::Invalid(format!("corrupt upload row: {}", name.unwrap_or("?")))
     }
 }
 
@@ -225,7 +225,7 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
     // 0 stands for "not declared" (see `insert_query`).
     let size = Some(size).filter(|&n| n > 0);
     let checksum_sha256 = column.text()?;
-    let method = column.required_text()?;
+    let method = Method::parse(&column.required_text()?).ok_or_else(|| column.corrupt())?;
     let key = column.required_text()?;
     let staging_key = column.required_text()?;
     let status = UploadStatus::parse(&column.required_text()?).ok_or_else(|| column.corrupt())?;
@@ -284,11 +284,12 @@ pub fn processing_json(processing: &Processing) -> Result<String, DbError> {
     for thumbnail in &mut stored.thumbnails {
         thumbnail.url = None;
     }
-    serde_json::to_string(&stored).map_err(|e| DbError::Other(e.to_string()))
+    serde_json::to_string(&stored).map_err(|e| DbError::Invalid(e.to_string()))
 }
 
 pub fn to_i64(n: u64) -> Result<i64, DbError> {
-    i64::try_from(n).map_err(|_| DbError::Other(format!("{n} does not fit in a database integer")))
+    i64::try_from(n)
+        .map_err(|_| DbError::Invalid(format!("{n} does not fit in a database integer")))
 }
 
 pub fn millis(at: OffsetDateTime) -> i64 {
@@ -298,7 +299,7 @@ pub fn millis(at: OffsetDateTime) -> i64 {
 
 pub fn from_millis(ms: i64) -> Result<OffsetDateTime, DbError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| DbError::Other(format!("corrupt timestamp {ms}: {e}")))
+        .map_err(|e| DbError::Invalid(format!("corrupt timestamp {ms}: {e}")))
 }
 
 #[cfg(test)]

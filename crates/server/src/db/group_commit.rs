@@ -13,6 +13,11 @@ use super::{DbError, Upload};
 /// limit of 32,766 bound parameters and PostgreSQL's of 65,535.
 const MAX_GROUP: usize = 256;
 
+/// The task that commits inserts has ended (the runtime is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the insert queue has stopped")]
+struct QueueStopped;
+
 /// An insert waiting for the next group, and where to send its outcome.
 type Queued = (Upload, oneshot::Sender<Result<(), DbError>>);
 
@@ -35,7 +40,7 @@ impl GroupCommit {
 
     /// Inserts `upload` with the next group; returns once that is committed.
     pub async fn insert(&self, upload: Upload) -> Result<(), DbError> {
-        let stopped = || DbError::Unavailable("the insert queue has stopped".into());
+        let stopped = || DbError::Unavailable(std::sync::Arc::new(QueueStopped));
         let (reply, outcome) = oneshot::channel();
         self.0.send((upload, reply)).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
@@ -54,7 +59,7 @@ where
         match insert(uploads.clone()).await {
             // One bad row fails the statement: retry alone to tell whose it was.
             // Not when the database is unavailable: each retry would wait as long.
-            Err(DbError::Other(_)) if uploads.len() > 1 => {
+            Err(err) if !err.is_unavailable() && uploads.len() > 1 => {
                 for (upload, reply) in uploads.iter().zip(replies) {
                     let _ = reply.send(insert(Arc::from([upload.clone()])).await);
                 }

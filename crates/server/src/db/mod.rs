@@ -1,10 +1,12 @@
 //! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
 mod columns;
+mod error;
 mod group_commit;
 mod jobs;
 mod point_reads;
 mod postgres;
+mod sql_jobs;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use crate::keys;
 use crate::multipart::Layout;
 
+pub use error::DbError;
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use postgres::PgRepo;
 pub use sqlite::SqliteRepo;
@@ -41,8 +44,8 @@ pub struct Upload {
     /// size); set from storage once verified.
     pub size: Option<u64>,
     pub checksum_sha256: Option<String>,
-    /// `PUT` or `POST`: how the client was told to send the bytes.
-    pub method: String,
+    /// How the client was told to send the bytes.
+    pub method: Method,
     /// Final key, where the object is promoted once verified.
     pub key: String,
     /// Where the client's presigned request writes; never served.
@@ -57,6 +60,33 @@ pub struct Upload {
     pub multipart: Option<Multipart>,
     /// Post-processing, once completed, when the profile has processors.
     pub processing: Option<Processing>,
+}
+
+/// How the bytes of an upload travel to storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// One presigned PUT.
+    Put,
+    /// One presigned POST form.
+    Post,
+    /// Presigned parts of a multipart upload.
+    Multipart,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Put => "PUT",
+            Self::Post => "POST",
+            Self::Multipart => "MULTIPART",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Put, Self::Post, Self::Multipart]
+            .into_iter()
+            .find(|method| method.as_str() == s)
+    }
 }
 
 /// A multipart upload's identity in storage and its agreed part layout.
@@ -124,29 +154,6 @@ pub struct ListFilter {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DbError {
-    /// The database cannot be reached or is overloaded; worth retrying.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
-
-impl From<sqlx::Error> for DbError {
-    fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                DbError::Unavailable(err.to_string())
-            }
-            sqlx::Error::Database(ref db) if db.message().contains("locked") => {
-                DbError::Unavailable(err.to_string())
-            }
-            other => DbError::Other(other.to_string()),
-        }
-    }
-}
-
 #[async_trait]
 pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn insert(&self, upload: &Upload) -> Result<(), DbError>;
@@ -211,8 +218,8 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> Result<(), DbError>;
 }
 
-/// Both stores of one database: the job queue shares it so that completing an
-/// upload and queueing its processing commit together.
-pub trait Database: UploadRepo + JobQueue {}
-
-impl<T: UploadRepo + JobQueue> Database for T {}
+/// One database: its upload records and its job queue, which share it so that
+/// completing an upload and queueing its processing commit together.
+pub trait Database: UploadRepo {
+    fn jobs(&self) -> &dyn JobQueue;
+}

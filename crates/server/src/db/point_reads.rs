@@ -87,17 +87,3 @@ impl RowColumns for rusqlite::Row<'_> {
         Ok(self.get(index)?)
     }
 }
-
-impl From<rusqlite::Error> for DbError {
-    fn from(err: rusqlite::Error) -> Self {
-        match err.sqlite_error_code() {
-            Some(
-                rusqlite::ErrorCode::DatabaseBusy
-                | rusqlite::ErrorCode::DatabaseLocked
-                | rusqlite::ErrorCode::CannotOpen
-                | rusqlite::ErrorCode::SystemIoFailure,
-            ) => DbError::Unavailable(err.to_string()),
-            _ => DbError::Other(err.to_string()),
-        }
-    }
-}

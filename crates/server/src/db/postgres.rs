@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery, jobs};
+use super::sql_jobs::{Dialect, SqlJobs};
+use super::{
+    Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery,
+};
 
 /// Shared by several uploadgate nodes: every state change is one conditional
 /// `UPDATE ... WHERE status = <expected>`, atomic in the database, so two nodes
@@ -20,7 +23,14 @@ pub struct PgRepo {
     pool: PgPool,
     /// New uploads, in groups: one round trip and one commit for many.
     inserts: GroupCommit,
+    jobs: SqlJobs<Postgres>,
 }
+
+/// Workers on several nodes claim at once; each skips rows another has locked.
+const DIALECT: Dialect = Dialect {
+    kinds: "SELECT jsonb_array_elements_text($4::jsonb)",
+    lock: "FOR UPDATE SKIP LOCKED",
+};
 
 impl PgRepo {
     /// Connects and applies pending migrations (sqlx serializes concurrent
@@ -31,10 +41,7 @@ impl PgRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self::from_pool(pool))
     }
 
@@ -42,6 +49,7 @@ impl PgRepo {
     pub fn from_pool(pool: PgPool) -> Self {
         let writer = pool.clone();
         Self {
+            jobs: SqlJobs::new(pool.clone(), pool.clone(), DIALECT),
             pool,
             inserts: GroupCommit::start(move |uploads| insert_rows(writer.clone(), uploads)),
         }
@@ -56,14 +64,11 @@ async fn insert_rows(pool: PgPool, uploads: Arc<[Upload]>) -> Result<(), DbError
     Ok(())
 }
 
-jobs::impl_job_queue!(
-    PgRepo,
-    sqlx::PgConnection,
-    writer = pool,
-    reader = pool,
-    kinds = "SELECT jsonb_array_elements_text($4::jsonb)",
-    lock = "FOR UPDATE SKIP LOCKED"
-);
+impl Database for PgRepo {
+    fn jobs(&self) -> &dyn JobQueue {
+        &self.jobs
+    }
+}
 
 #[async_trait]
 impl UploadRepo for PgRepo {
@@ -104,7 +109,7 @@ impl UploadRepo for PgRepo {
         from: UploadStatus,
         change: &Transition,
     ) -> Result<bool, DbError> {
-        self.transition_enqueuing(id, from, change).await
+        self.jobs.transition(id, from, change).await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {

@@ -12,7 +12,10 @@ use uuid::Uuid;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
-use super::{DbError, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery, jobs};
+use super::sql_jobs::{Dialect, SqlJobs};
+use super::{
+    Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery,
+};
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
@@ -25,7 +28,13 @@ pub struct SqliteRepo {
     points: Arc<PointReads>,
     /// Through the writer, in groups.
     inserts: GroupCommit,
+    jobs: SqlJobs<Sqlite>,
 }
+
+const DIALECT: Dialect = Dialect {
+    kinds: "SELECT value FROM json_each($4)",
+    lock: "",
+};
 
 impl SqliteRepo {
     /// Opens (creating if needed) the database at `url` and applies pending migrations.
@@ -45,10 +54,7 @@ impl SqliteRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&writer)
-            .await
-            .map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let points = Arc::new(PointReads::open(options.get_filename())?);
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
@@ -59,6 +65,7 @@ impl SqliteRepo {
         let pool = writer.clone();
         let inserts = GroupCommit::start(move |uploads| insert_rows(pool.clone(), uploads));
         Ok(Self {
+            jobs: SqlJobs::new(writer.clone(), readers.clone(), DIALECT),
             writer,
             readers,
             points,
@@ -75,15 +82,11 @@ async fn insert_rows(pool: SqlitePool, uploads: Arc<[Upload]>) -> Result<(), DbE
     Ok(())
 }
 
-// SQLite has one writer connection, so a claim is atomic without locking clauses.
-jobs::impl_job_queue!(
-    SqliteRepo,
-    sqlx::SqliteConnection,
-    writer = writer,
-    reader = readers,
-    kinds = "SELECT value FROM json_each($4)",
-    lock = ""
-);
+impl Database for SqliteRepo {
+    fn jobs(&self) -> &dyn JobQueue {
+        &self.jobs
+    }
+}
 
 #[async_trait]
 impl UploadRepo for SqliteRepo {
@@ -122,7 +125,7 @@ impl UploadRepo for SqliteRepo {
         from: UploadStatus,
         change: &Transition,
     ) -> Result<bool, DbError> {
-        self.transition_enqueuing(id, from, change).await
+        self.jobs.transition(id, from, change).await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Upload>, DbError> {

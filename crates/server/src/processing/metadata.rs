@@ -8,19 +8,19 @@ use tokio::io::AsyncReadExt as _;
 use uploadgate_api::Processing;
 
 use super::ProcessError;
-use crate::app::AppState;
 use crate::db::Upload;
+use crate::uploads::Uploads;
 
 /// Image headers (JPEG's frame header comes after its EXIF block) fit in this.
 const HEADER_LEN: usize = 256 * 1024;
 const CHUNK: usize = 256 * 1024;
 
 pub async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
-    let mut object = state
+    let mut object = uploads
         .store
         .open(&upload.key)
         .await?

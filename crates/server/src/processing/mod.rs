@@ -21,9 +21,10 @@ pub use webhook::{
 };
 pub use worker::{run_workers, spawn};
 
-use crate::app::AppState;
+use crate::config::Processor;
 use crate::db::{DbError, Job, Upload};
 use crate::storage::StorageError;
+use crate::uploads::Uploads;
 
 /// Why a processor did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -53,19 +54,16 @@ impl From<DbError> for ProcessError {
 
 /// Runs `job`'s processor on `upload`, recording its results in `processing`.
 async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     job: &Job,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
-    match job.kind.as_str() {
-        "sniff" => sniff::run(state, upload, processing).await,
-        "metadata" => metadata::run(state, upload, processing).await,
-        "scan" => scan::run(state, upload, processing).await,
-        "thumbnail" => thumbnail::run(state, upload, processing).await,
-        "webhook" => webhook::run(state, job, upload, processing).await,
-        other => Err(ProcessError::Permanent(format!(
-            "unknown processor {other:?}"
-        ))),
+    match job.kind {
+        Processor::Sniff => sniff::run(uploads, upload, processing).await,
+        Processor::Metadata => metadata::run(uploads, upload, processing).await,
+        Processor::Scan => scan::run(uploads, upload, processing).await,
+        Processor::Thumbnail => thumbnail::run(uploads, upload, processing).await,
+        Processor::Webhook => webhook::run(uploads, job, upload, processing).await,
     }
 }

@@ -4,25 +4,25 @@ use uploadgate_api::{Processing, ProcessingState, ScanResult};
 
 use super::ProcessError;
 use super::clamd::{self, ClamdError, Verdict};
-use crate::app::AppState;
 use crate::db::Upload;
 use crate::keys;
+use crate::uploads::Uploads;
 
 pub async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
-    let settings = &state.config.scan;
+    let settings = &uploads.config.scan;
     let address = settings
         .clamd
         .as_deref()
         .ok_or_else(|| ProcessError::Permanent("scan.clamd is not configured".into()))?;
     let quarantined_key = keys::quarantine_key(upload.id);
-    let Some(mut object) = state.store.open(&upload.key).await? else {
-        if state.store.head(&quarantined_key).await?.is_some() {
+    let Some(mut object) = uploads.store.open(&upload.key).await? else {
+        if uploads.store.head(&quarantined_key).await?.is_some() {
             // Moved by an earlier attempt that died before recording it.
-            quarantine(state, upload, processing, None).await?;
+            quarantine(uploads, upload, processing, None).await?;
             return Ok(());
         }
         return Err(ProcessError::Permanent(
@@ -47,14 +47,14 @@ pub async fn run(
             tracing::warn!(upload = %upload.id, %signature, "infected upload found");
             if settings.quarantine == "move" {
                 // Encrypted as the profile asks: a copy does not keep its source's encryption.
-                let sse = state.config.encryption(&upload.profile);
-                state
+                let sse = uploads.config.encryption(&upload.profile);
+                uploads
                     .store
                     .copy(&upload.key, &quarantined_key, &object.etag, sse.as_ref())
                     .await?;
             }
-            state.store.delete(&upload.key).await?;
-            quarantine(state, upload, processing, Some(signature)).await?;
+            uploads.store.delete(&upload.key).await?;
+            quarantine(uploads, upload, processing, Some(signature)).await?;
         }
     }
     Ok(())
@@ -62,13 +62,13 @@ pub async fn run(
 
 /// Records the quarantine, and removes what was made from the file so far.
 async fn quarantine(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     processing: &mut Processing,
     signature: Option<String>,
 ) -> Result<(), ProcessError> {
     for thumbnail in processing.thumbnails.drain(..) {
-        state.store.delete(&thumbnail.key).await?;
+        uploads.store.delete(&thumbnail.key).await?;
     }
     processing.state = ProcessingState::Quarantined;
     processing.scan = Some(ScanResult {

@@ -4,21 +4,21 @@
 use uploadgate_api::Processing;
 
 use super::ProcessError;
-use crate::app::AppState;
 use crate::db::Upload;
 use crate::sniff::SNIFF_LEN;
+use crate::uploads::Uploads;
 
 pub async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
-    let head = state
+    let head = uploads
         .store
         .head(&upload.key)
         .await?
         .ok_or_else(|| ProcessError::Permanent("the object is not in storage".into()))?;
-    let start = state
+    let start = uploads
         .store
         .read_start(&upload.key, &head.etag, SNIFF_LEN)
         .await?;

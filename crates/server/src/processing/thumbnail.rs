@@ -12,25 +12,25 @@ use tokio::io::AsyncReadExt as _;
 use uploadgate_api::{Processing, Thumbnail};
 
 use super::ProcessError;
-use crate::app::AppState;
 use crate::config::ThumbnailsConfig;
 use crate::db::Upload;
 use crate::keys;
+use crate::uploads::Uploads;
 
 /// Bytes per pixel the largest decoded form takes (16-bit RGBA).
 const MAX_BYTES_PER_PIXEL: u64 = 8;
 const JPEG_QUALITY: u8 = 85;
 
 pub async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
     if !upload.content_type.starts_with("image/") {
         return Ok(());
     }
-    let settings = state.config.thumbnails.clone();
-    let mut object = state
+    let settings = uploads.config.thumbnails.clone();
+    let mut object = uploads
         .store
         .open(&upload.key)
         .await?
@@ -63,11 +63,11 @@ pub async fn run(
         }
         Err(err) => return Err(ProcessError::Retry(err.to_string())),
     };
-    let sse = state.config.encryption(&upload.profile);
+    let sse = uploads.config.encryption(&upload.profile);
     let mut thumbnails = Vec::with_capacity(made.len());
     for rendered in made {
         let key = keys::thumbnail_key(&upload.key, rendered.size, rendered.extension);
-        state
+        uploads
             .store
             .put(&key, rendered.bytes, rendered.content_type, sse.as_ref())
             .await?;

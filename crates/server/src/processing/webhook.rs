@@ -11,9 +11,9 @@ use uploadgate_api::{Processing, UploadRecord};
 use uuid::Uuid;
 
 use super::ProcessError;
-use crate::app::AppState;
 use crate::db::{Job, Upload};
-use crate::routes::uploads::record;
+use crate::uploads::Uploads;
+use crate::uploads::record;
 
 pub const DELIVERY_HEADER: &str = "uploadgate-delivery";
 pub const TIMESTAMP_HEADER: &str = "uploadgate-timestamp";
@@ -30,12 +30,12 @@ struct Delivery<'a> {
 }
 
 pub async fn run(
-    state: &AppState,
+    uploads: &Uploads,
     job: &Job,
     upload: &Upload,
     processing: &mut Processing,
 ) -> Result<(), ProcessError> {
-    let settings = &state.config.webhook;
+    let settings = &uploads.config.webhook;
     let (Some(url), Some(secret)) = (&settings.url, &settings.secret) else {
         return Err(ProcessError::Permanent(
             "webhook.url is not configured".into(),
@@ -50,7 +50,7 @@ pub async fn run(
     })
     .map_err(|e| ProcessError::Permanent(e.to_string()))?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let response = state
+    let response = uploads
         .http
         .post(url.clone())
         .timeout(settings.timeout)

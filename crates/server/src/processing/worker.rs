@@ -9,23 +9,23 @@ use tokio::task::JoinSet;
 use uploadgate_api::{Processing, ProcessingState};
 
 use super::{ProcessError, run};
-use crate::app::AppState;
-use crate::config::{Config, PROCESSORS, WorkersConfig};
+use crate::config::{Config, Processor, WorkersConfig};
 use crate::db::{self, Job, NewJob, Outcome};
 use crate::metrics::{JobKindLabels, JobLabels};
+use crate::uploads::Uploads;
 
 /// `run_workers` in a task of its own (inside `serve`).
-pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run_workers(state, stop))
+pub fn spawn(uploads: Uploads, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run_workers(uploads, stop))
 }
 
 /// Runs `workers.concurrency` workers until `stop` turns true. A job under way
 /// when it does is finished first; if the process dies instead, the job's lease
 /// runs out and another worker runs it again.
-pub async fn run_workers(state: AppState, stop: watch::Receiver<bool>) {
+pub async fn run_workers(uploads: Uploads, stop: watch::Receiver<bool>) {
     let mut workers = JoinSet::new();
-    for _ in 0..state.config.workers.concurrency {
-        workers.spawn(work(state.clone(), stop.clone()));
+    for _ in 0..uploads.config.workers.concurrency {
+        workers.spawn(work(uploads.clone(), stop.clone()));
     }
     while let Some(result) = workers.join_next().await {
         if let Err(err) = result {
@@ -34,17 +34,22 @@ pub async fn run_workers(state: AppState, stop: watch::Receiver<bool>) {
     }
 }
 
-async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
-    let settings = &state.config.workers;
-    let kinds = runnable(&state.config);
+async fn work(uploads: Uploads, mut stop: watch::Receiver<bool>) {
+    let settings = &uploads.config.workers;
+    let kinds = runnable(&uploads.config);
     while !*stop.borrow() {
         let now = db::now();
-        match state.jobs.claim(now, now + settings.lease, &kinds).await {
-            Ok(Some(job)) => run_claimed(&state, job).await,
+        match uploads
+            .db
+            .jobs()
+            .claim(now, now + settings.lease, &kinds)
+            .await
+        {
+            Ok(Some(job)) => run_claimed(&uploads, job).await,
             Ok(None) => {
                 tokio::select! {
                     _ = stop.changed() => {}
-                    () = state.work.notified() => {}
+                    () = uploads.work.notified() => {}
                     () = tokio::time::sleep(settings.poll_interval) => {}
                 }
             }
@@ -62,20 +67,20 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
 /// The processors this process's config can run: scans need a clamd and
 /// webhooks a URL; the rest need nothing. Jobs of the others wait for a
 /// worker (on another node) that can.
-pub fn runnable(config: &Config) -> Vec<&'static str> {
-    PROCESSORS
+pub fn runnable(config: &Config) -> Vec<Processor> {
+    Processor::ALL
         .into_iter()
-        .filter(|kind| match *kind {
-            "scan" => config.scan.clamd.is_some(),
-            "webhook" => config.webhook.url.is_some(),
+        .filter(|kind| match kind {
+            Processor::Scan => config.scan.clamd.is_some(),
+            Processor::Webhook => config.webhook.url.is_some(),
             _ => true,
         })
         .collect()
 }
 
-async fn run_claimed(state: &AppState, job: Job) {
+async fn run_claimed(uploads: &Uploads, job: Job) {
     let started = Instant::now();
-    let settings = &state.config.workers;
+    let settings = &uploads.config.workers;
     let outcome = if job.attempts > settings.max_attempts {
         // Claimed again after its lease ran out every time: whatever it does
         // kills or hangs its worker. Stop feeding it to workers.
@@ -83,11 +88,11 @@ async fn run_claimed(state: &AppState, job: Job) {
             "abandoned by its worker {} times (crash or hang)",
             job.attempts - 1
         );
-        dead(state, &job, error).await
+        dead(uploads, &job, error).await
     } else {
         let attempt = tokio::select! {
-            result = attempt(state, &job) => result,
-            lost = keep_lease(state, &job) => {
+            result = attempt(uploads, &job) => result,
+            lost = keep_lease(uploads, &job) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, %lost, "lost a job's lease; leaving it to its new worker");
                 return;
             }
@@ -101,7 +106,7 @@ async fn run_claimed(state: &AppState, job: Job) {
                 }
             }
             Err(ProcessError::Retry(error) | ProcessError::Permanent(error)) => {
-                dead(state, &job, error).await
+                dead(uploads, &job, error).await
             }
         }
     };
@@ -121,25 +126,25 @@ async fn run_claimed(state: &AppState, job: Job) {
             "dead"
         }
     };
-    state
+    uploads
         .metrics
         .job_seconds
         .get_or_create(&JobKindLabels {
-            kind: job.kind.clone(),
+            kind: job.kind.as_str(),
         })
         .observe(started.elapsed().as_secs_f64());
-    state
+    uploads
         .metrics
         .jobs
         .get_or_create(&JobLabels {
-            kind: job.kind.clone(),
+            kind: job.kind.as_str(),
             outcome: label,
         })
         .inc();
-    match state.jobs.finish(&job, &outcome, db::now()).await {
+    match uploads.db.jobs().finish(&job, &outcome, db::now()).await {
         Ok(true) => {
             if matches!(outcome, Outcome::Succeeded { next: Some(_), .. }) {
-                state.work.notify_waiters();
+                uploads.work.notify_waiters();
             }
         }
         Ok(false) => {
@@ -151,8 +156,8 @@ async fn run_claimed(state: &AppState, job: Job) {
 }
 
 /// One attempt at `job`: the processor's results and what comes next.
-async fn attempt(state: &AppState, job: &Job) -> Result<Outcome, ProcessError> {
-    let upload = state
+async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> {
+    let upload = uploads
         .db
         .get(job.upload_id)
         .await?
@@ -165,12 +170,12 @@ async fn attempt(state: &AppState, job: &Job) -> Result<Outcome, ProcessError> {
         // The last step (usually the webhook) reports the final state.
         processing.state = ProcessingState::Ready;
     }
-    run(state, job, &upload, &mut processing).await?;
+    run(uploads, job, &upload, &mut processing).await?;
     let next = if processing.state == ProcessingState::Quarantined {
         // Nothing more happens to an infected file but telling the application.
         job.next
             .iter()
-            .position(|kind| kind == "webhook")
+            .position(|kind| *kind == Processor::Webhook)
             .and_then(|at| NewJob::pipeline(&job.next[at..]))
     } else {
         NewJob::pipeline(&job.next)
@@ -181,8 +186,8 @@ async fn attempt(state: &AppState, job: &Job) -> Result<Outcome, ProcessError> {
     Ok(Outcome::Succeeded { processing, next })
 }
 
-async fn dead(state: &AppState, job: &Job, error: String) -> Outcome {
-    let stored = state.db.get(job.upload_id).await.ok().flatten();
+async fn dead(uploads: &Uploads, job: &Job, error: String) -> Outcome {
+    let stored = uploads.db.get(job.upload_id).await.ok().flatten();
     let mut processing = stored
         .and_then(|u| u.processing)
         .unwrap_or_else(Processing::started);
@@ -194,11 +199,11 @@ async fn dead(state: &AppState, job: &Job, error: String) -> Outcome {
 
 /// Renews `job`'s lease every third of it; returns (ending the attempt) only
 /// when the lease was lost to another worker.
-async fn keep_lease(state: &AppState, job: &Job) -> String {
-    let lease = state.config.workers.lease;
+async fn keep_lease(uploads: &Uploads, job: &Job) -> String {
+    let lease = uploads.config.workers.lease;
     loop {
         tokio::time::sleep(lease / 3).await;
-        match state.jobs.extend(job, db::now() + lease).await {
+        match uploads.db.jobs().extend(job, db::now() + lease).await {
             Ok(true) => {}
             Ok(false) => return "taken over by another worker".into(),
             // A database hiccup: keep working; the next renewal may succeed.
@@ -228,10 +233,13 @@ mod tests {
     #[test]
     fn workers_only_take_what_their_config_can_run() {
         let mut config = Config::default();
-        assert_eq!(runnable(&config), ["sniff", "metadata", "thumbnail"]);
+        assert_eq!(
+            runnable(&config),
+            [Processor::Sniff, Processor::Metadata, Processor::Thumbnail]
+        );
         config.scan.clamd = Some("tcp://127.0.0.1:3310".into());
         config.webhook.url = Some("http://127.0.0.1:1/hook".parse().expect("url"));
-        assert_eq!(runnable(&config), PROCESSORS);
+        assert_eq!(runnable(&config), Processor::ALL);
     }
 
     #[test]

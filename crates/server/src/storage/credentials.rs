@@ -41,7 +41,7 @@ impl CachedCredentials {
             .provider
             .provide_credentials()
             .await
-            .map_err(|e| StorageError::Unavailable(format!("no storage credentials: {e}")))?;
+            .map_err(|e| StorageError::Unavailable(e.into()))?;
         *slot = Some(creds.clone());
         Ok(creds)
     }

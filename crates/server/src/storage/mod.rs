@@ -114,11 +114,14 @@ pub enum StorageError {
     Changed,
     /// Storage could not be reached or answered with a server error; worth retrying.
     #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
     /// Storage refused the request (credentials, bucket, signing); needs an operator.
     #[error("storage error: {0}")]
-    Other(String),
+    Other(#[source] BoxError),
 }
+
+/// The error a storage failure came from (the SDK's, or a description).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// One bucket of an S3-compatible store.
 #[async_trait]

@@ -12,6 +12,7 @@ use uploadgate_server::config::Config;
 use uploadgate_server::db::{PgRepo, SqliteRepo};
 use uploadgate_server::secret::Secret;
 use uploadgate_server::storage::{S3Store, S3StoreSettings};
+use uploadgate_server::uploads::Uploads;
 use uploadgate_server::{AppState, app};
 
 /// A loopback port nothing listens on.
@@ -40,12 +41,12 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
     let auth = Arc::new(Hs256::new(&Secret::new(
         "a-test-secret-of-at-least-32-bytes",
     )));
-    let state = AppState::new(
+    let uploads = Uploads::new(
         Config::load(None, |_| None).expect("defaults"),
         Arc::new(db),
         Arc::new(store),
-        auth.clone(),
     );
+    let state = AppState::new(uploads, auth.clone());
     (state, auth)
 }
 
@@ -119,7 +120,7 @@ async fn storage_down_is_a_quick_503_with_retry_after() {
         "leaked: {text}"
     );
     assert!(started.elapsed() < Duration::from_secs(20), "no hang");
-    let metrics = state.metrics.render().expect("metrics");
+    let metrics = state.uploads.metrics.render().expect("metrics");
     assert!(
         metrics.contains(r#"uploadgate_storage_errors_total{op="head",kind="unavailable"}"#),
         "{metrics}"
@@ -128,6 +129,7 @@ async fn storage_down_is_a_quick_503_with_retry_after() {
     // The record is untouched and can be completed once storage is back.
     let id = record["id"].as_str().expect("id").parse().expect("uuid");
     let upload = state
+        .uploads
         .db
         .find(id, "alice")
         .await
@@ -148,7 +150,7 @@ async fn database_down_is_a_quick_503_with_retry_after() {
             closed_port()
         ))
         .expect("lazy pool");
-    state.db = Arc::new(PgRepo::from_pool(pool));
+    state.uploads.db = Arc::new(PgRepo::from_pool(pool));
     let token = auth.mint("alice", Duration::from_secs(60)).expect("token");
     let router = app(state);
 

@@ -64,13 +64,16 @@ async fn stale_uploads_expire_and_lose_their_storage() {
     let fresh = app.create_put("alice", "image/png", PNG).await;
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let sweep = janitor::sweep(app.state()).await.expect("sweep");
+    let sweep = janitor::sweep(&app.state().uploads).await.expect("sweep");
     assert_eq!(
         (sweep.expired, sweep.verified, sweep.cleanup_failures),
         (2, 1, 0)
     );
     assert_eq!(
-        janitor::sweep(app.state()).await.expect("sweep").expired,
+        janitor::sweep(&app.state().uploads)
+            .await
+            .expect("sweep")
+            .expired,
         0,
         "idempotent"
     );
@@ -163,7 +166,7 @@ async fn multipart_uploads_nobody_owns_are_aborted_and_others_kept() {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let sweep = janitor::sweep(app.state()).await.expect("sweep");
+    let sweep = janitor::sweep(&app.state().uploads).await.expect("sweep");
     assert_eq!(sweep.expired, 0);
     if !sweep.reconciled {
         // The embedded store (s3s-fs) answers 501 to ListMultipartUploads; Garage lists.

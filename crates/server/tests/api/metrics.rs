@@ -69,6 +69,7 @@ async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
             .unwrap_or(word);
         assert!(
             app.state()
+                .uploads
                 .metrics
                 .names()
                 .iter()

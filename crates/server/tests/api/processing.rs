@@ -475,12 +475,12 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
 
-    let mut config = (*app.state().config).clone();
+    let mut config = (*app.state().uploads.config).clone();
     config.workers.concurrency = 1;
-    let mut state = app.state().clone();
-    state.config = Arc::new(config);
+    let mut uploads = app.state().uploads.clone();
+    uploads.config = Arc::new(config);
     let (_stop, stopped) = watch::channel(false);
-    let doomed = tokio::spawn(run_workers(state.clone(), stopped.clone()));
+    let doomed = tokio::spawn(run_workers(uploads.clone(), stopped.clone()));
     receiver.first_delivery().await;
     doomed.abort();
     let _ = doomed.await;
@@ -491,7 +491,7 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
     );
 
     // A new worker takes it over once the dead one's lease (3 s) runs out.
-    let _survivor = tokio::spawn(run_workers(state, stopped));
+    let _survivor = tokio::spawn(run_workers(uploads, stopped));
     let record = processed(&app, "alice", &id).await;
     assert_eq!(record["processing"]["state"], "ready", "{record}");
     let job = &record["processing"]["jobs"][0];
@@ -544,7 +544,7 @@ async fn a_storage_event_completes_an_upload_its_client_never_completed() {
     let id = id_of(&record);
     let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
 
-    let config = &app.state().config;
+    let config = &app.state().uploads.config;
     // As S3 sends it: the bucket's full key, URL-encoded.
     let key = format!("{}staging/{}", config.s3.key_prefix, uuid.simple()).replace('/', "%2F");
     let event = json!({"Records": [

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use uploadgate_api::UploadStatus;
 use uploadgate_api::{JobState, Processing, ProcessingState};
+use uploadgate_server::config::Processor;
 use uploadgate_server::db::{
-    self, Database, ListFilter, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload, UsageQuery,
+    self, Database, ListFilter, Method, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload,
+    UsageQuery,
 };
 use uuid::Uuid;
 
@@ -35,7 +37,7 @@ fn upload(owner: &str) -> Upload {
         content_type: "image/png".into(),
         size: None,
         checksum_sha256: None,
-        method: "POST".into(),
+        method: Method::Post,
         key: format!("uploads/{owner}/{}", id.simple()),
         staging_key: format!("staging/{}", id.simple()),
         status: UploadStatus::Pending,
@@ -338,16 +340,20 @@ async fn one_completion_claim_at_a_time() {
 }
 
 /// Every processor: the claims below come from a worker that runs them all.
-const ALL: &[&str] = &["sniff", "metadata", "scan", "thumbnail", "webhook"];
+const ALL: &[Processor] = &Processor::ALL;
 
 /// Completes a fresh upload of `owner`, queueing a job of `kind` then `next`.
-async fn completed_with_job(repo: &Arc<dyn Database>, kind: &str, next: &[&str]) -> Upload {
+async fn completed_with_job(
+    repo: &Arc<dyn Database>,
+    kind: Processor,
+    next: &[Processor],
+) -> Upload {
     let u = upload("alice");
     repo.insert(&u).await.expect("insert");
     let mut change = to(UploadStatus::Completed);
     change.enqueue = Some(NewJob {
-        kind: kind.into(),
-        next: next.iter().map(|s| (*s).to_owned()).collect(),
+        kind,
+        next: next.to_vec(),
     });
     assert!(
         repo.transition(u.id, UploadStatus::Pending, &change)
@@ -363,7 +369,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     let repo = repo(&dir).await;
     let mut uploads = Vec::new();
     for _ in 0..12 {
-        uploads.push(completed_with_job(&repo, "scan", &["webhook"]).await);
+        uploads.push(completed_with_job(&repo, Processor::Scan, &[Processor::Webhook]).await);
     }
     let stored = repo.get(uploads[0].id).await.expect("get").expect("found");
     assert_eq!(
@@ -379,6 +385,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
             loop {
                 let now = db::now();
                 match repo
+                    .jobs()
                     .claim(now, now + Duration::from_secs(60), ALL)
                     .await
                     .expect("claim")
@@ -402,9 +409,9 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
         "each job exactly once"
     );
     assert!(
-        claimed
-            .iter()
-            .all(|j| j.kind == "scan" && j.attempts == 1 && j.next == ["webhook"])
+        claimed.iter().all(|j| j.kind == Processor::Scan
+            && j.attempts == 1
+            && j.next == [Processor::Webhook])
     );
 
     let job = &claimed[0];
@@ -414,8 +421,13 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
         processing,
         next: NewJob::pipeline(&job.next),
     };
-    assert!(repo.finish(job, &outcome, db::now()).await.expect("finish"));
-    let jobs = repo.jobs_of(job.upload_id).await.expect("jobs");
+    assert!(
+        repo.jobs()
+            .finish(job, &outcome, db::now())
+            .await
+            .expect("finish")
+    );
+    let jobs = repo.jobs().jobs_of(job.upload_id).await.expect("jobs");
     let states: Vec<(&str, JobState)> = jobs.iter().map(|j| (j.kind.as_str(), j.state)).collect();
     assert_eq!(
         states,
@@ -427,8 +439,14 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
         Some("ab".repeat(32))
     );
     // Finishing twice is refused: the lease went with the first outcome.
-    assert!(!repo.finish(job, &outcome, db::now()).await.expect("finish"));
-    let depth = repo.depth().await.expect("depth");
+    assert!(
+        !repo
+            .jobs()
+            .finish(job, &outcome, db::now())
+            .await
+            .expect("finish")
+    );
+    let depth = repo.jobs().depth().await.expect("depth");
     assert_eq!((depth.queued, depth.running, depth.dead), (1, 11, 0));
 }
 
@@ -436,16 +454,18 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
 async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
-    let u = completed_with_job(&repo, "thumbnail", &[]).await;
+    let u = completed_with_job(&repo, Processor::Thumbnail, &[]).await;
     let now = db::now();
     let first = repo
+        .jobs()
         .claim(now, now + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(first.upload_id, u.id);
     assert!(
-        repo.claim(now, now + Duration::from_secs(5), ALL)
+        repo.jobs()
+            .claim(now, now + Duration::from_secs(5), ALL)
             .await
             .expect("claim")
             .is_none()
@@ -453,6 +473,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     // Its worker died: after the lease, another takes it, as a second attempt.
     let later = now + Duration::from_secs(6);
     let second = repo
+        .jobs()
         .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
@@ -460,6 +481,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     assert_eq!((second.id, second.attempts), (first.id, 2));
     assert!(
         !repo
+            .jobs()
             .extend(&first, later + Duration::from_secs(60))
             .await
             .expect("extend")
@@ -469,11 +491,20 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
         retry_at: later,
     };
     assert!(
-        !repo.finish(&first, &retry, later).await.expect("finish"),
+        !repo
+            .jobs()
+            .finish(&first, &retry, later)
+            .await
+            .expect("finish"),
         "stale lease"
     );
-    assert!(repo.finish(&second, &retry, later).await.expect("finish"));
-    let jobs = repo.jobs_of(u.id).await.expect("jobs");
+    assert!(
+        repo.jobs()
+            .finish(&second, &retry, later)
+            .await
+            .expect("finish")
+    );
+    let jobs = repo.jobs().jobs_of(u.id).await.expect("jobs");
     assert_eq!(
         (jobs[0].state, jobs[0].last_error.as_deref()),
         (JobState::Queued, Some("boom"))
@@ -481,6 +512,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
 
     // Out of attempts: dead, listed for its owner only, and retried on request.
     let third = repo
+        .jobs()
         .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
@@ -491,26 +523,35 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
         error: "gave up".into(),
         processing: failed,
     };
-    assert!(repo.finish(&third, &dead, later).await.expect("finish"));
+    assert!(
+        repo.jobs()
+            .finish(&third, &dead, later)
+            .await
+            .expect("finish")
+    );
     let listed = repo
+        .jobs()
         .jobs_in_state("alice", JobState::Dead, 10)
         .await
         .expect("list");
     assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [first.id]);
     assert!(
-        repo.jobs_in_state("bob", JobState::Dead, 10)
+        repo.jobs()
+            .jobs_in_state("bob", JobState::Dead, 10)
             .await
             .expect("list")
             .is_empty()
     );
     assert!(
         !repo
+            .jobs()
             .retry_dead("bob", first.id, later)
             .await
             .expect("retry")
     );
     assert!(
-        repo.retry_dead("alice", first.id, later)
+        repo.jobs()
+            .retry_dead("alice", first.id, later)
             .await
             .expect("retry")
     );
@@ -520,6 +561,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
         Some(ProcessingState::Processing)
     );
     let again = repo
+        .jobs()
         .claim(later, later + Duration::from_secs(5), ALL)
         .await
         .expect("claim")
@@ -531,13 +573,14 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
 async fn a_worker_only_claims_the_processors_it_can_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
-    let scan = completed_with_job(&repo, "scan", &[]).await;
-    let webhook = completed_with_job(&repo, "webhook", &[]).await;
+    let scan = completed_with_job(&repo, Processor::Scan, &[]).await;
+    let webhook = completed_with_job(&repo, Processor::Webhook, &[]).await;
     let now = db::now();
     let until = now + Duration::from_secs(5);
     // No clamd here: the scan (older, so first in line) is left for another node.
     let claimed = repo
-        .claim(now, until, &["sniff", "webhook"])
+        .jobs()
+        .claim(now, until, &[Processor::Sniff, Processor::Webhook])
         .await
         .expect("claim")
         .expect("the webhook job");
@@ -546,11 +589,15 @@ async fn a_worker_only_claims_the_processors_it_can_run() {
         (webhook.id, "webhook")
     );
     assert_eq!(
-        repo.claim(now, until, &["sniff"]).await.expect("claim"),
+        repo.jobs()
+            .claim(now, until, &[Processor::Sniff])
+            .await
+            .expect("claim"),
         None
     );
     let claimed = repo
-        .claim(now, until, &["scan"])
+        .jobs()
+        .claim(now, until, &[Processor::Scan])
         .await
         .expect("claim")
         .expect("the scan job");

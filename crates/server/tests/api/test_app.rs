@@ -142,7 +142,7 @@ impl Running {
                 .map(|store| store.endpoint.to_string()),
             base: server.api_url().to_owned(),
             tokens: server.tokens(),
-            store: server.state().store.clone(),
+            store: server.state().uploads.store.clone(),
             state: server.state().clone(),
             stop,
             task: tokio::spawn(server.run(async {

@@ -1,0 +1,43 @@
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use uploadgate_api::{JobList, JobState};
+
+use crate::http::extract::{AuthUser, Query};
+use crate::http::routes::responses::Unauthorized;
+use crate::http::{ApiError, AppState};
+use crate::uploads::job_record;
+
+const LIMIT: u32 = 100;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobParams {
+    /// `queued`, `running`, `done` or `dead` (the default: the dead-letter queue).
+    state: Option<String>,
+}
+
+/// The caller's jobs in one state, newest first (at most 100); by default the
+/// dead-lettered ones, which `POST /v1/jobs/{id}/retry` queues again.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(JobParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = JobList),
+        (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json"),
+        Unauthorized))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(params): Query<JobParams>,
+) -> Result<Json<JobList>, ApiError> {
+    let wanted = match params.state.as_deref() {
+        None => JobState::Dead,
+        Some(s) => JobState::parse(s)
+            .ok_or_else(|| ApiError::invalid_field("state", format!("state: unknown {s:?}")))?,
+    };
+    let jobs = state.uploads.jobs_in_state(&user, wanted, LIMIT).await?;
+    Ok(Json(JobList {
+        items: jobs.into_iter().map(job_record).collect(),
+    }))
+}

@@ -1,0 +1,190 @@
+//! Creating an upload: hold it to its profile and quotas, record it, and say
+//! how the bytes go to storage. Three shapes, one per door: a declared file
+//! (API v1), a POST form of unknown size and a multipart upload whose client
+//! picks its own parts (both Uppy's Companion protocol).
+
+use uploadgate_api::{CreateUpload, UploadInstructions, UploadMethod};
+
+use super::intake::{self, Intent};
+use super::{Invalid, UploadError, Uploads};
+use crate::auth::Principal;
+use crate::config::{DEFAULT_PROFILE, Profile};
+use crate::db::{Method, Multipart, Upload};
+use crate::multipart::Layout;
+use crate::storage::{PresignedPost, UploadTarget};
+
+impl Uploads {
+    /// API v1: an upload of a declared size, sent in one request or, above the
+    /// profile's threshold, in parts of a layout the server fixes.
+    pub async fn create(
+        &self,
+        user: &Principal,
+        req: CreateUpload,
+    ) -> Result<(Upload, UploadInstructions), UploadError> {
+        let method = req.method.unwrap_or(UploadMethod::Put);
+        let layout = match self
+            .config
+            .profiles
+            .get(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE))
+        {
+            Some(profile) => plan_parts(profile, &req)?,
+            None => None,
+        };
+        let intent = Intent {
+            profile: req.profile.as_deref(),
+            filename: req.filename,
+            content_type: &req.content_type,
+            size: Some(req.size),
+            checksum_sha256: req.checksum_sha256,
+            metadata: req.metadata.unwrap_or_default(),
+        };
+        let how = match (layout, method) {
+            (Some(_), _) => Method::Multipart,
+            (None, UploadMethod::Put) => Method::Put,
+            (None, UploadMethod::Post) => Method::Post,
+        };
+        let (mut upload, profile) = intake::accept(&self.config, user, intent, how)?;
+        self.check_quota(&upload).await?;
+
+        let instructions = match layout {
+            Some(layout) => {
+                self.start_multipart(&mut upload, Some(layout)).await?;
+                UploadInstructions::Multipart {
+                    part_size: layout.part_size,
+                    part_count: layout.part_count,
+                }
+            }
+            None => self.presign_single(&upload, method, profile).await?,
+        };
+        self.record_new(&upload).await?;
+        Ok((upload, instructions))
+    }
+
+    /// Companion's `s3/params`: a POST form for a file of undeclared size. The
+    /// policy allows 1 byte to the profile's maximum; completion checks and
+    /// records the size.
+    pub async fn create_form(
+        &self,
+        user: &Principal,
+        intent: Intent<'_>,
+    ) -> Result<(Upload, PresignedPost), UploadError> {
+        let (upload, profile) = intake::accept(&self.config, user, intent, Method::Post)?;
+        self.check_quota(&upload).await?;
+        let post = self
+            .store
+            .presign_post(&UploadTarget {
+                key: &upload.staging_key,
+                content_type: &upload.content_type,
+                size: profile.max_size,
+                min_size: 1,
+                checksum_sha256: None,
+                expires_in: profile.url_ttl,
+                sse: profile.encryption().as_ref(),
+            })
+            .await?;
+        self.record_new(&upload).await?;
+        Ok((upload, post))
+    }
+
+    /// Companion's `s3/multipart`: a multipart upload whose client chooses
+    /// its own part sizes; completion checks their shape instead.
+    pub async fn create_client_parts(
+        &self,
+        user: &Principal,
+        intent: Intent<'_>,
+    ) -> Result<Upload, UploadError> {
+        let (mut upload, _) = intake::accept(&self.config, user, intent, Method::Multipart)?;
+        self.check_quota(&upload).await?;
+        self.start_multipart(&mut upload, None).await?;
+        self.record_new(&upload).await?;
+        Ok(upload)
+    }
+
+    /// Starts `upload`'s multipart upload in storage. The upload then lives
+    /// `janitor.multipart_ttl`, since its parts may be signed again and again.
+    async fn start_multipart(
+        &self,
+        upload: &mut Upload,
+        layout: Option<Layout>,
+    ) -> Result<(), UploadError> {
+        let sse = self.config.encryption(&upload.profile);
+        let upload_id = self
+            .store
+            .create_multipart(&upload.key, &upload.content_type, sse.as_ref())
+            .await?;
+        upload.expires_at = upload.created_at + self.config.janitor.multipart_ttl;
+        upload.multipart = Some(Multipart { upload_id, layout });
+        Ok(())
+    }
+
+    /// Stores the record; if that fails, aborts its multipart upload, so storage
+    /// keeps nothing that no record refers to.
+    async fn record_new(&self, upload: &Upload) -> Result<(), UploadError> {
+        let Err(err) = self.db.insert(upload).await else {
+            self.metrics.upload(&upload.profile, "created");
+            return Ok(());
+        };
+        if let Some(multipart) = &upload.multipart
+            && let Err(abort) = self
+                .store
+                .abort_multipart(&upload.key, &multipart.upload_id)
+                .await
+        {
+            tracing::warn!(upload = %upload.id, %abort, "could not abort the multipart upload of an unrecorded upload");
+        }
+        Err(err.into())
+    }
+
+    async fn presign_single(
+        &self,
+        upload: &Upload,
+        method: UploadMethod,
+        profile: &Profile,
+    ) -> Result<UploadInstructions, UploadError> {
+        let size = upload.size.unwrap_or_default();
+        let sse = profile.encryption();
+        let target = UploadTarget {
+            key: &upload.staging_key,
+            content_type: &upload.content_type,
+            size,
+            min_size: size,
+            checksum_sha256: upload.checksum_sha256.as_deref(),
+            expires_in: profile.url_ttl,
+            sse: sse.as_ref(),
+        };
+        Ok(match method {
+            UploadMethod::Put => {
+                let put = self.store.presign_put(&target).await?;
+                UploadInstructions::Put {
+                    url: put.url,
+                    headers: put.headers,
+                }
+            }
+            UploadMethod::Post => {
+                let post = self.store.presign_post(&target).await?;
+                UploadInstructions::Post {
+                    url: post.url,
+                    fields: post.fields,
+                }
+            }
+        })
+    }
+}
+
+/// The part layout when the declared size is over the profile's multipart threshold.
+fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, Invalid> {
+    if req.size <= profile.multipart_threshold {
+        return Ok(None);
+    }
+    if req.method == Some(UploadMethod::Post) {
+        return Err(Invalid::MultipartRequired {
+            threshold: profile.multipart_threshold,
+        });
+    }
+    if req.checksum_sha256.is_some() {
+        return Err(Invalid::ChecksumPerPart);
+    }
+    Layout::plan(req.size, profile.part_size)
+        .map(Some)
+        .map_err(Invalid::NoPartLayout)
+}

@@ -1,0 +1,167 @@
+//! What the janitor does to an upload past its deadline, and to multipart
+//! uploads storage holds that no record owns.
+//!
+//! Safe with several nodes sweeping at once: an upload is only expired after
+//! taking its completion claim (so never while someone completes it) and through
+//! a conditional transition (so exactly one node does it).
+
+use std::time::Duration;
+
+use uploadgate_api::UploadStatus;
+
+use super::Uploads;
+use crate::db::{self, DbError, Transition, Upload};
+use crate::keys;
+
+/// The claim held while one upload is expired.
+const CLAIM: Duration = Duration::from_secs(60);
+
+/// What happened to one upload past its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Its bytes had landed but its client never said so (Uppy's form
+    /// uploads): verified instead of expired.
+    Verified,
+    /// Expired; `cleanup_failures` storage calls failed (the lifecycle rules
+    /// or a later sweep catch up).
+    Expired { cleanup_failures: u32 },
+    /// Someone else is completing or already moved it.
+    Left,
+}
+
+/// What one pass over storage's open multipart uploads did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Orphans {
+    pub aborted: u32,
+    pub failures: u32,
+    /// Whether the store could list its multipart uploads (the embedded one cannot).
+    pub listed: bool,
+}
+
+impl Uploads {
+    /// Uploads of any owner still in progress whose deadline is before `cutoff`,
+    /// oldest first.
+    pub async fn stale(
+        &self,
+        cutoff: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
+        self.db.stale(cutoff, limit).await
+    }
+
+    /// Settles an upload past its deadline: verified if its bytes landed,
+    /// otherwise expired and its storage freed.
+    pub async fn expire(&self, upload: &Upload) -> Result<Expiry, DbError> {
+        if self.completed_late(upload).await {
+            return Ok(Expiry::Verified);
+        }
+        let now = db::now();
+        // Someone is completing it right now: leave it to them.
+        if !self
+            .db
+            .claim_completion(upload.id, now, now + CLAIM)
+            .await?
+        {
+            return Ok(Expiry::Left);
+        }
+        let change = Transition::to(UploadStatus::Expired, now);
+        if !self
+            .db
+            .transition(upload.id, upload.status, &change)
+            .await?
+        {
+            self.db.release_completion(upload.id).await?;
+            return Ok(Expiry::Left);
+        }
+        self.metrics.upload(&upload.profile, "expired");
+        let mut cleanup_failures = 0;
+        if let Some(multipart) = &upload.multipart
+            && let Err(err) = self
+                .store
+                .abort_multipart(&upload.key, &multipart.upload_id)
+                .await
+        {
+            tracing::warn!(upload = %upload.id, %err, "janitor: could not abort a multipart upload");
+            cleanup_failures += 1;
+        }
+        if let Err(err) = self.store.delete(&upload.staging_key).await {
+            tracing::warn!(upload = %upload.id, %err, "janitor: could not delete a staged object");
+            cleanup_failures += 1;
+        }
+        Ok(Expiry::Expired { cleanup_failures })
+    }
+
+    /// Completes a single-request upload whose object is in staging: its URL
+    /// has expired, so what is there is final, and the sender is owed the same
+    /// verification as if it had called `complete`. False: nothing landed, or
+    /// verification could not run now (expire it, or try again next sweep).
+    async fn completed_late(&self, upload: &Upload) -> bool {
+        if upload.multipart.is_some() {
+            // Parts are only assembled on request; nobody asked.
+            return false;
+        }
+        match self.store.head(&upload.staging_key).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return false,
+            Err(err) => {
+                tracing::warn!(upload = %upload.id, %err, "janitor: cannot look for a staged object");
+                return false;
+            }
+        }
+        match self.complete(upload.clone(), None).await {
+            Ok(done) => {
+                tracing::info!(upload = %upload.id, status = done.status.as_str(), "janitor: verified an upload its client never completed");
+                done.status.is_final()
+            }
+            Err(err) => {
+                tracing::warn!(upload = %upload.id, %err, "janitor: cannot verify a staged upload");
+                false
+            }
+        }
+    }
+
+    /// Aborts up to `limit` multipart uploads started before `before` that
+    /// uploadgate started (their key ends in an upload id) but no upload in
+    /// progress owns: a crash between starting one and recording it, or an
+    /// abort that failed. Other applications' uploads in a shared bucket are
+    /// left alone.
+    pub async fn abort_orphans(
+        &self,
+        before: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Orphans, DbError> {
+        let mut report = Orphans::default();
+        let open = match self.store.list_multipart_uploads(before, limit).await {
+            Ok(Some(open)) => open,
+            Ok(None) => return Ok(report),
+            Err(err) => {
+                tracing::warn!(%err, "janitor: cannot list multipart uploads");
+                report.failures += 1;
+                return Ok(report);
+            }
+        };
+        report.listed = true;
+        for upload in open {
+            if keys::upload_id(&upload.key).is_none()
+                || self
+                    .db
+                    .multipart_in_progress(&upload.key, &upload.upload_id)
+                    .await?
+            {
+                continue;
+            }
+            match self
+                .store
+                .abort_multipart(&upload.key, &upload.upload_id)
+                .await
+            {
+                Ok(()) => report.aborted += 1,
+                Err(err) => {
+                    tracing::warn!(key = %upload.key, %err, "janitor: could not abort an orphaned multipart upload");
+                    report.failures += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,159 @@
+//! Presigning the parts of a multipart upload: cheap and repeatable, so a
+//! client whose URL expired simply asks again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+
+use super::intake::is_sha256;
+use super::{Invalid, UploadError, Uploads};
+use crate::db::{self, Transition, Upload};
+use crate::multipart::MAX_PARTS;
+use crate::storage::{PartTarget, PresignedPart};
+
+/// Part URLs and how long they stay valid.
+#[derive(Debug)]
+pub struct SignedParts {
+    pub parts: Vec<PresignedPart>,
+    pub ttl: Duration,
+    pub expires_at: OffsetDateTime,
+}
+
+impl Uploads {
+    /// Parts of the layout the server fixed (API v1): each URL is bound to its
+    /// part's exact length and, when given, its SHA-256 (base64, keyed by
+    /// part number).
+    pub async fn sign_layout_parts(
+        &self,
+        upload: &Upload,
+        numbers: &[u32],
+        checksums: Option<&BTreeMap<String, String>>,
+    ) -> Result<SignedParts, UploadError> {
+        let Some(layout) = upload.multipart.as_ref().and_then(|m| m.layout) else {
+            return Err(match upload.multipart {
+                None => UploadError::NotMultipart,
+                Some(_) => UploadError::ClientChosenParts,
+            });
+        };
+        let listed = check_part_numbers(numbers, layout.part_count)?;
+        let checksums = check_checksums(checksums, &listed)?;
+        let targets: Vec<PartTarget<'_>> = numbers
+            .iter()
+            .map(|&number| PartTarget {
+                part_number: number,
+                size: layout.part_len(number),
+                checksum_sha256: checksums.get(&number).map(String::as_str),
+            })
+            .collect();
+        self.sign_parts(upload, &targets).await
+    }
+
+    /// Parts whose sizes the client chooses (Uppy's Companion protocol): the
+    /// length is not signed; completion checks that the parts are even and
+    /// large enough.
+    pub async fn sign_client_parts(
+        &self,
+        upload: &Upload,
+        numbers: &[u32],
+    ) -> Result<SignedParts, UploadError> {
+        let targets: Vec<PartTarget<'_>> = numbers
+            .iter()
+            .map(|&part_number| PartTarget {
+                part_number,
+                size: None,
+                checksum_sha256: None,
+            })
+            .collect();
+        self.sign_parts(upload, &targets).await
+    }
+
+    /// Presigns `targets` for a multipart upload in progress and marks it
+    /// `uploading`.
+    async fn sign_parts(
+        &self,
+        upload: &Upload,
+        targets: &[PartTarget<'_>],
+    ) -> Result<SignedParts, UploadError> {
+        let Some(multipart) = &upload.multipart else {
+            return Err(UploadError::NotMultipart);
+        };
+        if !upload.status.is_in_progress() {
+            return Err(UploadError::NotPending(upload.status));
+        }
+        let ttl = self.url_ttl(&upload.profile);
+        let now = db::now();
+        if now > upload.expires_at {
+            return Err(UploadError::Expired);
+        }
+        let parts = self
+            .store
+            .presign_parts(&upload.key, &multipart.upload_id, targets, ttl)
+            .await?;
+        self.metrics.part_urls_signed.inc_by(parts.len() as u64);
+        if upload.status == UploadStatus::Pending {
+            let change = Transition::to(UploadStatus::Uploading, now);
+            // Losing this race to a completion or an abort is fine: the URLs then fail at storage.
+            self.db
+                .transition(upload.id, UploadStatus::Pending, &change)
+                .await?;
+        }
+        Ok(SignedParts {
+            parts,
+            ttl,
+            expires_at: now + ttl,
+        })
+    }
+}
+
+/// `numbers` as a set: at least one, each in `1..=part_count`, none twice.
+pub fn check_part_numbers(numbers: &[u32], part_count: u32) -> Result<BTreeSet<u32>, Invalid> {
+    let invalid = |detail: String| Invalid::field("partNumbers", detail);
+    if numbers.is_empty() {
+        return Err(invalid("partNumbers: name at least one part".into()));
+    }
+    if numbers.len() > MAX_PARTS as usize {
+        return Err(invalid(format!(
+            "partNumbers: at most {MAX_PARTS} parts per call"
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for &number in numbers {
+        if number == 0 || number > part_count {
+            return Err(invalid(format!(
+                "partNumbers: {number} is outside 1..{part_count}"
+            )));
+        }
+        if !seen.insert(number) {
+            return Err(invalid(format!("partNumbers: {number} is listed twice")));
+        }
+    }
+    Ok(seen)
+}
+
+fn check_checksums(
+    given: Option<&BTreeMap<String, String>>,
+    numbers: &BTreeSet<u32>,
+) -> Result<BTreeMap<u32, String>, Invalid> {
+    let invalid = |detail: String| Invalid::field("checksumsSha256", detail);
+    let mut checksums = BTreeMap::new();
+    for (key, checksum) in given.into_iter().flatten() {
+        let number: u32 = key
+            .parse()
+            .ok()
+            .filter(|n| numbers.contains(n))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "checksumsSha256: {key:?} is not one of partNumbers"
+                ))
+            })?;
+        if !is_sha256(checksum) {
+            return Err(invalid(format!(
+                "checksumsSha256: part {number} needs the base64 of a 32-byte SHA-256 digest"
+            )));
+        }
+        checksums.insert(number, checksum.clone());
+    }
+    Ok(checksums)
+}

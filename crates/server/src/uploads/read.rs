@@ -1,0 +1,173 @@
+//! Finding a caller's uploads and describing them: the record, short-lived
+//! links to the object and its thumbnails, its jobs, the parts to resume from.
+
+use time::OffsetDateTime;
+use uploadgate_api::{JobState, UploadRecord, UploadStatus, UploadedPart};
+use uuid::Uuid;
+
+use super::view::{job_record, record};
+use super::{UploadError, Uploads};
+use crate::auth::Principal;
+use crate::db::{Job, ListFilter, Upload};
+use crate::multipart::usable_parts;
+use crate::storage::{StorageError, StoredPart};
+
+/// The parts of a multipart upload in progress, as storage holds them now.
+pub type UploadedParts = Vec<StoredPart>;
+
+impl Uploads {
+    /// The caller's upload `id`. A malformed id, a missing one and another user's
+    /// are all `NotFound`: another user's upload is not revealed.
+    pub async fn find_own(&self, user: &Principal, id: &str) -> Result<Upload, UploadError> {
+        let id = Uuid::parse_str(id).map_err(|_| UploadError::NotFound)?;
+        self.db
+            .find(id, &user.user)
+            .await?
+            .ok_or(UploadError::NotFound)
+    }
+
+    /// The caller's multipart upload that has both this object key and this
+    /// storage upload id (how Uppy's protocol names uploads); anything else is
+    /// `NotFound`.
+    pub async fn find_multipart(
+        &self,
+        user: &Principal,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Upload, UploadError> {
+        let upload = self
+            .db
+            .find_by_key(&user.user, key)
+            .await?
+            .ok_or(UploadError::NotFound)?;
+        match &upload.multipart {
+            Some(multipart) if multipart.upload_id == upload_id => Ok(upload),
+            _ => Err(UploadError::NotFound),
+        }
+    }
+
+    /// The caller's uploads, newest first, each with its thumbnail links.
+    pub async fn list(
+        &self,
+        user: &Principal,
+        filter: &ListFilter,
+    ) -> Result<Vec<UploadRecord>, UploadError> {
+        let uploads = self.db.list(&user.user, filter).await?;
+        let mut records = Vec::with_capacity(uploads.len());
+        for upload in &uploads {
+            let mut view = record(upload);
+            self.add_thumbnail_links(&mut view).await?;
+            records.push(view);
+        }
+        Ok(records)
+    }
+
+    /// Everything about one upload: the record with thumbnail links and jobs
+    /// and, for a multipart upload in progress, the parts storage holds now
+    /// (`uploadedParts`), to resume from.
+    pub async fn describe(&self, upload: &Upload) -> Result<UploadRecord, UploadError> {
+        let mut view = record(upload);
+        self.add_thumbnail_links(&mut view).await?;
+        if let Some(processing) = view.processing.as_mut() {
+            processing.jobs = self
+                .db
+                .jobs()
+                .jobs_of(upload.id)
+                .await?
+                .into_iter()
+                .map(job_record)
+                .collect();
+        }
+        if let Some(multipart) = &upload.multipart
+            && upload.status.is_in_progress()
+        {
+            let stored = match self.stored_parts(upload).await {
+                Ok(stored) => Some(stored),
+                // Storage no longer holds the multipart upload: a completion is
+                // assembling it right now, or it was aborted or expired there.
+                // Either way there are no parts to resume from, which is not the
+                // same as "no parts sent yet": leave the list out.
+                Err(UploadError::Storage(StorageError::NoSuchUpload)) => None,
+                Err(err) => return Err(err),
+            };
+            view.uploaded_parts = stored.map(|stored| {
+                let usable = match &multipart.layout {
+                    Some(layout) => usable_parts(layout, &stored),
+                    None => stored.iter().collect(),
+                };
+                usable
+                    .into_iter()
+                    .map(|part| UploadedPart {
+                        part_number: part.part_number,
+                        size: part.size,
+                        etag: part.etag.clone(),
+                    })
+                    .collect()
+            });
+        }
+        Ok(view)
+    }
+
+    /// Every part storage holds for `upload`'s multipart upload, sorted.
+    pub async fn stored_parts(&self, upload: &Upload) -> Result<UploadedParts, UploadError> {
+        let Some(multipart) = &upload.multipart else {
+            return Err(UploadError::NotMultipart);
+        };
+        Ok(self
+            .store
+            .list_parts(&upload.key, &multipart.upload_id)
+            .await?)
+    }
+
+    /// A short-lived link to read a completed upload, served as an attachment
+    /// so that browsers never render user content in the store's origin.
+    pub async fn download_link(
+        &self,
+        upload: &Upload,
+    ) -> Result<(String, OffsetDateTime), UploadError> {
+        if upload.status != UploadStatus::Completed {
+            return Err(UploadError::NotCompleted(upload.status));
+        }
+        if upload
+            .processing
+            .as_ref()
+            .is_some_and(|p| p.state == uploadgate_api::ProcessingState::Quarantined)
+        {
+            return Err(UploadError::Quarantined);
+        }
+        let ttl = self.url_ttl(&upload.profile);
+        let url = self
+            .store
+            .presign_get(&upload.key, &upload.filename, ttl)
+            .await?;
+        Ok((url, OffsetDateTime::now_utc() + ttl))
+    }
+
+    /// The caller's jobs in `state`, newest first.
+    pub async fn jobs_in_state(
+        &self,
+        user: &Principal,
+        state: JobState,
+        limit: u32,
+    ) -> Result<Vec<Job>, UploadError> {
+        Ok(self
+            .db
+            .jobs()
+            .jobs_in_state(&user.user, state, limit)
+            .await?)
+    }
+
+    /// Short-lived GET links to the upload's thumbnails (presigned locally: no
+    /// call to the store).
+    async fn add_thumbnail_links(&self, view: &mut UploadRecord) -> Result<(), UploadError> {
+        let Some(processing) = view.processing.as_mut() else {
+            return Ok(());
+        };
+        let ttl = self.url_ttl(&view.profile);
+        for thumbnail in &mut processing.thumbnails {
+            let name = thumbnail.key.rsplit('/').next().unwrap_or("thumbnail");
+            thumbnail.url = Some(self.store.presign_get(&thumbnail.key, name, ttl).await?);
+        }
+        Ok(())
+    }
+}
