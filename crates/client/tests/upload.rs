@@ -4,32 +4,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use uploadgate_client::types::UploadStatus;
 use uploadgate_client::{Api, Event, ResumeStore, UploadOptions, Uploader};
-use uploadgate_server::config::Config;
-use uploadgate_server::server::Server;
+use uploadgate_testkit::{TestApp, strings};
 
 const MIB: usize = 1024 * 1024;
 const PART: usize = 5 * MIB;
-
-struct Running {
-    api: String,
-    token: String,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -40,36 +23,24 @@ fn free_port() -> u16 {
 
 /// A server whose default profile takes any binary file in 5 MiB parts above
 /// 5 MiB; `store_public` points clients at a proxy in front of the store.
-async fn server(store_listen: u16, store_public: Option<u16>) -> Running {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let public = store_public.map_or(String::new(), |port| {
-        format!("public_url = \"http://127.0.0.1:{port}\"\n")
-    });
-    let toml = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:{store_listen}\"\n{public}\
-         [profiles.default]\ncontent_types = [\"application/octet-stream\"]\nmax_size = \"1GiB\"\n\
-         multipart_threshold = \"5MiB\"\npart_size = \"5MiB\"\n",
-        dir.path().join("data").display().to_string()
-    );
-    let path = dir.path().join("uploadgate.toml");
-    std::fs::write(&path, toml).expect("config");
-    let config = Config::load(Some(&path), |_| None).expect("valid config");
-    let server = Server::start(config).await.expect("server starts");
-    let token = server
-        .tokens()
-        .mint("cli", Duration::from_secs(3600))
-        .expect("token");
-    let api = server.api_url().to_owned();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        api,
-        token,
-        stop: Some(stop),
-        _dir: dir,
-    }
+async fn server(store_listen: u16, store_public: Option<u16>) -> TestApp {
+    TestApp::builder()
+        .configure(move |c| {
+            c.store.listen = ([127, 0, 0, 1], store_listen).into();
+            c.store.public_url = store_public.map(|port| {
+                format!("http://127.0.0.1:{port}")
+                    .parse()
+                    .expect("proxy URL")
+            });
+        })
+        .profile("default", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 1024 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+            p.part_size = Some(5 * uploadgate_testkit::MIB);
+        })
+        .start()
+        .await
 }
 
 fn random_file(dir: &Path, len: usize) -> std::path::PathBuf {
@@ -87,8 +58,8 @@ fn random_file(dir: &Path, len: usize) -> std::path::PathBuf {
     path
 }
 
-fn uploader(server: &Running, state: &Path) -> Uploader {
-    let api = Api::new(&server.api, &server.token).expect("api");
+fn uploader(server: &TestApp, state: &Path) -> Uploader {
+    let api = Api::new(&server.base, &server.token("cli")).expect("api");
     Uploader::new(api, ResumeStore::at(state))
 }
 

@@ -1,18 +1,15 @@
 //! `uploadgate upload` and friends, as a script would run them: exit codes,
 //! `--json`, and Ctrl-C followed by a resume, against a real `serve`.
 
-#[expect(
-    dead_code,
-    reason = "each test binary uses its own part of the shared helpers"
-)]
-mod common;
-
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{Node, config_with, serve};
+use uploadgate_testkit::binary::{Node, config_with, serve};
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
 use serde_json::Value;
 
 const PROFILE: &str = "[profiles.default]\ncontent_types = [\"application/octet-stream\", \"image/png\"]\n\
@@ -49,7 +46,7 @@ fn file_of(dir: &Path, name: &str, len: usize) -> std::path::PathBuf {
 #[test]
 fn exit_codes_tell_scripts_what_happened() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = serve(&config_with(dir.path(), PROFILE));
+    let node = serve(BIN, &config_with(dir.path(), PROFILE));
     let state = dir.path().join("state");
     let file = file_of(dir.path(), "data.bin", 1000);
 
@@ -115,7 +112,7 @@ fn exit_codes_tell_scripts_what_happened() {
 #[test]
 fn ctrl_c_leaves_the_upload_resumable_and_the_same_command_finishes_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = serve(&config_with(dir.path(), PROFILE));
+    let node = serve(BIN, &config_with(dir.path(), PROFILE));
     let state = dir.path().join("state");
     let size = 200 * 1024 * 1024;
     let file = file_of(dir.path(), "big.bin", size);

@@ -2,15 +2,12 @@
 //! (the caller's `X-Request-Id` when given), and never a token, a signature or
 //! a presigned URL, even at debug level.
 
-#[expect(
-    dead_code,
-    reason = "each test binary uses its own part of the shared helpers"
-)]
-mod common;
-
 use std::time::Duration;
 
-use common::{serve_with_env, zero_config};
+use uploadgate_testkit::binary::{serve_with_env, zero_config};
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -18,6 +15,7 @@ async fn logs_carry_request_ids_and_no_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = zero_config(dir.path());
     let node = serve_with_env(
+        BIN,
         &config,
         &[("RUST_LOG", "debug,aws=info,hyper=info,h2=info")],
     );

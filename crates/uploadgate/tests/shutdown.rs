@@ -1,24 +1,21 @@
 //! SIGTERM stops `uploadgate serve` gracefully: the request in flight is
 //! answered, new connections are refused, and the process exits 0.
 
-#[expect(
-    dead_code,
-    reason = "each test binary uses its own part of the shared helpers"
-)]
-mod common;
-
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{serve, zero_config};
+use uploadgate_testkit::binary::{serve, zero_config};
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = zero_config(dir.path());
-    let mut node = serve(&config);
+    let mut node = serve(BIN, &config);
     assert!(node.store.is_some(), "the embedded store runs");
     let addr = node.api.trim_start_matches("http://").to_owned();
 

@@ -5,16 +5,16 @@
 //! engines; otherwise the first serves its embedded store and SQLite file, and the
 //! second is pointed at them.
 
-#[expect(
-    dead_code,
-    reason = "each test binary uses its own part of the shared helpers"
-)]
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::serve;
+use uploadgate_client::types::ProcessingState;
+use uploadgate_testkit::Api;
+use uploadgate_testkit::binary::serve;
+use uploadgate_testkit::engines::test_database;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
 
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ fn engines_toml() -> String {
 /// Starts `uploadgate serve` with `common` TOML in `dir/NAME`, serving its
 /// embedded store (or using the test engines). Returns it, and the `[s3]`
 /// section that points further processes at the same store.
-fn first_node(dir: &Path, name: &str, common: &str) -> (common::Node, String) {
+fn first_node(dir: &Path, name: &str, common: &str) -> (uploadgate_testkit::binary::Node, String) {
     let data = dir.join(name);
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
@@ -48,7 +48,7 @@ fn first_node(dir: &Path, name: &str, common: &str) -> (common::Node, String) {
         ),
     )
     .expect("write");
-    let node = serve(&config);
+    let node = serve(BIN, &config);
     let store = match &node.store {
         Some(endpoint) => format!(
             "[s3]\nendpoint = {endpoint:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
@@ -94,39 +94,32 @@ async fn two_serve_processes_share_one_upload() {
         "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\njwt_secret = {jwt:?}\n[profiles.default]\ncontent_types = [\"application/octet-stream\"]\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"\nmax_size = \"20MiB\"\n"
     );
     let (first, store) = first_node(dir.path(), "a", &common);
-    let second = serve(&further_config(
-        dir.path(),
-        "b",
-        &format!("{common}{store}"),
-    ));
+    let second = serve(
+        BIN,
+        &further_config(dir.path(), "b", &format!("{common}{store}")),
+    );
 
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
     let bytes: Vec<u8> = (0..6 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     // Created on the first node, with the token the second one printed...
-    let record: Value = client
-        .post(format!("{}/v1/uploads", first.api))
-        .bearer_auth(&second.token)
-        .json(&json!({"filename": "a.bin", "contentType": "application/octet-stream", "size": bytes.len()}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let on_first = Api::with_token(first.api.clone(), second.token.clone());
+    let record = on_first
+        .create(
+            "",
+            json!({"filename": "a.bin", "contentType": "application/octet-stream", "size": bytes.len()}),
+        )
+        .await;
     assert_eq!(record["upload"]["method"], "MULTIPART", "{record}");
     let id = record["id"].as_str().expect("id");
 
     // ...its parts signed by the second...
-    let signed: Value = client
-        .post(format!("{}/v1/uploads/{id}/parts", second.api))
-        .bearer_auth(&second.token)
-        .json(&json!({"partNumbers": [1, 2]}))
-        .send()
+    let signed: Value = second
+        .client()
+        .post_json(
+            "",
+            &format!("/v1/uploads/{id}/parts"),
+            &json!({"partNumbers": [1, 2]}),
+        )
         .await
-        .expect("sign")
         .json()
         .await
         .expect("json");
@@ -136,7 +129,8 @@ async fn two_serve_processes_share_one_upload() {
         .iter()
         .zip(bytes.chunks(5 * 1024 * 1024))
     {
-        let stored = client
+        let stored = on_first
+            .client
             .put(part["url"].as_str().expect("url"))
             .body(chunk.to_vec())
             .send()
@@ -146,39 +140,18 @@ async fn two_serve_processes_share_one_upload() {
     }
 
     // ...and completed on the first.
-    let completed: Value = client
-        .post(format!("{}/v1/uploads/{id}/complete", first.api))
-        .bearer_auth(&first.token)
-        .send()
+    let completed: Value = first
+        .client()
+        .complete("", id)
         .await
-        .expect("complete")
         .json()
         .await
         .expect("json");
     assert_eq!(completed["status"], "completed", "{completed}");
 
     // Read back through the first.
-    let link: Value = client
-        .get(format!("{}/v1/uploads/{id}/download", first.api))
-        .bearer_auth(&first.token)
-        .send()
-        .await
-        .expect("download")
-        .json()
-        .await
-        .expect("json");
-    let downloaded = client
-        .get(link["url"].as_str().expect("url"))
-        .send()
-        .await
-        .expect("get")
-        .bytes()
-        .await
-        .expect("bytes");
-    assert!(
-        downloaded.as_ref() == bytes.as_slice(),
-        "the object reads back intact"
-    );
+    let downloaded = first.client().download("", id).await;
+    assert!(downloaded == bytes, "the object reads back intact");
 }
 
 /// A webhook receiver on a loopback port that never answers its first
@@ -223,23 +196,6 @@ fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
     (url, deliveries)
 }
 
-/// A new, empty database on the PostgreSQL server of `base`.
-async fn fresh_database(base: &str) -> String {
-    let name = format!("ug_worker_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(base).await.expect("PostgreSQL");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
-    let (server, _) = base.rsplit_once('/').expect("a database URL");
-    format!("{server}/{name}")
-}
-
 /// A running `uploadgate worker`, killed when dropped (a failed assertion
 /// must not leave it running).
 struct Worker(std::process::Child);
@@ -278,9 +234,9 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let (hook, deliveries) = hanging_receiver();
     // A database of its own: the other test's nodes run workers too, and
     // share nothing with this one.
-    let database = match std::env::var("UPLOADGATE_TEST_DATABASE_URL") {
-        Ok(base) => fresh_database(&base).await,
-        Err(_) => format!("sqlite://{}", dir.path().join("shared.db").display()),
+    let database = match test_database().await {
+        Some(url) => url,
+        None => format!("sqlite://{}", dir.path().join("shared.db").display()),
     };
     // The API node runs no workers: only the worker processes do.
     let common = format!(
@@ -299,37 +255,17 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
         ),
     );
 
-    let client = reqwest::Client::new();
-    let bytes = b"processed by another process".to_vec();
-    let record: Value = client
-        .post(format!("{}/v1/uploads", api.api))
-        .bearer_auth(&api.token)
-        .json(&json!({"filename": "a.bin", "contentType": "application/octet-stream", "size": bytes.len()}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let mut put = client.put(record["upload"]["url"].as_str().expect("url"));
-    for (name, value) in record["upload"]["headers"].as_object().expect("headers") {
-        put = put.header(name, value.as_str().expect("header"));
-    }
-    assert_eq!(put.body(bytes).send().await.expect("put").status(), 200);
-    let id = record["id"].as_str().expect("id");
-    let completed: Value = client
-        .post(format!("{}/v1/uploads/{id}/complete", api.api))
-        .bearer_auth(&api.token)
-        .send()
-        .await
-        .expect("complete")
-        .json()
-        .await
-        .expect("json");
+    let bytes = b"processed by another process";
+    let completed = api
+        .client()
+        .upload("", None, "application/octet-stream", bytes)
+        .await;
     assert_eq!(
-        completed["processing"]["state"], "processing",
-        "{completed}"
+        completed.processing.as_ref().map(|p| p.state),
+        Some(ProcessingState::Processing),
+        "{completed:?}"
     );
+    let id = completed.id.to_string();
 
     // The first worker takes the job and is killed (SIGKILL) while delivering.
     let doomed_log = dir.path().join("doomed.log");
@@ -349,15 +285,10 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let mut survivor = worker(&worker_config, &dir.path().join("survivor.log"));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let record = loop {
-        let record: Value = client
-            .get(format!("{}/v1/uploads/{id}", api.api))
-            .bearer_auth(&api.token)
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let record = api
+            .client()
+            .get_json("", &format!("/v1/uploads/{id}"))
+            .await;
         if record["processing"]["state"] != "processing" {
             break record;
         }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::test_app::{TestApp, problem};
+use uploadgate_testkit::{TestApp, problem};
 
 #[tokio::test]
 async fn missing_malformed_and_forged_tokens_get_401() {

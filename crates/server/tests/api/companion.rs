@@ -5,16 +5,17 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::test_app::{ORIGIN, PNG, TestApp};
+use uploadgate_testkit::{ORIGIN, PNG, TestApp, strings};
 
 const MIB: usize = 1024 * 1024;
 
 async fn app() -> TestApp {
     TestApp::builder()
-        .profile(
-            "video",
-            "content_types = [\"video/mp4\"]\nmax_size = \"50MiB\"\nmultipart_threshold = \"5MiB\"",
-        )
+        .profile("video", |p| {
+            p.content_types = strings(["video/mp4"]);
+            p.max_size = 50 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+        })
         .start()
         .await
 }

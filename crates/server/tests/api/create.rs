@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::test_app::{PNG, TestApp, problem};
+use uploadgate_testkit::{KIB, MIB, PNG, TestApp, problem, strings};
 
 async fn refused(app: &TestApp, body: Value) -> Value {
     let response = app.post_json("alice", "/v1/uploads", &body).await;
@@ -73,7 +73,11 @@ async fn types_outside_the_profile_are_refused() {
 #[tokio::test]
 async fn sizes_outside_the_profile_are_refused() {
     let app = TestApp::builder()
-        .profile("small", "content_types = [\"image/png\"]\nmax_size = \"8MiB\"\nmultipart_threshold = \"100KiB\"")
+        .profile("small", |p| {
+            p.content_types = strings(["image/png"]);
+            p.max_size = 8 * MIB;
+            p.multipart_threshold = 100 * KIB;
+        })
         .start()
         .await;
     assert_eq!(refused(&app, png(0)).await["code"], "empty_file");

@@ -9,7 +9,7 @@ use uploadgate_server::config::Config;
 use uploadgate_server::server::Server;
 use uploadgate_server::storage::{Sse, UploadTarget};
 
-use crate::test_app::{PNG, TestApp};
+use uploadgate_testkit::{PNG, TestApp};
 
 fn target(sse: &Sse) -> UploadTarget<'_> {
     UploadTarget {

@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::test_app::TestApp;
+use uploadgate_server::secret::Secret;
+use uploadgate_testkit::{MIB, TestApp, strings};
 
 const CASES: u32 = 192;
 
@@ -95,12 +96,17 @@ impl Target {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let app = runtime.block_on(async {
             let app = TestApp::builder()
-                .config("[limits]\nuser_rate = 0\nip_rate = 0")
-                .config(&format!("[events]\nsecret = {EVENTS_SECRET:?}"))
-                .profile(
-                    "video",
-                    "content_types = [\"application/octet-stream\"]\nmax_size = \"20MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
-                )
+                .configure(|c| {
+                    c.limits.user_rate = 0;
+                    c.limits.ip_rate = 0;
+                    c.events.secret = Some(Secret::new(EVENTS_SECRET));
+                })
+                .profile("video", |p| {
+                    p.content_types = strings(["application/octet-stream"]);
+                    p.max_size = 20 * MIB;
+                    p.multipart_threshold = 5 * MIB;
+                    p.part_size = Some(5 * MIB);
+                })
                 .start()
                 .await;
             app

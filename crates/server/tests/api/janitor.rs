@@ -1,24 +1,35 @@
 //! Abandoned uploads are expired and their storage freed.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
 use uploadgate_server::janitor;
 
-use crate::test_app::{PNG, TestApp, id_of, problem, put_as_instructed};
+use uploadgate_testkit::{PNG, TestApp, id_of, problem, put_as_instructed, strings};
 
 const MIB: usize = 1024 * 1024;
 
 #[tokio::test]
 async fn stale_uploads_expire_and_lose_their_storage() {
     let app = TestApp::builder()
-        .config("[janitor]\ninterval = \"1h\"\ngrace = \"0s\"\nmultipart_ttl = \"2s\"")
+        .configure(|c| {
+            c.janitor.interval = Duration::from_secs(3600);
+            c.janitor.grace = Duration::ZERO;
+            c.janitor.multipart_ttl = Duration::from_secs(2);
+        })
         // X-Amz-Date keeps whole seconds, so a URL may lose up to one of its
         // url_ttl: 2 s leaves the PUT below at least one.
-        .profile("brief", "content_types = [\"image/png\"]\nurl_ttl = \"2s\"")
-        .profile(
-            "video",
-            "content_types = [\"application/octet-stream\"]\nmax_size = \"20MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
-        )
+        .profile("brief", |p| {
+            p.content_types = strings(["image/png"]);
+            p.url_ttl = Duration::from_secs(2);
+        })
+        .profile("video", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 20 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+            p.part_size = Some(5 * uploadgate_testkit::MIB);
+        })
         .start()
         .await;
 
@@ -116,8 +127,14 @@ async fn stale_uploads_expire_and_lose_their_storage() {
 #[tokio::test]
 async fn the_running_server_sweeps_on_its_own() {
     let app = TestApp::builder()
-        .config("[janitor]\ninterval = \"200ms\"\ngrace = \"0s\"")
-        .profile("brief", "content_types = [\"image/png\"]\nurl_ttl = \"1s\"")
+        .configure(|c| {
+            c.janitor.interval = Duration::from_millis(200);
+            c.janitor.grace = Duration::ZERO;
+        })
+        .profile("brief", |p| {
+            p.content_types = strings(["image/png"]);
+            p.url_ttl = Duration::from_secs(1);
+        })
         .start()
         .await;
     let upload = app
@@ -142,11 +159,16 @@ async fn the_running_server_sweeps_on_its_own() {
 #[tokio::test]
 async fn multipart_uploads_nobody_owns_are_aborted_and_others_kept() {
     let app = TestApp::builder()
-        .config("[janitor]\ninterval = \"1h\"\ngrace = \"0s\"")
-        .profile(
-            "video",
-            "content_types = [\"application/octet-stream\"]\nmax_size = \"20MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
-        )
+        .configure(|c| {
+            c.janitor.interval = Duration::from_secs(3600);
+            c.janitor.grace = Duration::ZERO;
+        })
+        .profile("video", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 20 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+            p.part_size = Some(5 * uploadgate_testkit::MIB);
+        })
         .start()
         .await;
     let store = app.store();

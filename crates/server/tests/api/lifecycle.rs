@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::test_app::{PDF, PNG, TestApp, id_of, problem, put_as_instructed};
+use uploadgate_testkit::{PDF, PNG, TestApp, id_of, problem, put_as_instructed};
 
 #[tokio::test]
 async fn a_put_upload_completes_and_downloads_intact() {

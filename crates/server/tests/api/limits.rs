@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::test_app::{PDF, PNG, TestApp, id_of, problem, put_as_instructed};
+use uploadgate_testkit::{MIB, PDF, PNG, TestApp, id_of, problem, put_as_instructed, strings};
 
 fn png_request() -> serde_json::Value {
     json!({"filename": "a.png", "contentType": "image/png", "size": PNG.len()})
@@ -12,7 +12,11 @@ fn png_request() -> serde_json::Value {
 #[tokio::test]
 async fn a_user_over_the_rate_gets_429_with_retry_after() {
     let app = TestApp::builder()
-        .config("[limits]\nuser_rate = 1\nuser_burst = 2\nip_rate = 0")
+        .configure(|c| {
+            c.limits.user_rate = 1;
+            c.limits.user_burst = 2;
+            c.limits.ip_rate = 0;
+        })
         .start()
         .await;
     for _ in 0..2 {
@@ -44,11 +48,17 @@ async fn a_user_over_the_rate_gets_429_with_retry_after() {
 #[tokio::test]
 async fn one_address_is_limited_across_users_and_part_signing_counts() {
     let app = TestApp::builder()
-        .config("[limits]\nuser_rate = 0\nip_rate = 1\nip_burst = 2")
-        .profile(
-            "video",
-            "content_types = [\"application/octet-stream\"]\nmax_size = \"20MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
-        )
+        .configure(|c| {
+            c.limits.user_rate = 0;
+            c.limits.ip_rate = 1;
+            c.limits.ip_burst = 2;
+        })
+        .profile("video", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 20 * MIB;
+            p.multipart_threshold = 5 * MIB;
+            p.part_size = Some(5 * MIB);
+        })
         .start()
         .await;
     let upload = app
@@ -71,7 +81,7 @@ async fn one_address_is_limited_across_users_and_part_signing_counts() {
 #[tokio::test]
 async fn uploads_in_progress_are_capped_until_one_finishes() {
     let app = TestApp::builder()
-        .config("[limits]\nmax_uploads_in_progress = 2")
+        .configure(|c| c.limits.max_uploads_in_progress = Some(2))
         .start()
         .await;
     let first = app.create("alice", png_request()).await;
@@ -103,8 +113,11 @@ async fn uploads_in_progress_are_capped_until_one_finishes() {
 #[tokio::test]
 async fn daily_and_stored_bytes_are_capped() {
     let app = TestApp::builder()
-        .config("[limits]\nmax_bytes_per_day = 100\nmax_stored_bytes = 150")
-        .profile("docs", "content_types = [\"application/pdf\"]")
+        .configure(|c| {
+            c.limits.max_bytes_per_day = Some(100);
+            c.limits.max_stored_bytes = Some(150);
+        })
+        .profile("docs", |p| p.content_types = strings(["application/pdf"]))
         .start()
         .await;
     let pdf = |size: usize| json!({"filename": "d.pdf", "contentType": "application/pdf", "size": size, "profile": "docs"});

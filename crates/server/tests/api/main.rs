@@ -1,8 +1,6 @@
 //! Integration tests: the real server and the real embedded S3 store over HTTP.
 //! One binary, so the whole suite links once.
 
-mod test_app;
-
 mod auth;
 mod companion;
 mod create;
@@ -16,6 +14,7 @@ mod metrics;
 mod multipart;
 mod nodes;
 mod openapi;
+mod problems;
 mod processing;
 mod repo_conformance;
 mod storage_refusals;

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::test_app::{PNG, TestApp, id_of, put_as_instructed};
+use uploadgate_testkit::{PNG, TestApp, id_of, put_as_instructed};
 
 #[tokio::test]
 async fn metrics_count_requests_and_outcomes_by_route_and_profile() {

@@ -6,13 +6,24 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::test_app::{TestApp, id_of, problem};
+use uploadgate_server::config::Profile;
+use uploadgate_testkit::{TestApp, id_of, problem, strings};
 
 const MIB: usize = 1024 * 1024;
-const VIDEO: &str = "content_types = [\"video/mp4\"]\nmax_size = \"100MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"";
+
+/// MP4 up to 100 MiB, in 5 MiB parts above 5 MiB.
+fn video_profile(p: &mut Profile) {
+    p.content_types = strings(["video/mp4"]);
+    p.max_size = 100 * uploadgate_testkit::MIB;
+    p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+    p.part_size = Some(5 * uploadgate_testkit::MIB);
+}
 
 async fn app() -> TestApp {
-    TestApp::builder().profile("video", VIDEO).start().await
+    TestApp::builder()
+        .profile("video", video_profile)
+        .start()
+        .await
 }
 
 /// `len` bytes that sniff as MP4 and differ from part to part.
@@ -239,7 +250,10 @@ async fn storage_refuses_a_part_of_another_length_or_checksum() {
 #[tokio::test]
 async fn an_expired_part_url_is_signed_again_and_works() {
     let app = TestApp::builder()
-        .profile("video", &format!("{VIDEO}\nurl_ttl = \"1s\""))
+        .profile("video", |p| {
+            video_profile(p);
+            p.url_ttl = std::time::Duration::from_secs(1);
+        })
         .start()
         .await;
     let bytes = video(6 * MIB);
@@ -287,7 +301,7 @@ async fn bad_part_numbers_and_etags_are_refused() {
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(problem(response).await["code"], "etag_mismatch");
     let single = app
-        .create_put("alice", "image/png", crate::test_app::PNG)
+        .create_put("alice", "image/png", uploadgate_testkit::PNG)
         .await;
     let response = request_parts(&app, &id_of(&single), json!([1])).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);

@@ -5,17 +5,19 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::test_app::{TestApp, id_of};
+use uploadgate_testkit::{TestApp, id_of, strings};
 
 const MIB: usize = 1024 * 1024;
 
 #[tokio::test]
 async fn two_nodes_share_one_upload_from_creation_to_completion() {
     let app = TestApp::builder()
-        .profile(
-            "video",
-            "content_types = [\"application/octet-stream\"]\nmax_size = \"100MiB\"\nmultipart_threshold = \"5MiB\"\npart_size = \"5MiB\"",
-        )
+        .profile("video", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 100 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+            p.part_size = Some(5 * uploadgate_testkit::MIB);
+        })
         .start()
         .await;
     let second = app.second_node().await;

@@ -11,15 +11,24 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 use uploadgate_server::processing::{run_workers, verify_signature};
 
-use crate::test_app::{TestApp, TestAppBuilder, id_of, put_as_instructed};
 use crate::webhook_receiver::{Receiver, Reply};
+use uploadgate_api::{ProcessingState, UploadStatus};
+use uploadgate_server::config::{Config, Processor};
+use uploadgate_server::secret::Secret;
+use uploadgate_testkit::{MIB, TestApp, TestAppBuilder, id_of, put_as_instructed, strings};
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 const EVENTS_SECRET: &str = "test-events-secret";
 
 /// Fast workers: tests wait for them.
-const WORKERS: &str = "[workers]\npoll_interval = \"100ms\"\nbackoff = \"100ms\"\nmax_backoff = \"1s\"\nlease = \"3s\"\n";
+fn fast_workers(config: &mut Config) {
+    let workers = &mut config.workers;
+    workers.poll_interval = Duration::from_millis(100);
+    workers.backoff = Duration::from_millis(100);
+    workers.max_backoff = Duration::from_secs(1);
+    workers.lease = Duration::from_secs(3);
+}
 
 const CLAMD_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/engines/clamd");
 
@@ -86,23 +95,14 @@ async fn upload(
     content_type: &str,
     bytes: &[u8],
 ) -> String {
-    let record = app
-        .create(
-            user,
-            json!({"filename": "f.bin", "contentType": content_type, "size": bytes.len(), "profile": profile}),
-        )
-        .await;
-    let sent = put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await;
-    assert_eq!(sent.status(), StatusCode::OK);
-    let id = id_of(&record);
-    let completed = app.complete(user, &id).await;
-    assert_eq!(completed.status(), StatusCode::OK);
-    let completed: Value = completed.json().await.expect("json");
+    let completed = app.upload(user, Some(profile), content_type, bytes).await;
+    assert_eq!(completed.status, UploadStatus::Completed, "{completed:?}");
     assert_eq!(
-        completed["processing"]["state"], "processing",
-        "{completed}"
+        completed.processing.as_ref().map(|p| p.state),
+        Some(ProcessingState::Processing),
+        "{completed:?}"
     );
-    id
+    completed.id.to_string()
 }
 
 /// Polls the upload until its processing is no longer under way.
@@ -121,19 +121,26 @@ async fn processed(app: &TestApp, user: &str, id: &str) -> Value {
     }
 }
 
-fn with_processors(builder: TestAppBuilder, processors: &str) -> TestAppBuilder {
-    builder.profile(
-        "p",
-        &format!("content_types = [\"*/*\"]\nmax_size = \"20MiB\"\nprocessors = {processors}"),
-    )
+/// Profile `p`: any type up to 20 MiB, then `processors`.
+fn with_processors(builder: TestAppBuilder, processors: &[Processor]) -> TestAppBuilder {
+    let processors = processors.to_vec();
+    builder
+        .profile("p", move |p| {
+            p.content_types = strings(["*/*"]);
+            p.max_size = 20 * MIB;
+            p.processors = processors;
+        })
+        .configure(fast_workers)
 }
 
 #[tokio::test]
 async fn eicar_is_quarantined_and_a_clean_file_becomes_ready() {
     let clamd = Clamd::start();
-    let app = with_processors(TestApp::builder(), r#"["scan", "metadata"]"#)
-        .config(WORKERS)
-        .config(&format!("[scan]\nclamd = {:?}\n", clamd.address))
+    let app = with_processors(TestApp::builder(), &[Processor::Scan, Processor::Metadata])
+        .configure({
+            let address = clamd.address.clone();
+            move |c| c.scan.clamd = Some(address)
+        })
         .start()
         .await;
 
@@ -186,10 +193,12 @@ async fn eicar_is_quarantined_and_a_clean_file_becomes_ready() {
 
 #[tokio::test]
 async fn a_png_gets_thumbnails_of_the_configured_sizes() {
-    let app = with_processors(TestApp::builder(), r#"["sniff", "metadata", "thumbnail"]"#)
-        .config(WORKERS)
-        .start()
-        .await;
+    let app = with_processors(
+        TestApp::builder(),
+        &[Processor::Sniff, Processor::Metadata, Processor::Thumbnail],
+    )
+    .start()
+    .await;
     let id = upload(&app, "alice", "p", "image/png", &png(1000, 500)).await;
     let record = processed(&app, "alice", &id).await;
     let processing = &record["processing"];
@@ -289,8 +298,7 @@ fn peak_rss() -> u64 {
 
 #[tokio::test]
 async fn decompression_bombs_and_broken_images_are_refused_and_the_worker_goes_on() {
-    let app = with_processors(TestApp::builder(), r#"["thumbnail"]"#)
-        .config(WORKERS)
+    let app = with_processors(TestApp::builder(), &[Processor::Thumbnail])
         .start()
         .await;
     let before = peak_rss();
@@ -331,18 +339,26 @@ async fn decompression_bombs_and_broken_images_are_refused_and_the_worker_goes_o
     );
 }
 
-fn webhook_config(url: &str) -> String {
-    format!("[webhook]\nurl = {url:?}\nsecret = {WEBHOOK_SECRET:?}\ntimeout = \"2s\"\n")
+/// Deliveries to `url`, signed with `WEBHOOK_SECRET`, given `timeout` each.
+fn webhook(url: &str, timeout: Duration) -> impl FnOnce(&mut Config) + Send + 'static {
+    let url = url.parse().expect("receiver URL");
+    move |config| {
+        config.webhook.url = Some(url);
+        config.webhook.secret = Some(Secret::new(WEBHOOK_SECRET));
+        config.webhook.timeout = timeout;
+    }
 }
 
 #[tokio::test]
 async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
     let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(503)]).await;
-    let app = with_processors(TestApp::builder(), r#"["metadata", "webhook"]"#)
-        .config(WORKERS)
-        .config(&webhook_config(&receiver.url))
-        .start()
-        .await;
+    let app = with_processors(
+        TestApp::builder(),
+        &[Processor::Metadata, Processor::Webhook],
+    )
+    .configure(webhook(&receiver.url, Duration::from_secs(2)))
+    .start()
+    .await;
     let id = upload(
         &app,
         "alice",
@@ -421,9 +437,9 @@ async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
 #[tokio::test]
 async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
     let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(500)]).await;
-    let app = with_processors(TestApp::builder(), r#"["webhook"]"#)
-        .config(&WORKERS.replace("[workers]\n", "[workers]\nmax_attempts = 2\n"))
-        .config(&webhook_config(&receiver.url))
+    let app = with_processors(TestApp::builder(), &[Processor::Webhook])
+        .configure(|c| c.workers.max_attempts = 2)
+        .configure(webhook(&receiver.url, Duration::from_secs(2)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
@@ -467,10 +483,10 @@ async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
 async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
     // The first delivery hangs: the worker is killed while it waits.
     let receiver = Receiver::start(&[Reply::Hang]).await;
-    let app = with_processors(TestApp::builder(), r#"["webhook"]"#)
+    let app = with_processors(TestApp::builder(), &[Processor::Webhook])
         // The server's own workers stay off: this test runs them itself.
-        .config(&WORKERS.replace("[workers]\n", "[workers]\nconcurrency = 0\n"))
-        .config(&webhook_config(&receiver.url).replace("\"2s\"", "\"60s\""))
+        .configure(|c| c.workers.concurrency = 0)
+        .configure(webhook(&receiver.url, Duration::from_secs(60)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
@@ -507,9 +523,8 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
 #[tokio::test]
 async fn shutdown_lets_the_job_under_way_finish() {
     let receiver = Receiver::start(&[Reply::SlowOk(1500)]).await;
-    let mut app = with_processors(TestApp::builder(), r#"["webhook"]"#)
-        .config(WORKERS)
-        .config(&webhook_config(&receiver.url))
+    let mut app = with_processors(TestApp::builder(), &[Processor::Webhook])
+        .configure(webhook(&receiver.url, Duration::from_secs(2)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
@@ -527,9 +542,8 @@ async fn shutdown_lets_the_job_under_way_finish() {
 
 #[tokio::test]
 async fn a_storage_event_completes_an_upload_its_client_never_completed() {
-    let app = with_processors(TestApp::builder(), r#"["metadata"]"#)
-        .config(WORKERS)
-        .config(&format!("[events]\nsecret = {EVENTS_SECRET:?}\n"))
+    let app = with_processors(TestApp::builder(), &[Processor::Metadata])
+        .configure(|c| c.events.secret = Some(Secret::new(EVENTS_SECRET)))
         .start()
         .await;
     let bytes = b"sent, never completed";

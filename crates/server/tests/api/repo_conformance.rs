@@ -14,7 +14,7 @@ use uploadgate_server::db::{
 };
 use uuid::Uuid;
 
-use crate::test_app::test_database;
+use uploadgate_testkit::engines::test_database;
 
 async fn repo(dir: &tempfile::TempDir) -> Arc<dyn Database> {
     match test_database().await {

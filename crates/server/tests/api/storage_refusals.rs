@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::test_app::{PNG, TestApp, id_of, put_as_instructed};
+use uploadgate_testkit::{PNG, TestApp, id_of, put_as_instructed, strings};
 
 #[tokio::test]
 async fn a_tampered_signature_is_refused() {
@@ -44,7 +44,10 @@ async fn a_key_swapped_into_a_signed_url_is_refused() {
 #[tokio::test]
 async fn an_expired_url_is_refused() {
     let app = TestApp::builder()
-        .profile("brief", "content_types = [\"image/png\"]\nurl_ttl = \"1s\"")
+        .profile("brief", |p| {
+            p.content_types = strings(["image/png"]);
+            p.url_ttl = std::time::Duration::from_secs(1);
+        })
         .start()
         .await;
     let record = app

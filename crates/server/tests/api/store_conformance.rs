@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use uploadgate_server::storage::{StorageError, UploadTarget};
 
-use crate::test_app::{PNG, TestApp};
+use uploadgate_testkit::{PNG, TestApp};
 
 async fn put(app: &TestApp, key: &str, body: &[u8]) {
     let target = UploadTarget {

@@ -1,10 +1,15 @@
-//! Running the real `uploadgate` binary.
+//! The real `uploadgate` binary, started with a config file, as an operator
+//! would. Its tests pass their `env!("CARGO_BIN_EXE_uploadgate")`.
 
 use std::io::{BufRead as _, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::Api;
+
+/// A running `uploadgate serve`, killed when dropped.
+#[derive(Debug)]
 pub struct Node {
     pub child: Child,
     pub api: String,
@@ -12,6 +17,13 @@ pub struct Node {
     pub token: String,
     /// Everything the process logged (stderr) so far.
     pub logs: Arc<Mutex<String>>,
+}
+
+impl Node {
+    /// Requests to this node with the token it printed.
+    pub fn client(&self) -> Api {
+        Api::with_token(self.api.clone(), self.token.clone())
+    }
 }
 
 impl Drop for Node {
@@ -27,7 +39,8 @@ pub fn zero_config(dir: &Path) -> std::path::PathBuf {
     config_with(dir, "")
 }
 
-/// `zero_config` plus `extra` TOML (profiles, say).
+/// `zero_config` plus `extra` TOML (profiles, say): the binary reads files,
+/// so its tests write them.
 pub fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     let config = dir.join("uploadgate.toml");
     std::fs::write(
@@ -41,14 +54,14 @@ pub fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     config
 }
 
-/// Starts `uploadgate serve` with `config` and reads what it prints at start-up.
-pub fn serve(config: &Path) -> Node {
-    serve_with_env(config, &[])
+/// Starts `bin serve` with `config` and reads what it prints at start-up.
+pub fn serve(bin: &str, config: &Path) -> Node {
+    serve_with_env(bin, config, &[])
 }
 
 /// `serve` with extra environment variables (e.g. `RUST_LOG`).
-pub fn serve_with_env(config: &Path, env: &[(&str, &str)]) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_uploadgate"))
+pub fn serve_with_env(bin: &str, config: &Path, env: &[(&str, &str)]) -> Node {
+    let mut child = Command::new(bin)
         .arg("--config")
         .arg(config)
         .arg("serve")

@@ -1,0 +1,54 @@
+//! The external engines a test run may name: with `UPLOADGATE_TEST_DATABASE_URL`
+//! a PostgreSQL server, with `UPLOADGATE_TEST_S3_*` an S3 store (Garage), both
+//! started by `scripts/test`. Without them, tests use SQLite and the embedded
+//! store.
+
+use uploadgate_server::config::Config;
+use uploadgate_server::secret::Secret;
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// A fresh database for one test on the PostgreSQL server the environment
+/// names; `None` (use SQLite in the data dir) when it names none.
+pub async fn test_database() -> Option<String> {
+    let base = var("UPLOADGATE_TEST_DATABASE_URL")?;
+    let name = format!("ug_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("test PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = url::Url::parse(&base).expect("database URL");
+    url.set_path(&name);
+    Some(url.into())
+}
+
+/// Whether the environment names an external store.
+pub fn external_store() -> bool {
+    var("UPLOADGATE_TEST_S3_ENDPOINT").is_some()
+}
+
+/// Points `config` at the external store the environment names, under a key
+/// prefix of its own: tests share the bucket, and a prefix each keeps one
+/// test's janitor off another's uploads.
+pub fn use_external_store(config: &mut Config) {
+    let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let s3 = &mut config.s3;
+    s3.endpoint = Some(endpoint.parse().expect("UPLOADGATE_TEST_S3_ENDPOINT"));
+    s3.region = var("UPLOADGATE_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into());
+    s3.bucket = var("UPLOADGATE_TEST_S3_BUCKET").unwrap_or_else(|| "uploads".into());
+    s3.access_key_id =
+        Some(var("UPLOADGATE_TEST_S3_ACCESS_KEY_ID").expect("UPLOADGATE_TEST_S3_ACCESS_KEY_ID"));
+    s3.secret_access_key = Some(Secret::new(
+        var("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY").expect("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY"),
+    ));
+    s3.force_path_style = true;
+    s3.key_prefix = format!("t-{}/", uuid::Uuid::new_v4().simple());
+}

@@ -1,0 +1,48 @@
+//! Sending bytes as the API instructs, and reading its answers.
+
+use std::collections::BTreeMap;
+
+use reqwest::{Client, Response};
+use serde_json::Value;
+
+/// The smallest PNG the server's content check accepts.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+pub const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+
+/// Sends `body` as the record's presigned PUT instructs, with `overrides` on
+/// top of the instructed headers.
+pub async fn put_as_instructed(
+    client: &Client,
+    record: &Value,
+    body: Vec<u8>,
+    overrides: &[(&str, &str)],
+) -> Response {
+    let upload = &record["upload"];
+    assert_eq!(upload["method"], "PUT", "{record}");
+    let mut headers: BTreeMap<String, String> =
+        serde_json::from_value(upload["headers"].clone()).expect("headers");
+    for (name, value) in overrides {
+        headers.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let mut request = client.put(upload["url"].as_str().expect("url"));
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    request.body(body).send().await.expect("PUT to storage")
+}
+
+pub fn id_of(record: &Value) -> String {
+    record["id"].as_str().expect("id").to_owned()
+}
+
+/// The problem+json body of a refusal (the content type checked too).
+pub async fn problem(response: Response) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    response.json().await.expect("problem json")
+}
