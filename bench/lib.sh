@@ -29,7 +29,7 @@ listen = "127.0.0.1:$store_port"
 content_types = ["video/*"]
 max_size = "20GiB"
 TOML
-    RUST_LOG=warn target/dist/uploadgate --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
+    RUST_LOG=warn target/dist/uploadgate --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
     pid=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
     token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")

@@ -41,7 +41,7 @@ export async function startServer({ port = 0, topToml = "", extraToml = "" } = {
       `[store]\nlisten = "127.0.0.1:0"\n[workers]\npoll_interval = "100ms"\n${extraToml}`,
   );
   const binary = process.env.UPLOADGATE_BIN ?? join(ROOT, "target/debug/uploadgate");
-  const child = spawn(binary, ["--config", config, "serve"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, ["--config", config, "serve", "--demo-token"], { stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stderr.on("data", (chunk) => (logs += chunk));
   const lines = createInterface({ input: child.stdout });

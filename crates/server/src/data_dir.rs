@@ -1,4 +1,5 @@
-//! Secrets that uploadgate generates once and keeps in its data dir.
+//! The data dir: uploadgate's own, private to its user, with the secrets it
+//! generates once.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -38,6 +39,28 @@ pub fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> std::io
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(path)?.trim().to_owned())
         }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `dir` (and its parents) if missing and makes it owner-only: it
+/// holds the database, the embedded store's objects and the secrets.
+pub fn create_private(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(())
+}
+
+/// Creates an empty owner-only file at `path` unless one is there already.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -9,7 +9,8 @@ use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    /// One of HTTP's methods, or `other`.
+    pub method: &'static str,
     /// The route pattern (`/v1/uploads/{id}`), never the raw path: bounded
     /// cardinality, and no token from a Companion path.
     pub route: String,

@@ -33,7 +33,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
+        data_dir::create_private(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -76,7 +76,7 @@ impl Server {
             .context("cannot set up the storage client")?;
         check_encryption(&config, &object_store).await?;
 
-        let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?));
+        let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?, &config.auth));
         let api_url = config.api_public_url(bound);
         let uploads = Uploads::new(config, db, Arc::new(object_store));
         let mut state = AppState::new(uploads, tokens.clone());
@@ -267,10 +267,14 @@ pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<Stri
 fn database_url(config: &Config) -> anyhow::Result<String> {
     let url = match &config.database_url {
         Some(url) => url.expose().to_owned(),
-        None => format!(
-            "sqlite://{}",
-            config.data_dir.join("uploadgate.db").display()
-        ),
+        None => {
+            let path = config.data_dir.join("uploadgate.db");
+            // SQLite gives its WAL and shared-memory files the database
+            // file's mode: created owner-only here, all three are.
+            data_dir::create_private_file(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            format!("sqlite://{}", path.display())
+        }
     };
     Ok(url)
 }

@@ -39,14 +39,14 @@ pub fn zero_config(dir: &Path) -> std::path::PathBuf {
     config_with(dir, "")
 }
 
-/// `zero_config` plus `extra` TOML (profiles, say): the binary reads files,
-/// so its tests write them.
+/// `zero_config` plus `extra` TOML (top-level keys, then tables such as
+/// profiles): the binary reads files, so its tests write them.
 pub fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     let config = dir.join("uploadgate.toml");
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[store]\nlisten = \"127.0.0.1:0\"\n{extra}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra}\n[store]\nlisten = \"127.0.0.1:0\"\n",
             dir.join("data").display().to_string()
         ),
     )
@@ -54,7 +54,8 @@ pub fn config_with(dir: &Path, extra: &str) -> std::path::PathBuf {
     config
 }
 
-/// Starts `bin serve` with `config` and reads what it prints at start-up.
+/// Starts `bin serve --demo-token` with `config` and reads what it prints at
+/// start-up, the token included.
 pub fn serve(bin: &str, config: &Path) -> Node {
     serve_with_env(bin, config, &[])
 }
@@ -65,6 +66,7 @@ pub fn serve_with_env(bin: &str, config: &Path, env: &[(&str, &str)]) -> Node {
         .arg("--config")
         .arg(config)
         .arg("serve")
+        .arg("--demo-token")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

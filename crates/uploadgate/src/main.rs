@@ -36,7 +36,12 @@ enum Command {
     #[command(flatten)]
     Client(client::ClientCommand),
     /// Run the API (and the embedded S3 store when no endpoint is configured).
-    Serve,
+    Serve {
+        /// Print a token for a demo user (valid 24 hours) and a link to the
+        /// upload page, as the zero-configuration setup always does.
+        #[arg(long)]
+        demo_token: bool,
+    },
     /// Manage the external bucket (`s3.endpoint`).
     Bucket {
         #[command(subcommand)]
@@ -90,11 +95,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    private_files();
     let config = Config::load(cli.config.as_deref(), |name| std::env::var(name).ok())?;
     match cli.command {
         // Handled in `main`, without the server's config.
         Command::Client(_) => Ok(()),
-        Command::Serve => serve(config).await,
+        Command::Serve { demo_token } => serve(config, demo_token).await,
         Command::Bucket {
             command: BucketCommand::Setup { days },
         } => {
@@ -131,27 +137,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("the worker stopped with an error")
         }
         Command::Token { user, ttl } => {
-            let tokens = Hs256::new(&jwt_secret(&config)?);
+            let tokens = Hs256::new(&jwt_secret(&config)?, &config.auth);
             println!("{}", tokens.mint(&user, ttl)?);
             Ok(())
         }
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, demo_token: bool) -> anyhow::Result<()> {
     logging::init();
+    // Only the zero-configuration setup (its own store and a secret it
+    // generated) prints a token unasked: anywhere else it would be a valid
+    // credential in a log.
+    let zero_config = config.jwt_secret.is_none() && config.s3.endpoint.is_none();
     let server = Server::start(config).await?;
-    let token = server.tokens().mint("demo", DEMO_TOKEN_TTL)?;
     println!("uploadgate is listening on {}", server.api_url());
     if let Some(store) = server.embedded_store() {
         println!("embedded S3 store: {}", store.public_url);
     }
-    println!("upload page: {}/?token={token}", server.api_url());
-    println!("demo token (user \"demo\", valid 24h):\n  export TOKEN={token}");
+    if zero_config || demo_token {
+        let token = server.tokens().mint("demo", DEMO_TOKEN_TTL)?;
+        println!("upload page: {}/?token={token}", server.api_url());
+        println!("demo token (user \"demo\", valid 24h):\n  export TOKEN={token}");
+    }
     server
         .run(shutdown_signal())
         .await
         .context("uploadgate stopped with an error")
+}
+
+/// Whatever the server creates (its database, the embedded store's objects,
+/// secrets, logs of its own) is for its own user only, whatever umask it was
+/// started with: uploads are other people's files.
+fn private_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 async fn shutdown_signal() {

@@ -1,31 +1,38 @@
 //! What `uploadgate serve` logs: one JSON line per event with a request id
-//! (the caller's `X-Request-Id` when given), and never a token, a signature or
-//! a presigned URL, even at debug level.
+//! (the caller's `X-Request-Id` when given), and never a token, a signature,
+//! a presigned URL, a POST policy or a key, at any level, the embedded store's
+//! own traffic included.
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use uploadgate_testkit::binary::{serve_with_env, zero_config};
+use uploadgate_testkit::{PNG, put_as_instructed};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
-use serde_json::{Value, json};
 
 #[tokio::test]
 async fn logs_carry_request_ids_and_no_secrets() {
+    logs_hold_no_secrets_at("trace").await;
+}
+
+#[tokio::test]
+async fn asking_the_store_s_libraries_for_trace_still_logs_no_secret() {
+    logs_hold_no_secrets_at("trace,s3s=trace,s3s_fs=trace,aws_sigv4=trace,hyper=trace").await;
+}
+
+async fn logs_hold_no_secrets_at(rust_log: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = zero_config(dir.path());
-    let node = serve_with_env(
-        BIN,
-        &config,
-        &[("RUST_LOG", "debug,aws=info,hyper=info,h2=info")],
-    );
+    let node = serve_with_env(BIN, &config, &[("RUST_LOG", rust_log)]);
     let client = reqwest::Client::new();
 
     let created: Value = client
         .post(format!("{}/v1/uploads", node.api))
         .bearer_auth(&node.token)
         .header("x-request-id", "req-from-the-caller-42")
-        .json(&json!({"filename": "a.png", "contentType": "image/png", "size": 10}))
+        .json(&json!({"filename": "a.png", "contentType": "image/png", "size": PNG.len()}))
         .send()
         .await
         .expect("create")
@@ -64,6 +71,41 @@ async fn logs_carry_request_ids_and_no_secrets() {
         .await
         .expect("params");
     assert!(params.status().is_success());
+    let form: Value = params.json().await.expect("POST form");
+
+    // Store traffic: the presigned PUT, and the POST form with its policy.
+    let put = put_as_instructed(&client, &created, PNG.to_vec(), &[]).await;
+    assert!(put.status().is_success());
+    let mut post = reqwest::multipart::Form::new();
+    for (name, value) in form["fields"].as_object().expect("fields") {
+        post = post.text(name.clone(), value.as_str().expect("field").to_owned());
+    }
+    let post = post.part(
+        "file",
+        reqwest::multipart::Part::bytes(PNG.to_vec())
+            .mime_str("image/png")
+            .expect("mime"),
+    );
+    let posted = client
+        .post(form["url"].as_str().expect("form url"))
+        .multipart(post)
+        .send()
+        .await
+        .expect("POST form");
+    assert!(posted.status().is_success(), "{}", posted.status());
+    let field = |name: &str| {
+        form["fields"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in {form}"))
+            .to_owned()
+    };
+    let (policy, policy_signature) = (field("policy"), field("x-amz-signature"));
+    let secret = |name: &str| {
+        std::fs::read_to_string(dir.path().join("data/secrets").join(name))
+            .expect("a generated secret")
+            .trim()
+            .to_owned()
+    };
     // A refused token is logged as a refusal, not as the token.
     client
         .get(format!("{}/v1/uploads", node.api))
@@ -89,6 +131,10 @@ async fn logs_carry_request_ids_and_no_secrets() {
         "X-Amz-Signature",
         "X-Amz-Credential",
         "not-a-token-but-secret-looking",
+        &policy,
+        &policy_signature,
+        &secret("jwt-secret"),
+        &secret("store-secret-access-key"),
     ] {
         assert!(
             !logs.contains(secret),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{AuthError, Authenticator, Principal};
+use crate::config::AuthConfig;
 use crate::secret::Secret;
 
 /// Longest accepted user id, so an id always fits in keys and log lines.
@@ -20,6 +21,11 @@ struct Claims {
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    /// Checked by `jsonwebtoken` (with `aud`); here for minting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    aud: Option<String>,
 }
 
 /// Most tokens remembered as verified; when full, the memory starts over.
@@ -30,6 +36,9 @@ pub struct Hs256 {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// `iss` and `aud` of minted tokens.
+    issuer: Option<String>,
+    audience: Option<String>,
     /// Tokens already verified, by their exact text: a client sends the same
     /// token with every request, and decoding and MACing it again cost more
     /// than the rest of signing a part URL. A token found here is the same
@@ -50,14 +59,30 @@ impl std::fmt::Debug for Hs256 {
 }
 
 impl Hs256 {
-    pub fn new(secret: &Secret) -> Self {
+    /// Tokens signed with `secret`, which must also carry what `claims` asks.
+    pub fn new(secret: &Secret, claims: &AuthConfig) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         validation.leeway = 30;
+        // A token that says it is not valid yet is not.
+        validation.validate_nbf = true;
+        if let Some(issuer) = &claims.issuer {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        if claims.audiences.is_empty() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&claims.audiences);
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
+            issuer: claims.issuer.clone(),
+            audience: claims.audiences.first().cloned(),
             verified: Mutex::default(),
         }
     }
@@ -71,6 +96,8 @@ impl Hs256 {
             sub: user.to_owned(),
             exp: now.saturating_add(ttl),
             iat: Some(now),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Invalid(e.to_string()))
@@ -104,6 +131,11 @@ impl Hs256 {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => {
+                    AuthError::Invalid("the token is not valid yet (nbf)".into())
+                }
+                ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer (iss)".into()),
+                ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience (aud)".into()),
                 ErrorKind::MissingRequiredClaim(claim) => {
                     AuthError::Invalid(format!("the {claim} claim is required"))
                 }
@@ -142,8 +174,10 @@ fn check_user(user: &str) -> Result<(), AuthError> {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "test-secret-test-secret-test-secret";
+
     fn auth() -> Hs256 {
-        Hs256::new(&Secret::new("test-secret-test-secret-test-secret"))
+        Hs256::new(&Secret::new(SECRET), &AuthConfig::default())
     }
 
     #[tokio::test]
@@ -157,7 +191,10 @@ mod tests {
 
     #[tokio::test]
     async fn other_secrets_and_expired_tokens_fail() {
-        let other = Hs256::new(&Secret::new("another-secret-another-secret-xx"));
+        let other = Hs256::new(
+            &Secret::new("another-secret-another-secret-xx"),
+            &AuthConfig::default(),
+        );
         let token = other.mint("alice", Duration::from_secs(60)).expect("mint");
         assert!(matches!(
             auth().authenticate(&token).await,
@@ -168,6 +205,8 @@ mod tests {
             sub: "alice".into(),
             exp: 1_000,
             iat: None,
+            iss: None,
+            aud: None,
         };
         let old = jsonwebtoken::encode(&Header::default(), &claims, &auth().encoding).expect("enc");
         assert_eq!(auth().authenticate(&old).await, Err(AuthError::Expired));
@@ -218,5 +257,69 @@ mod tests {
         )
         .expect("enc");
         assert!(auth().authenticate(&token).await.is_err());
+    }
+
+    /// A token with `claims` (JSON) signed with the test secret.
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::default(), &claims, &auth().encoding).expect("enc")
+    }
+
+    #[tokio::test]
+    async fn a_token_is_not_valid_before_its_nbf() {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let tomorrow = signed(
+            serde_json::json!({"sub": "alice", "exp": now + 2 * 86_400, "nbf": now + 86_400}),
+        );
+        assert!(matches!(
+            auth().authenticate(&tomorrow).await,
+            Err(AuthError::Invalid(why)) if why.contains("nbf")
+        ));
+        let valid = signed(serde_json::json!({"sub": "alice", "exp": now + 60, "nbf": now - 1}));
+        assert_eq!(
+            auth().authenticate(&valid).await.expect("valid").user,
+            "alice"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configured_issuer_and_audience_are_required() {
+        let claims = AuthConfig {
+            issuer: Some("https://app.example".into()),
+            audiences: vec!["uploadgate".into(), "files".into()],
+        };
+        let strict = Hs256::new(&Secret::new(SECRET), &claims);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let exp = now + 60;
+        for (claims, why) in [
+            (serde_json::json!({"sub": "a", "exp": exp}), "no iss or aud"),
+            (
+                serde_json::json!({"sub": "a", "exp": exp, "aud": "files"}),
+                "no iss",
+            ),
+            (
+                serde_json::json!({"sub": "a", "exp": exp, "iss": "https://app.example"}),
+                "no aud",
+            ),
+            (
+                serde_json::json!({"sub": "a", "exp": exp, "iss": "https://evil.example", "aud": "files"}),
+                "wrong iss",
+            ),
+            (
+                serde_json::json!({"sub": "a", "exp": exp, "iss": "https://app.example", "aud": "other"}),
+                "wrong aud",
+            ),
+        ] {
+            assert!(
+                strict.authenticate(&signed(claims)).await.is_err(),
+                "accepted with {why}"
+            );
+        }
+        let good = signed(
+            serde_json::json!({"sub": "a", "exp": exp, "iss": "https://app.example", "aud": ["x", "files"]}),
+        );
+        assert_eq!(strict.authenticate(&good).await.expect("valid").user, "a");
+        // What `uploadgate token` mints passes.
+        let minted = strict.mint("b", Duration::from_secs(60)).expect("mint");
+        assert_eq!(strict.authenticate(&minted).await.expect("valid").user, "b");
     }
 }

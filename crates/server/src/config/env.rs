@@ -20,6 +20,8 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("UPLOADGATE_DATA_DIR", "data_dir", Kind::Text),
     ("UPLOADGATE_DATABASE_URL", "database_url", Kind::Text),
     ("UPLOADGATE_JWT_SECRET", "jwt_secret", Kind::Text),
+    ("UPLOADGATE_AUTH_ISSUER", "auth.issuer", Kind::Text),
+    ("UPLOADGATE_AUTH_AUDIENCES", "auth.audiences", Kind::List),
     ("UPLOADGATE_PUBLIC_URL", "public_url", Kind::Text),
     ("UPLOADGATE_CORS_ORIGINS", "cors_origins", Kind::List),
     ("UPLOADGATE_STORE_LISTEN", "store.listen", Kind::Text),

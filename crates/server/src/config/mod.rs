@@ -1,5 +1,6 @@
 //! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
 
+mod auth;
 pub mod env;
 mod limits;
 mod processing;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use crate::keys::USER_PLACEHOLDER;
+pub use auth::AuthConfig;
 pub use limits::LimitsConfig;
 pub use processing::{
     EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WebhookConfig, WorkersConfig,
@@ -37,6 +39,8 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// HS256 key for bearer tokens; generated into the data dir when absent.
     pub jwt_secret: Option<Secret>,
+    /// Claims those tokens must carry.
+    pub auth: AuthConfig,
     /// How clients reach the API (used in printed links); default: `http://{listen}`.
     pub public_url: Option<Url>,
     /// Browser origins allowed to call the API and the embedded store.
@@ -113,6 +117,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             jwt_secret: None,
+            auth: AuthConfig::default(),
             public_url: None,
             cors_origins: Vec::new(),
             store: StoreConfig::default(),

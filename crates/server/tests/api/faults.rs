@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt as _;
 use uploadgate_server::auth::Hs256;
-use uploadgate_server::config::Config;
+use uploadgate_server::config::{AuthConfig, Config};
 use uploadgate_server::db::{PgRepo, SqliteRepo};
 use uploadgate_server::secret::Secret;
 use uploadgate_server::storage::{S3Store, S3StoreSettings};
@@ -38,9 +38,10 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
     let db = SqliteRepo::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .expect("db");
-    let auth = Arc::new(Hs256::new(&Secret::new(
-        "a-test-secret-of-at-least-32-bytes",
-    )));
+    let auth = Arc::new(Hs256::new(
+        &Secret::new("a-test-secret-of-at-least-32-bytes"),
+        &AuthConfig::default(),
+    ));
     let uploads = Uploads::new(
         Config::load(None, |_| None).expect("defaults"),
         Arc::new(db),

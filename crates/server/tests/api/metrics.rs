@@ -83,3 +83,39 @@ async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
         "only {checked} metric names found in the rules"
     );
 }
+
+#[tokio::test]
+async fn made_up_methods_share_one_label() {
+    let app = TestApp::start().await;
+    for n in 0..200 {
+        let method = reqwest::Method::from_bytes(format!("BOGUS{n}").as_bytes()).expect("method");
+        let response = app
+            .client
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("uploadgate_http_requests_total{"))
+        .count();
+    assert!(series < 10, "{series} request series:\n{text}");
+    assert!(!text.contains("BOGUS"), "{text}");
+    assert!(
+        text.contains(
+            r#"uploadgate_http_requests_total{method="other",route="/healthz",status="405"} 200"#
+        ),
+        "{text}"
+    );
+}
