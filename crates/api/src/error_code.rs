@@ -59,6 +59,10 @@ pub enum ErrorCode {
     UploadNotCompleted,
     /// The virus scan flagged the file.
     UploadQuarantined,
+    /// The profile scans uploads and this one's scan has not said clean yet.
+    ScanPending,
+    /// The profile scans uploads and this one's scan failed.
+    ScanFailed,
     /// Past its deadline; start a new upload.
     UploadExpired,
     /// Sent in one request, not in parts.
@@ -99,7 +103,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server sends (all but `Unknown`).
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 45] = [
         Self::InvalidBody,
         Self::InvalidJson,
         Self::InvalidQuery,
@@ -126,6 +130,8 @@ impl ErrorCode {
         Self::UploadNotPending,
         Self::UploadNotCompleted,
         Self::UploadQuarantined,
+        Self::ScanPending,
+        Self::ScanFailed,
         Self::UploadExpired,
         Self::NotMultipart,
         Self::ClientChosenParts,
@@ -171,6 +177,8 @@ impl ErrorCode {
             | Self::UploadNotPending
             | Self::UploadNotCompleted
             | Self::UploadQuarantined
+            | Self::ScanPending
+            | Self::ScanFailed
             | Self::UploadExpired
             | Self::NotMultipart
             | Self::ClientChosenParts
@@ -220,6 +228,8 @@ impl ErrorCode {
             Self::UploadNotPending => "upload_not_pending",
             Self::UploadNotCompleted => "upload_not_completed",
             Self::UploadQuarantined => "upload_quarantined",
+            Self::ScanPending => "scan_pending",
+            Self::ScanFailed => "scan_failed",
             Self::UploadExpired => "upload_expired",
             Self::NotMultipart => "not_multipart",
             Self::ClientChosenParts => "client_chosen_parts",

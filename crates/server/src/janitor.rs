@@ -11,6 +11,9 @@ use crate::uploads::{Expiry, Uploads};
 /// Uploads handled per database round trip.
 const PAGE: u32 = 100;
 
+/// Client-sized uploads checked against their profile's size per sweep.
+const OVERSIZED_LIMIT: u32 = 1000;
+
 /// Open multipart uploads looked at per sweep; the rest wait for the next one.
 const RECONCILE_LIMIT: usize = 10_000;
 
@@ -25,6 +28,9 @@ pub struct Sweep {
     pub cleanup_failures: u32,
     /// Multipart uploads in storage that no upload in progress owned, aborted.
     pub orphans_aborted: u32,
+    /// Uploads in client-sized parts whose parts passed their profile's
+    /// `max_size`, aborted.
+    pub oversized_aborted: u32,
     /// Whether the store could list its multipart uploads (the embedded one cannot).
     pub reconciled: bool,
 }
@@ -53,6 +59,9 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
             break;
         }
     }
+    let (oversized, failures) = uploads.abort_oversized(OVERSIZED_LIMIT).await?;
+    report.oversized_aborted = oversized;
+    report.cleanup_failures += failures;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
     report.cleanup_failures += orphans.failures;
@@ -76,12 +85,16 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
             };
             match result {
                 Ok(report)
-                    if report.expired > 0 || report.verified > 0 || report.orphans_aborted > 0 =>
+                    if report.expired > 0
+                        || report.verified > 0
+                        || report.orphans_aborted > 0
+                        || report.oversized_aborted > 0 =>
                 {
                     tracing::info!(
                         expired = report.expired,
                         verified = report.verified,
                         orphans_aborted = report.orphans_aborted,
+                        oversized_aborted = report.oversized_aborted,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"
                     );

@@ -22,12 +22,16 @@ pub enum Limited {
     Address { wait: Duration },
     #[error("too many requests for this user")]
     User { wait: Duration },
+    /// More units in one call than a burst holds: it can never pass whole.
+    #[error("at most {most} part URLs can be signed in one call")]
+    Batch { most: u32 },
 }
 
 impl Limited {
     pub fn wait(self) -> Duration {
         match self {
             Self::Address { wait } | Self::User { wait } => wait,
+            Self::Batch { .. } => Duration::ZERO,
         }
     }
 
@@ -59,23 +63,44 @@ impl RateLimits {
     /// says how long to wait. The IP is checked first, so a flood under many
     /// stolen tokens is still held to its address's rate.
     pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), Limited> {
+        self.admit_n(user, ip, 1)
+    }
+
+    /// Counts a call that makes storage sign `n` URLs as `n` calls: signing
+    /// is what costs, whether asked for one URL at a time or all at once.
+    pub fn admit_n(&self, user: &str, ip: Option<IpAddr>, n: usize) -> Result<(), Limited> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
             self.evict_idle();
         }
-        if let (Some(limiter), Some(ip)) = (&self.ips, ip)
-            && let Err(not_until) = limiter.check_key(&ip)
-        {
-            return Err(Limited::Address {
-                wait: not_until.wait_time_from(self.clock.now()),
-            });
+        // A call asking for nothing still counts once.
+        let n =
+            NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX).max(1)).unwrap_or(NonZeroU32::MIN);
+        if let (Some(limiter), Some(ip)) = (&self.ips, ip) {
+            match limiter.check_key_n(&ip, n) {
+                Ok(Ok(())) => {}
+                Ok(Err(not_until)) => {
+                    return Err(Limited::Address {
+                        wait: not_until.wait_time_from(self.clock.now()),
+                    });
+                }
+                Err(too_many) => {
+                    return Err(Limited::Batch { most: too_many.0 });
+                }
+            }
         }
-        if let Some(limiter) = &self.users
+        if let Some(limiter) = &self.users {
             // Looking up by &str would need a String per call; users are few and short.
-            && let Err(not_until) = limiter.check_key(&user.to_owned())
-        {
-            return Err(Limited::User {
-                wait: not_until.wait_time_from(self.clock.now()),
-            });
+            match limiter.check_key_n(&user.to_owned(), n) {
+                Ok(Ok(())) => {}
+                Ok(Err(not_until)) => {
+                    return Err(Limited::User {
+                        wait: not_until.wait_time_from(self.clock.now()),
+                    });
+                }
+                Err(too_many) => {
+                    return Err(Limited::Batch { most: too_many.0 });
+                }
+            }
         }
         Ok(())
     }
@@ -130,6 +155,20 @@ mod tests {
         limits
             .admit("bob", None)
             .expect("another user is not affected");
+    }
+
+    #[test]
+    fn a_batch_counts_each_url_it_signs() {
+        let limits = limits((1, 10), (0, 0));
+        limits.admit_n("alice", None, 8).expect("8 of 10");
+        assert!(matches!(
+            limits.admit_n("alice", None, 3),
+            Err(Limited::User { .. })
+        ));
+        assert_eq!(
+            limits.admit_n("bob", None, 10_000),
+            Err(Limited::Batch { most: 10 })
+        );
     }
 
     #[test]

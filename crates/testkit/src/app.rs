@@ -227,6 +227,28 @@ impl TestApp {
         &self.running().state
     }
 
+    /// The stored record of upload `id` (any owner's), as the server sees it.
+    pub async fn record(&self, id: &str) -> uploadgate_server::db::Upload {
+        self.state()
+            .uploads
+            .db
+            .get(id.parse().expect("an upload id"))
+            .await
+            .expect("the database answers")
+            .expect("the upload is recorded")
+    }
+
+    /// `owner`'s stored record whose object key is `key` (how Uppy names uploads).
+    pub async fn record_by_key(&self, owner: &str, key: &str) -> uploadgate_server::db::Upload {
+        self.state()
+            .uploads
+            .db
+            .find_by_key(owner, key)
+            .await
+            .expect("the database answers")
+            .expect("the upload is recorded")
+    }
+
     /// The same store the server uses, for checking what is really there.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         self.running().store()

@@ -119,6 +119,10 @@ pub struct ScanConfig {
     /// The longest one scan may take, streaming included.
     #[serde(deserialize_with = "units::duration")]
     pub timeout: Duration,
+    /// Whether an upload whose scan failed for good (clamd down through every
+    /// attempt, a file over its StreamMaxLength) may still be downloaded.
+    /// Off: a profile that scans gives no download link without a clean verdict.
+    pub fail_open: bool,
 }
 
 impl Default for ScanConfig {
@@ -127,6 +131,7 @@ impl Default for ScanConfig {
             clamd: None,
             quarantine: "move".into(),
             timeout: Duration::from_secs(300),
+            fail_open: false,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
-     multipart_upload_id, part_size, part_count, processing";
+     multipart_upload_id, part_size, part_count, processing, reserved";
 
 /// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
 /// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected status.
@@ -21,6 +21,29 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          completed_at = COALESCE($4, completed_at), \
          size = COALESCE($5, size) \
      WHERE id = $6 AND status = $7";
+
+/// Multipart uploads being sent in parts their clients size (no recorded
+/// layout), oldest first: `$1` limit.
+pub fn client_parts_uploading() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM uploads \
+         WHERE status = 'uploading' AND multipart_upload_id IS NOT NULL AND part_count IS NULL \
+         ORDER BY id LIMIT $1"
+    )
+}
+
+/// Takes the completion claim: `$1` until, `$2` id, `$3` now.
+pub const CLAIM_COMPLETION: &str = "UPDATE uploads SET completing_until = $1 \
+     WHERE id = $2 AND status IN ('pending', 'uploading') \
+       AND (completing_until IS NULL OR completing_until < $3)";
+
+/// Extends a claim still held: `$1` new until, `$2` id, `$3` the until it holds.
+pub const RENEW_COMPLETION: &str = "UPDATE uploads SET completing_until = $1 \
+     WHERE id = $2 AND completing_until = $3 AND status IN ('pending', 'uploading')";
+
+/// Gives a claim back: `$1` id, `$2` the until it holds.
+pub const RELEASE_COMPLETION: &str =
+    "UPDATE uploads SET completing_until = NULL WHERE id = $1 AND completing_until = $2";
 
 /// A user's usage (see `Usage`): `$1` owner, `$2` and `$3` the bounds of the
 /// day counted (see `day_bounds`), `$4` the most uploads in progress to count.
@@ -31,7 +54,8 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
 pub const USAGE: &str = "SELECT \
        (SELECT COUNT(*) FROM (SELECT 1 FROM uploads \
         WHERE owner = $1 AND status IN ('pending', 'uploading') LIMIT $4) AS counted) AS in_progress, \
-       (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads \
+       (SELECT CAST(COALESCE(SUM(CASE WHEN size <> 0 THEN size ELSE reserved END), 0) AS BIGINT) \
+        FROM uploads \
         WHERE owner = $1 AND status IN ('pending', 'uploading', 'completed') \
           AND id >= $2 AND created_at >= $3) AS bytes_last_day, \
        COALESCE((SELECT bytes_held FROM user_usage WHERE owner = $1), 0) AS bytes_held";
@@ -93,6 +117,7 @@ struct Converted {
     metadata: String,
     part_size: Option<i64>,
     processing: Option<String>,
+    reserved: i64,
 }
 
 /// `INSERT` of `uploads`, all in one statement.
@@ -127,6 +152,7 @@ where
                     .and_then(|m| m.layout.map(|l| to_i64(l.part_size)))
                     .transpose()?,
                 processing: u.processing.as_ref().map(processing_json).transpose()?,
+                reserved: to_i64(u.reserved)?,
             })
         })
         .collect::<Result<Vec<Converted>, DbError>>()?;
@@ -157,6 +183,7 @@ where
                     .and_then(|m| m.layout.map(|l| i64::from(l.part_count))),
             )
             .push_bind(c.processing)
+            .push_bind(c.reserved)
             .push_bind(millis(u.created_at));
     });
     Ok(query)
@@ -247,6 +274,7 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         .text()?
         .map(|json| serde_json::from_str(&json).map_err(|_| column.corrupt()))
         .transpose()?;
+    let reserved = u64::try_from(column.required_int()?).map_err(|_| column.corrupt())?;
     let layout = match (size, part_size, part_count) {
         (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
             size,
@@ -274,6 +302,7 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         completed_at,
         multipart: multipart_upload_id.map(|upload_id| Multipart { upload_id, layout }),
         processing,
+        reserved,
     })
 }
 

@@ -60,6 +60,10 @@ pub struct Upload {
     pub multipart: Option<Multipart>,
     /// Post-processing, once completed, when the profile has processors.
     pub processing: Option<Processing>,
+    /// Bytes held for an upload of undeclared size until its size is known
+    /// (its profile's `max_size`; 0 when the size was declared): quotas count
+    /// it in place of the size.
+    pub reserved: u64,
 }
 
 /// How the bytes of an upload travel to storage.
@@ -191,17 +195,30 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, DbError>;
     /// Takes the right to complete `id` until `until`, if it is still in progress and
     /// nobody holds an unexpired claim. False: another request or node is completing it.
+    /// The claim is known by its `until`, which its holder alone knows.
     async fn claim_completion(
         &self,
         id: Uuid,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError>;
-    /// Gives the claim back early (completion failed and may be retried).
-    async fn release_completion(&self, id: Uuid) -> Result<(), DbError>;
+    /// Extends the claim held until `held` to `until`; false when it was lost
+    /// (expired and taken over) or the upload has moved on.
+    async fn renew_completion(
+        &self,
+        id: Uuid,
+        held: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError>;
+    /// Gives the claim held until `held` back early (completion failed and may
+    /// be retried); a claim taken over since is left alone.
+    async fn release_completion(&self, id: Uuid, held: OffsetDateTime) -> Result<(), DbError>;
     /// Uploads of any owner still in progress whose deadline is before `cutoff`,
     /// oldest first.
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// Multipart uploads (of any owner) being sent in parts their clients
+    /// size, oldest first: what the janitor holds to their profile's size.
+    async fn client_parts_uploading(&self, limit: u32) -> Result<Vec<Upload>, DbError>;
     /// Whether an upload in progress (of any owner) owns this multipart upload.
     async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
         let Some(id) = keys::upload_id(key) else {

@@ -126,22 +126,34 @@ impl UploadRepo for PgRepo {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query(
-            "UPDATE uploads SET completing_until = $1 \
-             WHERE id = $2 AND status IN ('pending', 'uploading') \
-               AND (completing_until IS NULL OR completing_until < $3)",
-        )
-        .bind(millis(until))
-        .bind(id.to_string())
-        .bind(millis(now))
-        .execute(&self.pool)
-        .await?;
+        let result = sqlx::query(columns::CLAIM_COMPLETION)
+            .bind(millis(until))
+            .bind(id.to_string())
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn release_completion(&self, id: Uuid) -> Result<(), DbError> {
-        sqlx::query("UPDATE uploads SET completing_until = NULL WHERE id = $1")
+    async fn renew_completion(
+        &self,
+        id: Uuid,
+        held: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let result = sqlx::query(columns::RENEW_COMPLETION)
+            .bind(millis(until))
             .bind(id.to_string())
+            .bind(millis(held))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn release_completion(&self, id: Uuid, held: OffsetDateTime) -> Result<(), DbError> {
+        sqlx::query(columns::RELEASE_COMPLETION)
+            .bind(id.to_string())
+            .bind(millis(held))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -157,6 +169,14 @@ impl UploadRepo for PgRepo {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(columns::from_row).collect()
+    }
+
+    async fn client_parts_uploading(&self, limit: u32) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&columns::client_parts_uploading())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(columns::from_row).collect()
     }
 

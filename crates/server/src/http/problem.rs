@@ -109,6 +109,8 @@ impl From<UploadError> for ApiError {
             UploadError::Finished(_) => C::UploadFinished,
             UploadError::NotCompleted(_) => C::UploadNotCompleted,
             UploadError::Quarantined => C::UploadQuarantined,
+            UploadError::ScanPending => C::ScanPending,
+            UploadError::ScanFailed => C::ScanFailed,
             UploadError::Expired => C::UploadExpired,
             UploadError::CompletionInProgress => C::CompletionInProgress,
             UploadError::ConcurrentUpdate => C::ConcurrentUpdate,
@@ -179,9 +181,13 @@ impl From<AuthError> for ApiError {
     }
 }
 
-/// Over a rate limit; the same call succeeds after the wait.
+/// Over a rate limit; the same call succeeds after the wait, unless it asks
+/// for more than a burst allows at all.
 impl From<Limited> for ApiError {
     fn from(limited: Limited) -> Self {
+        if let Limited::Batch { .. } = limited {
+            return Self::invalid_field("partNumbers", format!("partNumbers: {limited}"));
+        }
         let secs = limited.retry_after_secs();
         let mut err = Self::new(
             ErrorCode::RateLimited,

@@ -1,11 +1,20 @@
 //! Aborting an upload that has not completed: for a multipart upload, storage
 //! drops its parts and refuses further ones. Aborting twice is harmless.
+//!
+//! An abort takes the completion claim, so it never runs beside a completion:
+//! whichever comes first wins, and the other answers 409.
+
+use std::time::Duration;
 
 use uploadgate_api::UploadStatus;
 
 use super::{UploadError, Uploads};
 use crate::db::{self, Transition, Upload};
 use crate::storage::StorageError;
+
+/// How long an abort holds the completion claim: a transition and three
+/// storage calls.
+const ABORT_CLAIM: Duration = Duration::from_secs(60);
 
 impl Uploads {
     /// Aborts `upload` (its owner already checked), whichever door asked.
@@ -20,42 +29,65 @@ impl Uploads {
             status if status.is_in_progress() => {}
             finished => return Err(UploadError::Finished(finished)),
         }
-        let change = Transition::to(UploadStatus::Aborted, db::now());
-        if !self
-            .db
-            .transition(upload.id, upload.status, &change)
-            .await?
-        {
-            // Someone else moved it first (completed, say): report what it is now.
+        let now = db::now();
+        let held = now + ABORT_CLAIM;
+        if !self.db.claim_completion(upload.id, now, held).await? {
+            // Completing right now, or settled since it was read.
             let current = self
                 .db
                 .find(upload.id, &upload.owner)
                 .await?
                 .ok_or(UploadError::NotFound)?;
-            if current.status != UploadStatus::Aborted {
-                return Err(UploadError::Finished(current.status));
-            }
-            self.release_storage(&current).await?;
-            return Ok(current);
+            return match current.status {
+                UploadStatus::Aborted => Ok(current),
+                status if status.is_in_progress() => Err(UploadError::CompletionInProgress),
+                finished => Err(UploadError::Finished(finished)),
+            };
         }
-        self.release_storage(&upload).await?;
+        let change = Transition::to(UploadStatus::Aborted, now);
+        if !self
+            .db
+            .transition(upload.id, upload.status, &change)
+            .await?
+        {
+            // Moved on meanwhile (a part signed: pending to uploading); ask again.
+            self.db.release_completion(upload.id, held).await?;
+            let current = self
+                .db
+                .find(upload.id, &upload.owner)
+                .await?
+                .ok_or(UploadError::NotFound)?;
+            return Err(if current.status.is_in_progress() {
+                UploadError::ConcurrentUpdate
+            } else {
+                UploadError::Finished(current.status)
+            });
+        }
         upload.status = UploadStatus::Aborted;
         self.metrics.upload(&upload.profile, "aborted");
+        self.release_storage(&upload).await?;
         Ok(upload)
     }
 
-    /// Stops an aborted upload's part URLs (aborting its multipart upload, which
-    /// storage treats as done when repeated) and deletes its staged object.
-    async fn release_storage(&self, upload: &Upload) -> Result<(), StorageError> {
+    /// Frees what an upload that will never complete holds in storage: its
+    /// multipart upload (so its part URLs stop working), its staged object,
+    /// and an object at its final key (copied or assembled by a completion
+    /// that died). Fails only when storage still takes parts; deletions that
+    /// fail are logged and counted (the bucket's lifecycle rules and later
+    /// sweeps catch up).
+    pub(super) async fn release_storage(&self, upload: &Upload) -> Result<u32, StorageError> {
         if let Some(multipart) = &upload.multipart {
             self.store
                 .abort_multipart(&upload.key, &multipart.upload_id)
                 .await?;
         }
-        // Best effort: a leftover staging object is never served and the janitor removes it.
-        if let Err(err) = self.store.delete(&upload.staging_key).await {
-            tracing::warn!(upload = %upload.id, %err, "could not delete the staging object of an aborted upload");
+        let mut failures = 0;
+        for key in [&upload.staging_key, &upload.key] {
+            if let Err(err) = self.store.delete(key).await {
+                tracing::warn!(upload = %upload.id, %err, "could not delete an object of an upload that will not complete");
+                failures += 1;
+            }
         }
-        Ok(())
+        Ok(failures)
     }
 }

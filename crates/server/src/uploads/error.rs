@@ -34,6 +34,12 @@ pub enum UploadError {
     NotCompleted(UploadStatus),
     #[error("the virus scan flagged this file; it is quarantined and cannot be downloaded")]
     Quarantined,
+    #[error(
+        "this file is being scanned for viruses; it can be downloaded once the scan says clean"
+    )]
+    ScanPending,
+    #[error("the virus scan of this file failed; it cannot be downloaded until a scan says clean")]
+    ScanFailed,
     #[error("the upload ran past its deadline; start a new one")]
     Expired,
     #[error("another request is completing this upload; ask again shortly")]

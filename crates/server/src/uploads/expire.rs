@@ -56,12 +56,9 @@ impl Uploads {
             return Ok(Expiry::Verified);
         }
         let now = db::now();
+        let held = now + CLAIM;
         // Someone is completing it right now: leave it to them.
-        if !self
-            .db
-            .claim_completion(upload.id, now, now + CLAIM)
-            .await?
-        {
+        if !self.db.claim_completion(upload.id, now, held).await? {
             return Ok(Expiry::Left);
         }
         let change = Transition::to(UploadStatus::Expired, now);
@@ -70,41 +67,44 @@ impl Uploads {
             .transition(upload.id, upload.status, &change)
             .await?
         {
-            self.db.release_completion(upload.id).await?;
+            self.db.release_completion(upload.id, held).await?;
             return Ok(Expiry::Left);
         }
         self.metrics.upload(&upload.profile, "expired");
-        let mut cleanup_failures = 0;
-        if let Some(multipart) = &upload.multipart
-            && let Err(err) = self
-                .store
-                .abort_multipart(&upload.key, &multipart.upload_id)
-                .await
-        {
-            tracing::warn!(upload = %upload.id, %err, "janitor: could not abort a multipart upload");
-            cleanup_failures += 1;
-        }
-        if let Err(err) = self.store.delete(&upload.staging_key).await {
-            tracing::warn!(upload = %upload.id, %err, "janitor: could not delete a staged object");
-            cleanup_failures += 1;
-        }
+        let cleanup_failures = match self.release_storage(upload).await {
+            Ok(failures) => failures,
+            Err(err) => {
+                tracing::warn!(upload = %upload.id, %err, "janitor: could not abort a multipart upload");
+                1
+            }
+        };
         Ok(Expiry::Expired { cleanup_failures })
     }
 
-    /// Completes a single-request upload whose object is in staging: its URL
-    /// has expired, so what is there is final, and the sender is owed the same
-    /// verification as if it had called `complete`. False: nothing landed, or
-    /// verification could not run now (expire it, or try again next sweep).
+    /// Completes an upload whose object landed but whose client never said
+    /// so: a single upload's staged object (its URL has expired, so what is
+    /// there is final), or an object at the final key that a completion
+    /// copied or assembled before it died. Its sender is owed the same
+    /// verification as if it had called `complete`. Parts are never
+    /// assembled here: nobody asked. False: nothing landed, or verification
+    /// could not run now (expire it, or try again next sweep).
     async fn completed_late(&self, upload: &Upload) -> bool {
-        if upload.multipart.is_some() {
-            // Parts are only assembled on request; nobody asked.
-            return false;
-        }
-        match self.store.head(&upload.staging_key).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return false,
+        let landed = async {
+            if self.store.head(&upload.key).await?.is_some() {
+                return Ok(true);
+            }
+            if upload.multipart.is_some() {
+                return Ok(false);
+            }
+            Ok::<_, crate::storage::StorageError>(
+                self.store.head(&upload.staging_key).await?.is_some(),
+            )
+        };
+        match landed.await {
+            Ok(true) => {}
+            Ok(false) => return false,
             Err(err) => {
-                tracing::warn!(upload = %upload.id, %err, "janitor: cannot look for a staged object");
+                tracing::warn!(upload = %upload.id, %err, "janitor: cannot look for a landed object");
                 return false;
             }
         }
@@ -118,6 +118,38 @@ impl Uploads {
                 false
             }
         }
+    }
+
+    /// Aborts the uploads being sent in client-sized parts whose stored parts
+    /// already pass their profile's `max_size` (no URL could be bound to a
+    /// length: see `Uploads::sign_client_parts`), up to `limit` of them per
+    /// call, oldest first. Returns how many were aborted and how many checks
+    /// failed.
+    pub async fn abort_oversized(&self, limit: u32) -> Result<(u32, u32), DbError> {
+        let (mut aborted, mut failures) = (0, 0);
+        for upload in self.db.client_parts_uploading(limit).await? {
+            let max = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
+            let held: u64 = match self.stored_parts(&upload).await {
+                Ok(parts) => parts.iter().map(|p| p.size).sum(),
+                Err(err) => {
+                    tracing::warn!(upload = %upload.id, %err, "janitor: cannot list an upload's parts");
+                    failures += 1;
+                    continue;
+                }
+            };
+            if held <= max {
+                continue;
+            }
+            tracing::warn!(upload = %upload.id, held, max, "janitor: aborting an upload whose parts pass its profile's max_size");
+            match self.abort(upload).await {
+                Ok(_) => aborted += 1,
+                Err(err) => {
+                    tracing::warn!(%err, "janitor: could not abort an oversized upload");
+                    failures += 1;
+                }
+            }
+        }
+        Ok((aborted, failures))
     }
 
     /// Aborts up to `limit` multipart uploads started before `before` that

@@ -74,6 +74,11 @@ pub fn accept<'c>(
         completed_at: None,
         multipart: None,
         processing: None,
+        reserved: if intent.size.is_some() {
+            0
+        } else {
+            profile.max_size
+        },
     };
     Ok((upload, profile))
 }

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub use complete::COMPLETION_LEASE;
 pub use error::{Invalid, UploadError};
 pub use event::EventOutcome;
 pub use expire::{Expiry, Orphans};

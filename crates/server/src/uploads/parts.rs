@@ -10,8 +10,16 @@ use uploadgate_api::UploadStatus;
 use super::intake::is_sha256;
 use super::{Invalid, UploadError, Uploads};
 use crate::db::{self, Transition, Upload};
-use crate::multipart::MAX_PARTS;
+use crate::multipart::{MAX_PARTS, MIN_PART_SIZE};
 use crate::storage::{PartTarget, PresignedPart};
+
+/// The longest a part URL of a client-sized part is valid: each may store
+/// up to 5 GiB, whatever the profile allows.
+pub const CLIENT_PART_TTL: Duration = Duration::from_secs(300);
+
+/// Client-sized uploads of at most this many parts have their stored parts
+/// checked against `max_size` each time one is signed.
+const CHECKED_PARTS: u32 = 64;
 
 /// Part URLs and how long they stay valid.
 #[derive(Debug)]
@@ -47,17 +55,53 @@ impl Uploads {
                 checksum_sha256: checksums.get(&number).map(String::as_str),
             })
             .collect();
-        self.sign_parts(upload, &targets).await
+        self.sign_parts(upload, &targets, self.url_ttl(&upload.profile))
+            .await
     }
 
-    /// Parts whose sizes the client chooses (Uppy's Companion protocol): the
-    /// length is not signed; completion checks that the parts are even and
-    /// large enough.
+    /// Parts signed through Uppy's Companion routes. An upload with a layout
+    /// (created by API v1) gets its parts' exact lengths signed, as there.
+    /// Without one, the client chooses its part sizes and no URL can be bound
+    /// to a length, so what it may store is bounded instead: part numbers
+    /// only up to what `max_size` needs (every part but the last is at least
+    /// 5 MiB), URLs valid for `CLIENT_PART_TTL` at most, and no URL once the
+    /// parts stored pass `max_size` (the upload is aborted then; the janitor
+    /// does the same at each sweep, see `Uploads::abort_oversized`).
     pub async fn sign_client_parts(
         &self,
         upload: &Upload,
         numbers: &[u32],
     ) -> Result<SignedParts, UploadError> {
+        let Some(multipart) = &upload.multipart else {
+            return Err(UploadError::NotMultipart);
+        };
+        if multipart.layout.is_some() {
+            return self.sign_layout_parts(upload, numbers, None).await;
+        }
+        let max_size = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
+        let most_parts = u32::try_from(max_size.div_ceil(MIN_PART_SIZE))
+            .unwrap_or(MAX_PARTS)
+            .clamp(1, MAX_PARTS);
+        check_part_numbers(numbers, most_parts)?;
+        // Listing the parts costs a call to storage per URL: done where it is
+        // one short page and the ratio of a part's 5 GiB to `max_size` is
+        // worst; larger uploads are left to the janitor's sweep.
+        if upload.status == UploadStatus::Uploading && most_parts <= CHECKED_PARTS {
+            let held: u64 = self
+                .stored_parts(upload)
+                .await?
+                .iter()
+                .map(|p| p.size)
+                .sum();
+            if held > max_size {
+                self.abort(upload.clone()).await?;
+                return Err(Invalid::FileTooLarge {
+                    size: held,
+                    max: max_size,
+                }
+                .into());
+            }
+        }
         let targets: Vec<PartTarget<'_>> = numbers
             .iter()
             .map(|&part_number| PartTarget {
@@ -66,7 +110,8 @@ impl Uploads {
                 checksum_sha256: None,
             })
             .collect();
-        self.sign_parts(upload, &targets).await
+        let ttl = self.url_ttl(&upload.profile).min(CLIENT_PART_TTL);
+        self.sign_parts(upload, &targets, ttl).await
     }
 
     /// Presigns `targets` for a multipart upload in progress and marks it
@@ -75,6 +120,7 @@ impl Uploads {
         &self,
         upload: &Upload,
         targets: &[PartTarget<'_>],
+        ttl: Duration,
     ) -> Result<SignedParts, UploadError> {
         let Some(multipart) = &upload.multipart else {
             return Err(UploadError::NotMultipart);
@@ -82,7 +128,6 @@ impl Uploads {
         if !upload.status.is_in_progress() {
             return Err(UploadError::NotPending(upload.status));
         }
-        let ttl = self.url_ttl(&upload.profile);
         let now = db::now();
         if now > upload.expires_at {
             return Err(UploadError::Expired);

@@ -22,7 +22,8 @@ impl Uploads {
             since: limits.max_bytes_per_day.map(|_| db::now() - DAY),
         };
         let usage = self.db.usage(&upload.owner, query).await?;
-        let size = upload.size.unwrap_or(0);
+        // An undeclared size (Uppy) may become the profile's maximum: reserve that.
+        let size = upload.size.unwrap_or(upload.reserved);
         if let Some(max) = limits.max_uploads_in_progress
             && usage.in_progress >= max
         {

@@ -2,12 +2,13 @@
 //! links to the object and its thumbnails, its jobs, the parts to resume from.
 
 use time::OffsetDateTime;
-use uploadgate_api::{JobState, UploadRecord, UploadStatus, UploadedPart};
+use uploadgate_api::{JobState, ProcessingState, UploadRecord, UploadStatus, UploadedPart};
 use uuid::Uuid;
 
 use super::view::{job_record, record};
 use super::{UploadError, Uploads};
 use crate::auth::Principal;
+use crate::config::Processor;
 use crate::db::{Job, ListFilter, Upload};
 use crate::multipart::usable_parts;
 use crate::storage::{StorageError, StoredPart};
@@ -128,19 +129,41 @@ impl Uploads {
         if upload.status != UploadStatus::Completed {
             return Err(UploadError::NotCompleted(upload.status));
         }
-        if upload
-            .processing
-            .as_ref()
-            .is_some_and(|p| p.state == uploadgate_api::ProcessingState::Quarantined)
-        {
-            return Err(UploadError::Quarantined);
-        }
+        self.check_scanned(upload)?;
         let ttl = self.url_ttl(&upload.profile);
         let url = self
             .store
             .presign_get(&upload.key, &upload.filename, ttl)
             .await?;
         Ok((url, OffsetDateTime::now_utc() + ttl))
+    }
+
+    /// Refuses a download the virus scan has not cleared: quarantined, and,
+    /// when the profile scans, until the verdict is clean (a failed scan too,
+    /// unless `scan.fail_open`).
+    fn check_scanned(&self, upload: &Upload) -> Result<(), UploadError> {
+        let processing = upload.processing.as_ref();
+        if processing.is_some_and(|p| p.state == ProcessingState::Quarantined) {
+            return Err(UploadError::Quarantined);
+        }
+        let scans = self
+            .config
+            .processors(&upload.profile)
+            .contains(&Processor::Scan);
+        if !scans {
+            return Ok(());
+        }
+        match processing {
+            Some(p) if p.scan.as_ref().is_some_and(|scan| scan.verdict == "clean") => Ok(()),
+            Some(p) if p.state == ProcessingState::Failed => {
+                if self.config.scan.fail_open {
+                    Ok(())
+                } else {
+                    Err(UploadError::ScanFailed)
+                }
+            }
+            _ => Err(UploadError::ScanPending),
+        }
     }
 
     /// The caller's jobs in `state`, newest first.

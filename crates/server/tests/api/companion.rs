@@ -61,6 +61,12 @@ async fn uppy_get(app: &TestApp, path: &str, key: &str, extra: &str) -> Value {
     response.json().await.expect("json")
 }
 
+/// GETs a Companion route of alice's with `?key=`, whatever the answer.
+async fn uppy_try(app: &TestApp, path: &str, key: &str) -> reqwest::Response {
+    let url = format!("{}?{}", companion(app, "alice", path), query_key(key));
+    app.client.get(url).send().await.expect("send")
+}
+
 /// POSTs alice's Uppy completion of upload `id` (URL-encoded) with `parts`.
 async fn uppy_complete(app: &TestApp, id: &str, key: &str, parts: &[Value]) -> reqwest::Response {
     let path = format!("/multipart/{id}/complete");
@@ -360,4 +366,159 @@ async fn browsers_may_call_the_api_and_the_store_cross_origin() {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A profile Uppy can fill with two parts of 5 MiB at most: 6 MiB.
+async fn small_app() -> TestApp {
+    TestApp::builder()
+        .profile("video", |p| {
+            p.content_types = strings(["video/mp4"]);
+            p.max_size = 6 * uploadgate_testkit::MIB;
+            p.multipart_threshold = 5 * uploadgate_testkit::MIB;
+        })
+        .configure(|c| {
+            c.events.secret = Some(uploadgate_server::secret::Secret::new("events-secret"));
+        })
+        .start()
+        .await
+}
+
+async fn put_to(app: &TestApp, url: &str, body: Vec<u8>) -> reqwest::Result<reqwest::Response> {
+    app.client.put(url).body(body).send().await
+}
+
+#[tokio::test]
+async fn part_urls_of_an_upload_with_a_layout_are_bound_to_its_lengths() {
+    let app = app().await;
+    // Created by API v1: 12 MiB in parts of 8 and 4 MiB.
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "m.mp4", "contentType": "video/mp4", "size": 12 * MIB, "profile": "video"}),
+        )
+        .await;
+    let key = record["key"].as_str().expect("key").to_owned();
+    let upload = app.record(record["id"].as_str().expect("id")).await;
+    let id = urlencode(&upload.multipart.expect("multipart").upload_id);
+    let signed = uppy_get(&app, &format!("/multipart/{id}/2"), &key, "").await;
+    let url = signed["url"].as_str().expect("url");
+    // Through the Companion route too, a part of another length is refused.
+    match put_to(&app, url, mp4(9 * MIB)).await {
+        Ok(response) => assert!(response.status().is_client_error(), "{}", response.status()),
+        Err(err) => assert!(err.is_request() || err.is_body(), "{err}"),
+    }
+    let exact = put_to(&app, url, mp4(4 * MIB)).await.expect("put");
+    assert_eq!(exact.status(), StatusCode::OK);
+    let beyond = uppy_try(&app, &format!("/multipart/{id}/3"), &key).await;
+    assert_eq!(
+        beyond.status(),
+        StatusCode::BAD_REQUEST,
+        "the layout has 2 parts"
+    );
+}
+
+#[tokio::test]
+async fn uppy_part_urls_are_few_short_lived_and_stop_past_the_profiles_size() {
+    let app = small_app().await;
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+    // 6 MiB needs two parts: the third is refused, whatever its size would be.
+    let third = uppy_try(&app, &format!("/multipart/{id}/3"), &key).await;
+    assert_eq!(third.status(), StatusCode::BAD_REQUEST);
+    let batch = uppy_get(
+        &app,
+        &format!("/multipart/{id}/batch"),
+        &key,
+        "&partNumbers=1,2",
+    )
+    .await;
+    let urls = batch["presignedUrls"].as_object().expect("urls");
+    let one = uppy_get(&app, &format!("/multipart/{id}/1"), &key, "").await;
+    assert!(one["expires"].as_u64().expect("expires") <= 300, "{one}");
+
+    // Nothing binds a URL's length: 10 MiB land against a 6 MiB profile...
+    for number in ["1", "2"] {
+        let url = urls[number].as_str().expect("url");
+        let stored = put_to(&app, url, mp4(5 * MIB)).await.expect("put");
+        assert_eq!(stored.status(), StatusCode::OK);
+    }
+    // ...after which no URL is signed and the upload is aborted, its parts dropped.
+    let refused = uppy_try(&app, &format!("/multipart/{id}/1"), &key).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = refused.json().await.expect("json");
+    assert_eq!(problem["code"], "file_too_large", "{problem}");
+    let upload = app.record_by_key("alice", &key).await;
+    assert_eq!(upload.status, uploadgate_api::UploadStatus::Aborted);
+    // Storage dropped the parts: the upload is unknown to it, or empty.
+    let left = app.store().list_parts(&key, &upload_id).await;
+    assert!(left.as_ref().map_or(true, Vec::is_empty), "{left:?}");
+}
+
+#[tokio::test]
+async fn the_janitor_aborts_an_uppy_upload_whose_parts_pass_the_profiles_size() {
+    let app = small_app().await;
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+    let batch = uppy_get(
+        &app,
+        &format!("/multipart/{id}/batch"),
+        &key,
+        "&partNumbers=1,2",
+    )
+    .await;
+    for number in ["1", "2"] {
+        let url = batch["presignedUrls"][number].as_str().expect("url");
+        let stored = put_to(&app, url, mp4(5 * MIB)).await.expect("put");
+        assert_eq!(stored.status(), StatusCode::OK);
+    }
+    let sweep = uploadgate_server::janitor::sweep(&app.state().uploads)
+        .await
+        .expect("sweep");
+    assert_eq!(sweep.oversized_aborted, 1, "{sweep:?}");
+    let upload = app.record_by_key("alice", &key).await;
+    assert_eq!(upload.status, uploadgate_api::UploadStatus::Aborted);
+}
+
+#[tokio::test]
+async fn a_storage_event_never_completes_an_uppy_upload_with_parts_missing() {
+    let app = small_app().await;
+    let (key, upload_id) = start_multipart(&app).await;
+    let id = urlencode(&upload_id);
+    let one = uppy_get(&app, &format!("/multipart/{id}/1"), &key, "").await;
+    let stored = put_to(&app, one["url"].as_str().expect("url"), mp4(5 * MIB))
+        .await
+        .expect("put");
+    assert_eq!(stored.status(), StatusCode::OK);
+    let etag = stored.headers()["etag"].to_str().expect("etag").to_owned();
+    // An event naming the final key while 1 of the file's 2 parts is sent.
+    let config = &app.state().uploads.config;
+    let event = json!({"Records": [{"eventName": "ObjectCreated:CompleteMultipartUpload",
+        "s3": {"bucket": {"name": config.s3.bucket},
+               "object": {"key": format!("{}{key}", config.s3.key_prefix)}}}]});
+    let answer: Value = app
+        .client
+        .post(app.url("/v1/events/s3"))
+        .bearer_auth("events-secret")
+        .json(&event)
+        .send()
+        .await
+        .expect("event")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer["matched"], 0, "{answer}");
+    let upload = app.record_by_key("alice", &key).await;
+    assert_eq!(upload.status, uploadgate_api::UploadStatus::Uploading);
+    // The client finishes it as it meant to: both parts.
+    let two = uppy_get(&app, &format!("/multipart/{id}/2"), &key, "").await;
+    let second = put_to(&app, two["url"].as_str().expect("url"), mp4(MIB))
+        .await
+        .expect("put");
+    let etag2 = second.headers()["etag"].to_str().expect("etag").to_owned();
+    let parts = [
+        json!({"PartNumber": 1, "ETag": etag}),
+        json!({"PartNumber": 2, "ETag": etag2}),
+    ];
+    let done = uppy_complete(&app, &id, &key, &parts).await;
+    assert_eq!(done.status(), StatusCode::OK);
 }

@@ -246,3 +246,38 @@ async fn listing_pages_newest_first_and_filters_by_status() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+/// What a completion that died after copying the staged object to its final
+/// key (and deleting the staged one) leaves is checked on the next try: kept
+/// when it passes, deleted when it does not.
+#[tokio::test]
+async fn an_object_promoted_before_a_crash_is_checked_on_the_next_try() {
+    let app = TestApp::start().await;
+    let html = b"<html>not a picture at all</html>".to_vec();
+    for (bytes, expected) in [(PNG.to_vec(), "completed"), (html, "rejected")] {
+        let record = app.create_put("alice", "image/png", &bytes).await;
+        let sent = put_as_instructed(&app.client, &record, bytes, &[]).await;
+        assert_eq!(sent.status(), StatusCode::OK);
+        let id = id_of(&record);
+        let upload = app.record(&id).await;
+        let staged = app
+            .store()
+            .head(&upload.staging_key)
+            .await
+            .expect("head")
+            .expect("staged");
+        app.store()
+            .copy(&upload.staging_key, &upload.key, &staged.etag, None)
+            .await
+            .expect("copy");
+        app.store()
+            .delete(&upload.staging_key)
+            .await
+            .expect("delete");
+
+        let done: Value = app.complete("alice", &id).await.json().await.expect("json");
+        assert_eq!(done["status"], expected, "{done}");
+        let kept = app.store().head(&upload.key).await.expect("head").is_some();
+        assert_eq!(kept, expected == "completed");
+    }
+}

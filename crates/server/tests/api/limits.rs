@@ -142,3 +142,70 @@ async fn daily_and_stored_bytes_are_capped() {
     assert_eq!(too_big.status(), StatusCode::FORBIDDEN);
     assert_eq!(problem(too_big).await["code"], "quota_exceeded");
 }
+
+#[tokio::test]
+async fn an_uppy_upload_of_undeclared_size_holds_its_profiles_maximum_until_it_completes() {
+    let app = TestApp::builder()
+        .configure(|c| c.limits.max_stored_bytes = Some(3 * uploadgate_testkit::MIB))
+        .profile("default", |p| p.max_size = uploadgate_testkit::MIB)
+        .start()
+        .await;
+    let form = |user: &str| {
+        let url = app.url(&format!(
+            "/companion/{}/s3/params?filename=a.png&type=image/png",
+            app.token(user)
+        ));
+        app.client.get(url).send()
+    };
+    // Each form may bring 1 MiB: three fit in 3 MiB, a fourth does not.
+    for _ in 0..3 {
+        assert_eq!(form("alice").await.expect("send").status(), StatusCode::OK);
+    }
+    let refused = form("alice").await.expect("send");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(problem(refused).await["code"], "quota_exceeded");
+    assert_eq!(form("bob").await.expect("send").status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_many_parts_at_once_counts_each_url() {
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.limits.user_rate = 1;
+            c.limits.user_burst = 6;
+            c.limits.ip_rate = 0;
+        })
+        .profile("video", |p| {
+            p.content_types = strings(["application/octet-stream"]);
+            p.max_size = 100 * MIB;
+            p.multipart_threshold = 5 * MIB;
+            p.part_size = Some(5 * MIB);
+        })
+        .start()
+        .await;
+    let upload = app
+        .create("alice", json!({"filename": "v.bin", "contentType": "application/octet-stream", "size": 60 << 20, "profile": "video"}))
+        .await;
+    let path = format!("/v1/uploads/{}/parts", id_of(&upload));
+    // More URLs in one call than the burst could ever hold: refused as asked.
+    let all = app
+        .post_json(
+            "alice",
+            &path,
+            &json!({"partNumbers": (1..=12).collect::<Vec<u32>>()}),
+        )
+        .await;
+    assert_eq!(all.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(all).await["field"], "partNumbers");
+    // Four URLs spend four of the five calls left after the creation...
+    let four = app
+        .post_json("alice", &path, &json!({"partNumbers": [1, 2, 3, 4]}))
+        .await;
+    assert_eq!(four.status(), StatusCode::OK);
+    // ...so four more are over the rate, though it is only the second call.
+    let more = app
+        .post_json("alice", &path, &json!({"partNumbers": [5, 6, 7, 8]}))
+        .await;
+    assert_eq!(more.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(more.headers().contains_key("retry-after"));
+}

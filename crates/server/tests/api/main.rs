@@ -16,6 +16,7 @@ mod nodes;
 mod openapi;
 mod problems;
 mod processing;
+mod races;
 mod repo_conformance;
 mod storage_refusals;
 mod store_conformance;

@@ -45,8 +45,9 @@ async fn metrics_count_requests_and_outcomes_by_route_and_profile() {
         r#"uploadgate_http_requests_total{method="POST",route="/v1/uploads/{id}/complete",status="422"} 1"#,
         r#"route="/companion/{token}/s3/params""#,
         "uploadgate_http_request_duration_seconds_bucket",
-        // Promoting the verified object is a storage copy, timed like every call.
-        r#"uploadgate_storage_request_duration_seconds_count{op="copy"} 1"#,
+        // Bringing each staged object to its final key, where it is checked,
+        // is a storage copy (the PNG's and the spoofed one's), timed like every call.
+        r#"uploadgate_storage_request_duration_seconds_count{op="copy"} 2"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

@@ -366,3 +366,30 @@ async fn a_client_hanging_up_mid_completion_does_not_block_its_retry() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_upload_storage_assembled_before_a_crash_completes_on_the_next_try() {
+    let app = app().await;
+    let bytes = video(12 * MIB);
+    let record = create(&app, &bytes).await;
+    let id = id_of(&record);
+    let mut etags = Vec::new();
+    for part in sign(&app, &id, &[1, 2, 3]).await {
+        let number = u32::try_from(part["partNumber"].as_u64().expect("number")).expect("u32");
+        etags.push((number, etag_of(&send_ok(&app, &part, &bytes).await)));
+    }
+    // What a completion that died right after storage assembled the parts leaves.
+    let upload = app.record(&id).await;
+    let upload_id = upload.multipart.expect("multipart").upload_id;
+    app.store()
+        .complete_multipart(&upload.key, &upload_id, &etags)
+        .await
+        .expect("assembled in storage");
+
+    let response = app.complete("alice", &id).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let done: Value = response.json().await.expect("json");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["size"], bytes.len());
+    assert!(app.download("alice", &id).await == bytes);
+}

@@ -619,3 +619,56 @@ async fn storage_events_are_off_without_a_secret() {
         .expect("post");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// A loopback address nothing listens on, as a clamd that is down.
+fn dead_clamd() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    format!("tcp://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_profile_that_scans_gives_no_link_before_a_clean_verdict() {
+    let app = with_processors(TestApp::builder(), &[Processor::Scan])
+        // No worker runs here: the scan stays pending.
+        .configure(|c| {
+            c.workers.concurrency = 0;
+            c.scan.clamd = Some(dead_clamd());
+        })
+        .start()
+        .await;
+    let id = upload(&app, "alice", "p", "application/octet-stream", EICAR).await;
+    let pending = app
+        .get("alice", &format!("/v1/uploads/{id}/download"))
+        .await;
+    assert_eq!(pending.status(), StatusCode::CONFLICT);
+    let problem: Value = pending.json().await.expect("json");
+    assert_eq!(problem["code"], "scan_pending", "{problem}");
+}
+
+#[tokio::test]
+async fn a_failed_scan_fails_closed_unless_the_config_says_otherwise() {
+    for fail_open in [false, true] {
+        let app = with_processors(TestApp::builder(), &[Processor::Scan])
+            .configure(move |c| {
+                c.scan.clamd = Some(dead_clamd());
+                c.scan.fail_open = fail_open;
+                c.workers.max_attempts = 1;
+            })
+            .start()
+            .await;
+        let id = upload(&app, "alice", "p", "application/octet-stream", EICAR).await;
+        let record = processed(&app, "alice", &id).await;
+        assert_eq!(record["processing"]["state"], "failed", "{record}");
+        let download = app
+            .get("alice", &format!("/v1/uploads/{id}/download"))
+            .await;
+        if fail_open {
+            assert_eq!(download.status(), StatusCode::OK);
+        } else {
+            assert_eq!(download.status(), StatusCode::CONFLICT);
+            let problem: Value = download.json().await.expect("json");
+            assert_eq!(problem["code"], "scan_failed", "{problem}");
+        }
+    }
+}

@@ -48,6 +48,7 @@ fn upload(owner: &str) -> Upload {
         completed_at: None,
         multipart: None,
         processing: None,
+        reserved: 0,
     }
 }
 
@@ -220,7 +221,13 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
         ..upload(owner)
     };
     let day_ago = db::now() - Duration::from_secs(86_400);
-    let (big, undeclared, theirs) = (sized("alice", 100), upload("alice"), sized("bob", 50));
+    // An undeclared size holds its reservation (the profile's max) until
+    // completion records what landed.
+    let undeclared = Upload {
+        reserved: 500,
+        ..upload("alice")
+    };
+    let (big, theirs) = (sized("alice", 100), sized("bob", 50));
     // Two days old: still held, outside the day's count. Its id is of its time,
     // as the day's count finds uploads by id.
     let old_at = db::now() - Duration::from_secs(2 * 86_400);
@@ -250,7 +257,7 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
             (usage.in_progress, usage.bytes_last_day, usage.bytes_held)
         }
     };
-    assert_eq!(usage("alice").await, (3, 100, 1_100));
+    assert_eq!(usage("alice").await, (3, 600, 1_600));
     // Only what a quota asks for is measured.
     let capped = UsageQuery {
         in_progress_up_to: 2,
@@ -259,7 +266,7 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
     let alice = repo.usage("alice", capped).await.expect("usage");
     assert_eq!(
         (alice.in_progress, alice.bytes_last_day, alice.bytes_held),
-        (2, 0, 1_100)
+        (2, 0, 1_600)
     );
 
     // Completion records the size that landed (42, see `to`).
@@ -313,20 +320,45 @@ async fn one_completion_claim_at_a_time() {
             .await
             .expect("claim")
     );
-    // An expired claim (a node that died) can be taken over.
-    let later = lease + Duration::from_secs(1);
+    // The holder renews its claim; the claim is then known by its new end.
+    let renewed = lease + Duration::from_secs(30);
     assert!(
-        repo.claim_completion(u.id, later, later + Duration::from_secs(60))
+        repo.renew_completion(u.id, lease, renewed)
+            .await
+            .expect("renew")
+    );
+    // An expired claim (a node that died) can be taken over...
+    let later = renewed + Duration::from_secs(1);
+    let taken = later + Duration::from_secs(60);
+    assert!(
+        repo.claim_completion(u.id, later, taken)
             .await
             .expect("claim")
     );
-    repo.release_completion(u.id).await.expect("release");
+    // ...after which the dead holder can neither renew nor release it.
+    assert!(
+        !repo
+            .renew_completion(u.id, renewed, taken + Duration::from_secs(60))
+            .await
+            .expect("renew")
+    );
+    repo.release_completion(u.id, renewed)
+        .await
+        .expect("release");
+    assert!(
+        !repo
+            .claim_completion(u.id, later, later + Duration::from_secs(1))
+            .await
+            .expect("claim"),
+        "a stale holder's release leaves the new claim"
+    );
+    repo.release_completion(u.id, taken).await.expect("release");
     assert!(
         repo.claim_completion(u.id, now, lease)
             .await
             .expect("claim after release")
     );
-    repo.release_completion(u.id).await.expect("release");
+    repo.release_completion(u.id, lease).await.expect("release");
     repo.transition(u.id, UploadStatus::Pending, &to(UploadStatus::Completed))
         .await
         .expect("complete");

@@ -1,5 +1,6 @@
-//! The verdict on an object that landed: its size and its sniffed type
-//! against the declaration; then promote it, or reject it and delete it.
+//! The verdict on the object at an upload's final key: its size and its
+//! sniffed type against the declaration. It stays and the upload completes,
+//! or it is deleted (with any staged copy) and the upload is rejected.
 
 use uploadgate_api::UploadStatus;
 
@@ -9,62 +10,59 @@ use crate::sniff;
 use crate::storage::ObjectHead;
 
 impl Uploads {
-    /// Checks the object at `source` (size, sniffed type) and, when it passes, makes it
-    /// the upload's object: promoted from staging, or already in place for multipart.
+    /// Checks the object at `upload.key` (whose HEAD is `head`) and records
+    /// the outcome. Only uploadgate writes that key, so what is checked is
+    /// what stays.
     pub(super) async fn check_and_finish(
         &self,
         upload: Upload,
-        source: &str,
         head: ObjectHead,
     ) -> Result<Upload, UploadError> {
-        let size_problem = match upload.size {
-            Some(declared) if declared != head.size => Some(format!(
-                "size mismatch: declared {declared} bytes, received {}",
-                head.size
-            )),
-            Some(_) => None,
-            // Undeclared: hold it to the profile instead.
-            None => {
-                let max = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
-                (head.size == 0 || head.size > max).then(|| {
-                    format!(
-                        "{} bytes is outside this profile's 1 to {max} bytes",
-                        head.size
-                    )
-                })
-            }
-        };
-        if let Some(reason) = size_problem {
-            return self.reject(upload, source, reason).await;
+        if let Some(reason) = self.size_problem(&upload, head.size) {
+            return self.reject(upload, reason).await;
         }
         let start = self
             .store
-            .read_start(source, &head.etag, sniff::SNIFF_LEN)
+            .read_start(&upload.key, &head.etag, sniff::SNIFF_LEN)
             .await?;
         if let Err(reason) = sniff::check(&upload.content_type, &start) {
-            return self.reject(upload, source, reason).await;
+            return self.reject(upload, reason).await;
         }
-        if source != upload.key {
-            let sse = self.config.encryption(&upload.profile);
-            self.store
-                .copy(source, &upload.key, &head.etag, sse.as_ref())
-                .await?;
-            if let Err(err) = self.store.delete(source).await {
-                tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
-            }
+        if upload.multipart.is_none()
+            && let Err(err) = self.store.delete(&upload.staging_key).await
+        {
+            tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
         }
         self.finish(upload, UploadStatus::Completed, None, Some(head.size))
             .await
     }
 
-    async fn reject(
+    /// Why `size` bytes cannot complete `upload`: not its declared size or,
+    /// undeclared, outside its profile's range.
+    pub(super) fn size_problem(&self, upload: &Upload, size: u64) -> Option<String> {
+        match upload.size {
+            Some(declared) if declared != size => Some(format!(
+                "size mismatch: declared {declared} bytes, received {size}"
+            )),
+            Some(_) => None,
+            None => {
+                let max = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
+                (size == 0 || size > max)
+                    .then(|| format!("{size} bytes is outside this profile's 1 to {max} bytes"))
+            }
+        }
+    }
+
+    /// Rejects `upload` and deletes what it left: the object at its key, if
+    /// any, and its staged object.
+    pub(super) async fn reject(
         &self,
         upload: Upload,
-        source: &str,
         reason: String,
     ) -> Result<Upload, UploadError> {
         tracing::info!(upload = %upload.id, %reason, "upload rejected");
-        self.store.delete(source).await?;
+        self.store.delete(&upload.key).await?;
+        self.store.delete(&upload.staging_key).await?;
         self.finish(upload, UploadStatus::Rejected, Some(reason), None)
             .await
     }

@@ -1,16 +1,25 @@
 //! Completion: check what actually landed in storage against what was declared,
 //! then make it the upload's object, or reject it and delete it.
 //!
-//! Single uploads are replay-safe by verify-then-promote: presigned requests
-//! only ever write to the upload's staging key, and the verified version is
-//! copied to the final key under `x-amz-copy-source-if-match` with the ETag that
-//! was checked. Replaying the URL afterwards rewrites staging, never the final
-//! object. Multipart uploads write the final key directly: once storage has
-//! assembled the parts, the upload id is gone and no part URL works any more.
+//! What is checked is the object at the upload's final key, which only
+//! uploadgate writes: presigned requests write a single upload to its staging
+//! key, which completion copies to the final key before checking the copy, so
+//! a second PUT racing the completion changes nothing that was checked (on
+//! any store, whether it honours `x-amz-copy-source-if-match` or not), and a
+//! replayed URL rewrites staging, never the final object. Multipart uploads
+//! are assembled at the final key by storage, on uploadgate's request alone;
+//! once assembled, the upload id is gone and no part URL works any more.
 //!
-//! Steps: `claim` (one completer at a time), `single` or `multipart` (find
-//! the object), `check` (size and sniffed type, then promote or reject), and
-//! `finish` (record the outcome and queue post-processing).
+//! Every step can be interrupted by a crash and redone: an object already at
+//! the final key (copied or assembled by a completion that died) is checked
+//! and recorded like a new one. The claim that keeps two completers apart is
+//! a short lease its holder renews, so a dead holder's is taken over within
+//! `COMPLETION_LEASE`.
+//!
+//! Steps: `claim` (one completer at a time), `single` or `multipart` (bring
+//! the object to the final key), `check` (size and sniffed type of what is
+//! there: keep it or reject and delete it), and `finish` (record the outcome
+//! and queue post-processing).
 
 mod check;
 mod multipart;
@@ -23,15 +32,19 @@ use super::{UploadError, Uploads};
 use crate::db::{self, NewJob, Transition, Upload};
 use crate::metrics::ProfileLabels;
 
-/// How long one completion may hold an upload before another may take over
-/// (a node that died mid-way). Assembling or copying large objects takes a while.
-const COMPLETION_LEASE: Duration = Duration::from_secs(300);
+/// How long a completion holds an upload without renewing its claim; a node
+/// that died mid-way is taken over after at most this long.
+pub const COMPLETION_LEASE: Duration = Duration::from_secs(30);
+/// How often a live completion renews its claim (assembling or copying a
+/// large object takes longer than the lease).
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// How long a request waits for a concurrent completion before giving up.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(25);
 const POLL: Duration = Duration::from_millis(100);
 
 enum Claim {
-    Ours(Upload),
+    /// Ours until this instant, which identifies the claim.
+    Ours(Upload, time::OffsetDateTime),
     SettledByAnother(Upload),
 }
 
@@ -65,25 +78,61 @@ impl Uploads {
             status if status.is_in_progress() => {}
             other => return Err(UploadError::NotPending(other)),
         }
-        let upload = match self.claim(upload).await? {
-            Claim::Ours(upload) => upload,
+        let (upload, held) = match self.claim(upload).await? {
+            Claim::Ours(upload, held) => (upload, held),
             Claim::SettledByAnother(upload) => return Ok(upload),
         };
-        let id = upload.id;
-        let result = match upload.multipart.clone() {
-            Some(multipart) => {
-                self.complete_multipart(upload, &multipart, client_parts)
-                    .await
+        let (id, owner) = (upload.id, upload.owner.clone());
+        let work = async {
+            match upload.multipart.clone() {
+                Some(multipart) => {
+                    self.complete_multipart(upload, &multipart, client_parts)
+                        .await
+                }
+                None => self.complete_single(upload).await,
             }
-            None => self.complete_single(upload).await,
+        };
+        let result = tokio::select! {
+            biased;
+            result = work => result,
+            held = self.keep_claim(id, held) => {
+                // Lost to another completer (this one stalled past the lease):
+                // stop here and let its outcome stand.
+                let now = self.db.find(id, &owner).await?.ok_or(UploadError::NotFound)?;
+                return if now.status.is_final() {
+                    Ok(now)
+                } else {
+                    tracing::warn!(upload = %id, ?held, "lost a completion claim to another completer");
+                    Err(UploadError::CompletionInProgress)
+                };
+            }
         };
         if result.is_err() {
             // Let a retry (this client's or another node's) start over at once.
-            if let Err(err) = self.db.release_completion(id).await {
+            if let Err(err) = self.db.release_completion(id, held).await {
                 tracing::warn!(upload = %id, %err, "could not release a completion claim");
             }
         }
         result
+    }
+
+    /// Renews the completion claim held until `held` every `RENEW_EVERY`;
+    /// returns (ending the completion) only when the claim was lost. A
+    /// database hiccup is retried: the lease leaves room for two misses.
+    async fn keep_claim(
+        &self,
+        id: uuid::Uuid,
+        mut held: time::OffsetDateTime,
+    ) -> time::OffsetDateTime {
+        loop {
+            tokio::time::sleep(RENEW_EVERY).await;
+            let until = db::now() + COMPLETION_LEASE;
+            match self.db.renew_completion(id, held, until).await {
+                Ok(true) => held = until,
+                Ok(false) => return held,
+                Err(err) => tracing::warn!(upload = %id, %err, "cannot renew a completion claim"),
+            }
+        }
     }
 
     /// Takes the upload's completion claim in the database, so that two requests or
@@ -93,12 +142,9 @@ impl Uploads {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
         loop {
             let now = db::now();
-            if self
-                .db
-                .claim_completion(upload.id, now, now + COMPLETION_LEASE)
-                .await?
-            {
-                return Ok(Claim::Ours(upload));
+            let until = now + COMPLETION_LEASE;
+            if self.db.claim_completion(upload.id, now, until).await? {
+                return Ok(Claim::Ours(upload, until));
             }
             tokio::time::sleep(POLL).await;
             upload = self
@@ -119,18 +165,29 @@ impl Uploads {
         }
     }
 
+    /// A single-request upload: its staged object, copied to the final key
+    /// and checked there.
     async fn complete_single(&self, upload: Upload) -> Result<Upload, UploadError> {
-        let Some(head) = self.store.head(&upload.staging_key).await? else {
-            // A previous attempt may have promoted the object and died before recording it.
-            if self.store.head(&upload.key).await?.is_some() {
-                return self
-                    .finish(upload, UploadStatus::Completed, None, None)
-                    .await;
-            }
+        // Promoted by a completion that died before recording it: check what is there.
+        if let Some(head) = self.store.head(&upload.key).await? {
+            return self.check_and_finish(upload, head).await;
+        }
+        let Some(staged) = self.store.head(&upload.staging_key).await? else {
             return Err(UploadError::NothingUploaded);
         };
-        let staging = upload.staging_key.clone();
-        self.check_and_finish(upload, &staging, head).await
+        // A size that cannot pass is refused before paying for a copy.
+        if let Some(reason) = self.size_problem(&upload, staged.size) {
+            return self.reject(upload, reason).await;
+        }
+        let sse = self.config.encryption(&upload.profile);
+        self.store
+            .copy(&upload.staging_key, &upload.key, &staged.etag, sse.as_ref())
+            .await?;
+        let head =
+            self.store.head(&upload.key).await?.ok_or_else(|| {
+                UploadError::Internal("object missing right after copying it".into())
+            })?;
+        self.check_and_finish(upload, head).await
     }
 
     /// Records the outcome unless another request recorded a final one first, whose

@@ -1,13 +1,13 @@
 //! Completing a multipart upload: reconcile the parts storage holds with the
-//! layout (or the client's list), have storage assemble them, then check the
-//! assembled object like any other.
+//! layout (or the client's list), have storage assemble them at the final
+//! key, then check the assembled object like any other.
 
 use uploadgate_api::CompletedPart;
 
 use super::super::{Invalid, UploadError, Uploads};
 use crate::db::{Multipart, Upload};
 use crate::multipart::{check_client_parts, missing_parts, usable_parts};
-use crate::storage::{StorageError, unquote_etag};
+use crate::storage::unquote_etag;
 
 impl Uploads {
     pub(super) async fn complete_multipart(
@@ -16,24 +16,15 @@ impl Uploads {
         multipart: &Multipart,
         client_parts: Option<&[CompletedPart]>,
     ) -> Result<Upload, UploadError> {
-        let stored = match self
+        // Only storage's assembly writes the final key: an object there was
+        // assembled by a completion that died before recording it.
+        if let Some(head) = self.store.head(&upload.key).await? {
+            return self.check_and_finish(upload, head).await;
+        }
+        let stored = self
             .store
             .list_parts(&upload.key, &multipart.upload_id)
-            .await
-        {
-            Ok(stored) => stored,
-            Err(StorageError::NoSuchUpload) => {
-                // Assembled by an earlier attempt that died before recording it?
-                return match self.store.head(&upload.key).await? {
-                    Some(head) => {
-                        let key = upload.key.clone();
-                        self.check_and_finish(upload, &key, head).await
-                    }
-                    None => Err(StorageError::NoSuchUpload.into()),
-                };
-            }
-            Err(err) => return Err(err.into()),
-        };
+            .await?;
 
         let usable = match &multipart.layout {
             Some(layout) => {
@@ -44,10 +35,16 @@ impl Uploads {
                 usable_parts(layout, &stored)
             }
             None => {
-                let wanted: Vec<u32> = match client_parts {
-                    Some(given) => given.iter().map(|p| p.part_number).collect(),
-                    None => stored.iter().map(|p| p.part_number).collect(),
+                // The client chose its parts, so only it knows which make the
+                // file: without its list, whatever happens to be stored (part
+                // of a file, say) would be assembled.
+                let Some(given) = client_parts else {
+                    return Err(UploadError::InvalidParts(
+                        "this upload's client chose its own parts: complete it with their list"
+                            .into(),
+                    ));
                 };
+                let wanted: Vec<u32> = given.iter().map(|p| p.part_number).collect();
                 check_client_parts(&stored, &wanted).map_err(UploadError::InvalidParts)?
             }
         };
@@ -79,7 +76,6 @@ impl Uploads {
         let head = self.store.head(&upload.key).await?.ok_or_else(|| {
             UploadError::Internal("object missing right after completing its parts".into())
         })?;
-        let key = upload.key.clone();
-        self.check_and_finish(upload, &key, head).await
+        self.check_and_finish(upload, head).await
     }
 }

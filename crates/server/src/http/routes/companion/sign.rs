@@ -52,11 +52,14 @@ pub async fn sign_batch(
     Path(path): Path<UploadPath>,
     Query(query): Query<BatchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
-    let numbers = query
+    let listed: Vec<&str> = query
         .part_numbers
         .split(',')
         .filter(|s| !s.is_empty())
+        .collect();
+    state.rate_limits.admit_n(&user.user, ip, listed.len())?;
+    let numbers = listed
+        .into_iter()
         .map(part_number)
         .collect::<Result<Vec<u32>, ApiError>>()?;
     if numbers.is_empty() || numbers.len() > MAX_PARTS as usize {

@@ -24,7 +24,9 @@ pub async fn sign_parts(
     Path(id): Path<String>,
     Json(req): Json<SignParts>,
 ) -> Result<JsonBody<SignedParts>, ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
+    state
+        .rate_limits
+        .admit_n(&user.user, ip, req.part_numbers.len())?;
     let upload = state.uploads.find_own(&user, &id).await?;
     let signed = state
         .uploads
