@@ -33,6 +33,22 @@ pub fn external_store() -> bool {
     var("UPLOADGATE_TEST_S3_ENDPOINT").is_some()
 }
 
+/// The `[s3]` section of a config file pointing at the external store the
+/// environment names (empty without one: the binary starts its embedded store).
+pub fn store_toml() -> String {
+    let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") else {
+        return String::new();
+    };
+    format!(
+        "[s3]\nendpoint = {endpoint:?}\nregion = {:?}\nbucket = {:?}\naccess_key_id = {:?}\n\
+         secret_access_key = {:?}\nforce_path_style = true\n",
+        var("UPLOADGATE_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        var("UPLOADGATE_TEST_S3_BUCKET").unwrap_or_else(|| "uploads".into()),
+        var("UPLOADGATE_TEST_S3_ACCESS_KEY_ID").expect("UPLOADGATE_TEST_S3_ACCESS_KEY_ID"),
+        var("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY").expect("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY"),
+    )
+}
+
 /// Points `config` at the external store the environment names, under a key
 /// prefix of its own: tests share the bucket, and a prefix each keeps one
 /// test's janitor off another's uploads.

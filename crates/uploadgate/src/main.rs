@@ -116,10 +116,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let sweep = sweep_once(config).await?;
             println!(
                 "expired {} uploads; verified {} that were sent but never completed; \
-                 aborted {} orphaned multipart uploads{}; \
+                 aborted {} whose parts passed their profile's size and {} orphaned multipart uploads{}; \
                  {} storage clean-ups failed (lifecycle rules or the next sweep catch those)",
                 sweep.expired,
                 sweep.verified,
+                sweep.oversized_aborted,
                 sweep.orphans_aborted,
                 if sweep.reconciled {
                     ""

@@ -11,27 +11,12 @@ use std::time::Duration;
 use uploadgate_client::types::ProcessingState;
 use uploadgate_testkit::Api;
 use uploadgate_testkit::binary::serve;
-use uploadgate_testkit::engines::test_database;
+use uploadgate_testkit::engines::{store_toml, test_database};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_uploadgate");
 
 use serde_json::{Value, json};
-
-fn engines_toml() -> String {
-    let var = |name: &str| std::env::var(name).ok();
-    let mut toml = String::new();
-    if let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") {
-        toml.push_str(&format!(
-            "[s3]\nendpoint = {endpoint:?}\nregion = {:?}\nbucket = {:?}\naccess_key_id = {:?}\nsecret_access_key = {:?}\nforce_path_style = true\n",
-            var("UPLOADGATE_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-            var("UPLOADGATE_TEST_S3_BUCKET").unwrap_or_else(|| "uploads".into()),
-            var("UPLOADGATE_TEST_S3_ACCESS_KEY_ID").expect("key id"),
-            var("UPLOADGATE_TEST_S3_SECRET_ACCESS_KEY").expect("secret"),
-        ));
-    }
-    toml
-}
 
 /// Starts `uploadgate serve` with `common` TOML in `dir/NAME`, serving its
 /// embedded store (or using the test engines). Returns it, and the `[s3]`
@@ -44,7 +29,7 @@ fn first_node(dir: &Path, name: &str, common: &str) -> (uploadgate_testkit::bina
         format!(
             "data_dir = {:?}\n{common}[store]\nlisten = \"127.0.0.1:0\"\n{}",
             data.display().to_string(),
-            engines_toml()
+            store_toml()
         ),
     )
     .expect("write");
@@ -55,7 +40,7 @@ fn first_node(dir: &Path, name: &str, common: &str) -> (uploadgate_testkit::bina
             read_secret(&data, "store-access-key-id"),
             read_secret(&data, "store-secret-access-key"),
         ),
-        None => engines_toml(),
+        None => store_toml(),
     };
     (node, store)
 }

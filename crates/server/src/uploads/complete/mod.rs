@@ -34,10 +34,10 @@ use crate::metrics::ProfileLabels;
 
 /// How long a completion holds an upload without renewing its claim; a node
 /// that died mid-way is taken over after at most this long.
-pub const COMPLETION_LEASE: Duration = Duration::from_secs(30);
+pub const COMPLETION_LEASE: Duration = Duration::from_secs(20);
 /// How often a live completion renews its claim (assembling or copying a
-/// large object takes longer than the lease).
-const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// large object takes longer than the lease): three renewals may fail.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How long a request waits for a concurrent completion before giving up.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(25);
 const POLL: Duration = Duration::from_millis(100);
