@@ -24,17 +24,22 @@ pub fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> std::io
         std::fs::set_permissions(parent, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     }
     let value = generate();
+    // Written whole under a name of its own, then linked into place: a
+    // process that loses the race reads the winner's complete value, never
+    // a file still being written.
+    let draft = path.with_extension(format!("draft-{}", random_token(8)));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(value.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            Ok(value)
-        }
+    let mut file = options.open(&draft)?;
+    file.write_all(value.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    let linked = std::fs::hard_link(&draft, path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(value),
         // Lost the race to another process: use what it wrote.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(path)?.trim().to_owned())
@@ -44,11 +49,21 @@ pub fn load_or_create(path: &Path, generate: impl FnOnce() -> String) -> std::io
 }
 
 /// Creates `dir` (and its parents) if missing and makes it owner-only: it
-/// holds the database, the embedded store's objects and the secrets.
+/// holds the database, the embedded store's objects and the secrets. A
+/// directory this process may not change (a volume mounted for a group, say)
+/// is left as it is, with a warning: refusing to start would help nobody.
 pub fn create_private(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
-    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0
+            && let Err(err) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        {
+            tracing::warn!(dir = %dir.display(), %err, "cannot make the data dir owner-only; other local users may read it");
+        }
+    }
     Ok(())
 }
 

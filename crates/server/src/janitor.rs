@@ -12,9 +12,10 @@ use crate::uploads::{Expiry, Uploads};
 const PAGE: u32 = 100;
 
 /// Client-sized uploads checked against their profile's size per sweep.
-const OVERSIZED_LIMIT: u32 = 1000;
+const OVERSIZED_LIMIT: u32 = 10_000;
 
-/// Open multipart uploads looked at per sweep; the rest wait for the next one.
+/// Open multipart uploads (and staged objects) looked at per sweep; the rest
+/// wait for the next one.
 const RECONCILE_LIMIT: usize = 10_000;
 
 /// What one sweep did.
@@ -31,6 +32,8 @@ pub struct Sweep {
     /// Uploads in client-sized parts whose parts passed their profile's
     /// `max_size`, aborted.
     pub oversized_aborted: u32,
+    /// Staged objects no upload in progress waits for, deleted.
+    pub staged_deleted: u32,
     /// Whether the store could list its multipart uploads (the embedded one cannot).
     pub reconciled: bool,
 }
@@ -62,6 +65,11 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
     let (oversized, failures) = uploads.abort_oversized(OVERSIZED_LIMIT).await?;
     report.oversized_aborted = oversized;
     report.cleanup_failures += failures;
+    let (staged, failures) = uploads
+        .delete_stale_staging(cutoff, RECONCILE_LIMIT)
+        .await?;
+    report.staged_deleted = staged;
+    report.cleanup_failures += failures;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
     report.cleanup_failures += orphans.failures;
@@ -88,13 +96,15 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                     if report.expired > 0
                         || report.verified > 0
                         || report.orphans_aborted > 0
-                        || report.oversized_aborted > 0 =>
+                        || report.oversized_aborted > 0
+                        || report.staged_deleted > 0 =>
                 {
                     tracing::info!(
                         expired = report.expired,
                         verified = report.verified,
                         orphans_aborted = report.orphans_aborted,
                         oversized_aborted = report.oversized_aborted,
+                        staged_deleted = report.staged_deleted,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"
                     );

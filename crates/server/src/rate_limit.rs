@@ -60,8 +60,9 @@ impl RateLimits {
     }
 
     /// Counts one call by `user` from `ip` (unknown for in-process calls), or
-    /// says how long to wait. The IP is checked first, so a flood under many
-    /// stolen tokens is still held to its address's rate.
+    /// says how long to wait. The user is checked first, so a user over their
+    /// rate does not spend their address's (a NAT's other users'); a flood
+    /// under many stolen tokens is still held to its address's rate.
     pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), Limited> {
         self.admit_n(user, ip, 1)
     }
@@ -75,11 +76,12 @@ impl RateLimits {
         // A call asking for nothing still counts once.
         let n =
             NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX).max(1)).unwrap_or(NonZeroU32::MIN);
-        if let (Some(limiter), Some(ip)) = (&self.ips, ip) {
-            match limiter.check_key_n(&ip, n) {
+        if let Some(limiter) = &self.users {
+            // Looking up by &str would need a String per call; users are few and short.
+            match limiter.check_key_n(&user.to_owned(), n) {
                 Ok(Ok(())) => {}
                 Ok(Err(not_until)) => {
-                    return Err(Limited::Address {
+                    return Err(Limited::User {
                         wait: not_until.wait_time_from(self.clock.now()),
                     });
                 }
@@ -88,12 +90,11 @@ impl RateLimits {
                 }
             }
         }
-        if let Some(limiter) = &self.users {
-            // Looking up by &str would need a String per call; users are few and short.
-            match limiter.check_key_n(&user.to_owned(), n) {
+        if let (Some(limiter), Some(ip)) = (&self.ips, ip) {
+            match limiter.check_key_n(&ip, n) {
                 Ok(Ok(())) => {}
                 Ok(Err(not_until)) => {
-                    return Err(Limited::User {
+                    return Err(Limited::Address {
                         wait: not_until.wait_time_from(self.clock.now()),
                     });
                 }
@@ -155,6 +156,22 @@ mod tests {
         limits
             .admit("bob", None)
             .expect("another user is not affected");
+    }
+
+    #[test]
+    fn a_user_over_their_rate_does_not_spend_their_addresss() {
+        let limits = limits((1, 1), (1, 3));
+        let ip = Some(IpAddr::from([10, 0, 0, 1]));
+        limits.admit("greedy", ip).expect("first");
+        for _ in 0..5 {
+            assert!(matches!(
+                limits.admit("greedy", ip),
+                Err(Limited::User { .. })
+            ));
+        }
+        limits
+            .admit("neighbour", ip)
+            .expect("the address has room left");
     }
 
     #[test]

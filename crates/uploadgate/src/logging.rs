@@ -1,7 +1,10 @@
 use std::io::IsTerminal as _;
 
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::Directive;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Libraries that log secrets below `info`: the embedded store's S3 layer
 /// logs whole request URIs (presigned signatures) and POST policies; the
@@ -25,25 +28,23 @@ const CAPPED: [&str; 13] = [
 ];
 
 /// Human-readable logs on a terminal, JSON lines otherwise (for collectors).
-/// `RUST_LOG` overrides the default level, except for `CAPPED`.
+/// `RUST_LOG` sets the levels; a second filter, which every event must pass
+/// too, holds `CAPPED` at `info` (a more specific `RUST_LOG` directive such as
+/// `s3s::ops=debug` cannot lift it, as it could within one filter).
 pub fn init() {
-    let filter = match EnvFilter::try_from_default_env() {
-        Ok(mut filter) => {
-            for target in CAPPED {
-                if let Ok(cap) = format!("{target}=info").parse::<Directive>() {
-                    filter = filter.add_directive(cap);
-                }
-            }
-            filter
-        }
-        Err(_) => EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,s3s=warn"),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let levels = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,s3s=warn")
+    });
+    let caps = CAPPED.into_iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |caps, target| caps.with_target(target, LevelFilter::INFO),
+    );
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(levels)
         .with_writer(std::io::stderr);
     if std::io::stderr().is_terminal() {
-        builder.init();
+        fmt.finish().with(caps).init();
     } else {
-        builder.json().flatten_event(true).init();
+        fmt.json().flatten_event(true).finish().with(caps).init();
     }
 }

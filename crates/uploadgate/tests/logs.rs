@@ -19,7 +19,10 @@ async fn logs_carry_request_ids_and_no_secrets() {
 
 #[tokio::test]
 async fn asking_the_store_s_libraries_for_trace_still_logs_no_secret() {
-    logs_hold_no_secrets_at("trace,s3s=trace,s3s_fs=trace,aws_sigv4=trace,hyper=trace").await;
+    logs_hold_no_secrets_at(
+        "trace,s3s=trace,s3s::ops=trace,s3s::http=trace,s3s_fs=trace,aws_sigv4=trace,hyper=trace",
+    )
+    .await;
 }
 
 async fn logs_hold_no_secrets_at(rust_log: &str) {

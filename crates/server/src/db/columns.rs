@@ -15,35 +15,25 @@ pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, che
      multipart_upload_id, part_size, part_count, processing, reserved";
 
 /// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
-/// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected status.
+/// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected
+/// status, `$8` the completion claim's token it needs (NULL: none). The claim
+/// ends with the state.
 pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          reject_reason = COALESCE($3, reject_reason), \
          completed_at = COALESCE($4, completed_at), \
          size = COALESCE($5, size) \
-     WHERE id = $6 AND status = $7";
+     WHERE id = $6 AND status = $7 AND (CAST($8 AS TEXT) IS NULL OR completing_by = $8)";
 
 /// Multipart uploads being sent in parts their clients size (no recorded
-/// layout), oldest first: `$1` limit.
+/// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
 pub fn client_parts_uploading() -> String {
     format!(
         "SELECT {COLUMNS} FROM uploads \
          WHERE status = 'uploading' AND multipart_upload_id IS NOT NULL AND part_count IS NULL \
-         ORDER BY id LIMIT $1"
+           AND (CAST($1 AS TEXT) IS NULL OR id > $1) \
+         ORDER BY id LIMIT $2"
     )
 }
-
-/// Takes the completion claim: `$1` until, `$2` id, `$3` now.
-pub const CLAIM_COMPLETION: &str = "UPDATE uploads SET completing_until = $1 \
-     WHERE id = $2 AND status IN ('pending', 'uploading') \
-       AND (completing_until IS NULL OR completing_until < $3)";
-
-/// Extends a claim still held: `$1` new until, `$2` id, `$3` the until it holds.
-pub const RENEW_COMPLETION: &str = "UPDATE uploads SET completing_until = $1 \
-     WHERE id = $2 AND completing_until = $3 AND status IN ('pending', 'uploading')";
-
-/// Gives a claim back: `$1` id, `$2` the until it holds.
-pub const RELEASE_COMPLETION: &str =
-    "UPDATE uploads SET completing_until = NULL WHERE id = $1 AND completing_until = $2";
 
 /// A user's usage (see `Usage`): `$1` owner, `$2` and `$3` the bounds of the
 /// day counted (see `day_bounds`), `$4` the most uploads in progress to count.

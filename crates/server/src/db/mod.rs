@@ -1,5 +1,6 @@
 //! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
+mod claims;
 mod columns;
 mod error;
 mod group_commit;
@@ -113,6 +114,9 @@ pub struct Transition {
     /// Post-processing to queue in the same transaction (on completion), so a
     /// completed upload never misses its jobs.
     pub enqueue: Option<NewJob>,
+    /// The completion claim's token the change needs: a completer that lost
+    /// its claim records nothing.
+    pub claim: Option<Uuid>,
 }
 
 impl Transition {
@@ -124,7 +128,14 @@ impl Transition {
             reject_reason: None,
             size: None,
             enqueue: None,
+            claim: None,
         }
+    }
+
+    /// The same change, made only while `token` holds the completion claim.
+    pub fn claimed(mut self, token: Uuid) -> Self {
+        self.claim = Some(token);
+        self
     }
 }
 
@@ -193,32 +204,38 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
         from: UploadStatus,
         change: &Transition,
     ) -> Result<bool, DbError>;
-    /// Takes the right to complete `id` until `until`, if it is still in progress and
-    /// nobody holds an unexpired claim. False: another request or node is completing it.
-    /// The claim is known by its `until`, which its holder alone knows.
+    /// Takes the right to complete `id` until `until` under `token`, if it is
+    /// still in progress and nobody holds an unexpired claim. False: another
+    /// request or node is completing it.
     async fn claim_completion(
         &self,
         id: Uuid,
+        token: Uuid,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError>;
-    /// Extends the claim held until `held` to `until`; false when it was lost
+    /// Extends the claim `token` holds to `until`; false when it was lost
     /// (expired and taken over) or the upload has moved on.
     async fn renew_completion(
         &self,
         id: Uuid,
-        held: OffsetDateTime,
+        token: Uuid,
         until: OffsetDateTime,
     ) -> Result<bool, DbError>;
-    /// Gives the claim held until `held` back early (completion failed and may
-    /// be retried); a claim taken over since is left alone.
-    async fn release_completion(&self, id: Uuid, held: OffsetDateTime) -> Result<(), DbError>;
+    /// Gives the claim `token` holds back early (completion failed and may be
+    /// retried); a claim taken over since is left alone.
+    async fn release_completion(&self, id: Uuid, token: Uuid) -> Result<(), DbError>;
     /// Uploads of any owner still in progress whose deadline is before `cutoff`,
     /// oldest first.
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
     /// Multipart uploads (of any owner) being sent in parts their clients
-    /// size, oldest first: what the janitor holds to their profile's size.
-    async fn client_parts_uploading(&self, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// size, in id order after `after`: what the janitor holds to their
+    /// profile's size.
+    async fn client_parts_uploading(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError>;
     /// Whether an upload in progress (of any owner) owns this multipart upload.
     async fn multipart_in_progress(&self, key: &str, upload_id: &str) -> Result<bool, DbError> {
         let Some(id) = keys::upload_id(key) else {

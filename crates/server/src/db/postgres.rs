@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::sql_jobs::{Dialect, SqlJobs};
@@ -24,6 +25,7 @@ pub struct PgRepo {
     /// New uploads, in groups: one round trip and one commit for many.
     inserts: GroupCommit,
     jobs: SqlJobs<Postgres>,
+    claims: Claims<Postgres>,
 }
 
 /// Workers on several nodes claim at once; each skips rows another has locked.
@@ -50,6 +52,7 @@ impl PgRepo {
         let writer = pool.clone();
         Self {
             jobs: SqlJobs::new(pool.clone(), pool.clone(), DIALECT),
+            claims: Claims(pool.clone()),
             pool,
             inserts: GroupCommit::start(move |uploads| insert_rows(writer.clone(), uploads)),
         }
@@ -123,40 +126,24 @@ impl UploadRepo for PgRepo {
     async fn claim_completion(
         &self,
         id: Uuid,
+        token: Uuid,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query(columns::CLAIM_COMPLETION)
-            .bind(millis(until))
-            .bind(id.to_string())
-            .bind(millis(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.claims.claim(id, token, now, until).await
     }
 
     async fn renew_completion(
         &self,
         id: Uuid,
-        held: OffsetDateTime,
+        token: Uuid,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query(columns::RENEW_COMPLETION)
-            .bind(millis(until))
-            .bind(id.to_string())
-            .bind(millis(held))
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.claims.renew(id, token, until).await
     }
 
-    async fn release_completion(&self, id: Uuid, held: OffsetDateTime) -> Result<(), DbError> {
-        sqlx::query(columns::RELEASE_COMPLETION)
-            .bind(id.to_string())
-            .bind(millis(held))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn release_completion(&self, id: Uuid, token: Uuid) -> Result<(), DbError> {
+        self.claims.release(id, token).await
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
@@ -172,8 +159,13 @@ impl UploadRepo for PgRepo {
         rows.iter().map(columns::from_row).collect()
     }
 
-    async fn client_parts_uploading(&self, limit: u32) -> Result<Vec<Upload>, DbError> {
+    async fn client_parts_uploading(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(&columns::client_parts_uploading())
+            .bind(after.map(|id| id.to_string()))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;

@@ -258,6 +258,7 @@ where
             .bind(change.size.map(columns::to_i64).transpose()?)
             .bind(id.to_string())
             .bind(from.as_str())
+            .bind(change.claim.map(|token| token.to_string()))
             .execute(&mut *tx)
             .await?;
         if result.affected() != 1 {

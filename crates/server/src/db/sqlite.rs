@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
@@ -19,16 +20,17 @@ use super::{
 
 #[derive(Debug, Clone)]
 pub struct SqliteRepo {
-    /// SQLite takes one writer at a time; a single writing connection queues
-    /// writes in the pool instead of in SQLite's sleeping busy handler.
-    writer: SqlitePool,
     /// WAL lets readers run beside the writer.
     readers: SqlitePool,
     /// Lookups of one row, on the calling thread.
     points: Arc<PointReads>,
-    /// Through the writer, in groups.
+    /// Every write goes through one writing connection (SQLite takes one
+    /// writer at a time; a single connection queues writes in the pool
+    /// instead of in SQLite's sleeping busy handler): inserts in groups,
+    /// jobs and their transitions, completion claims.
     inserts: GroupCommit,
     jobs: SqlJobs<Sqlite>,
+    claims: Claims<Sqlite>,
 }
 
 const DIALECT: Dialect = Dialect {
@@ -66,7 +68,7 @@ impl SqliteRepo {
         let inserts = GroupCommit::start(move |uploads| insert_rows(pool.clone(), uploads));
         Ok(Self {
             jobs: SqlJobs::new(writer.clone(), readers.clone(), DIALECT),
-            writer,
+            claims: Claims(writer),
             readers,
             points,
             inserts,
@@ -138,40 +140,24 @@ impl UploadRepo for SqliteRepo {
     async fn claim_completion(
         &self,
         id: Uuid,
+        token: Uuid,
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query(columns::CLAIM_COMPLETION)
-            .bind(millis(until))
-            .bind(id.to_string())
-            .bind(millis(now))
-            .execute(&self.writer)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.claims.claim(id, token, now, until).await
     }
 
     async fn renew_completion(
         &self,
         id: Uuid,
-        held: OffsetDateTime,
+        token: Uuid,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query(columns::RENEW_COMPLETION)
-            .bind(millis(until))
-            .bind(id.to_string())
-            .bind(millis(held))
-            .execute(&self.writer)
-            .await?;
-        Ok(result.rows_affected() == 1)
+        self.claims.renew(id, token, until).await
     }
 
-    async fn release_completion(&self, id: Uuid, held: OffsetDateTime) -> Result<(), DbError> {
-        sqlx::query(columns::RELEASE_COMPLETION)
-            .bind(id.to_string())
-            .bind(millis(held))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    async fn release_completion(&self, id: Uuid, token: Uuid) -> Result<(), DbError> {
+        self.claims.release(id, token).await
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
@@ -187,8 +173,13 @@ impl UploadRepo for SqliteRepo {
         rows.iter().map(columns::from_row).collect()
     }
 
-    async fn client_parts_uploading(&self, limit: u32) -> Result<Vec<Upload>, DbError> {
+    async fn client_parts_uploading(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(&columns::client_parts_uploading())
+            .bind(after.map(|id| id.to_string()))
             .bind(i64::from(limit))
             .fetch_all(&self.readers)
             .await?;

@@ -119,7 +119,12 @@ impl From<UploadError> for ApiError {
             UploadError::InvalidParts(_) => C::InvalidParts,
             UploadError::EtagMismatch { .. } => C::EtagMismatch,
         };
-        Self::new(code, detail)
+        let mut err = Self::new(code, detail);
+        if code == C::CompletionInProgress {
+            // The other completion ends, or its lease runs out, shortly.
+            err.retry_after = Some(RETRY_AFTER_SECS);
+        }
+        err
     }
 }
 

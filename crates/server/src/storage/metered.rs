@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{
     ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, Sse, StorageError, StoredPart, UploadTarget,
+    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
 };
 use crate::metrics::{Metrics, StorageErrorLabels, StorageLabels};
 
@@ -188,6 +188,11 @@ impl ObjectStore for MeteredStore {
             self.inner.list_multipart_uploads(before, limit),
         )
         .await
+    }
+
+    async fn list_staged(&self, limit: usize) -> Result<Vec<StagedObject>, StorageError> {
+        self.timed("list_staged", self.inner.list_staged(limit))
+            .await
     }
 
     async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError> {

@@ -94,6 +94,13 @@ pub struct StoredPart {
     pub last_modified: Option<time::OffsetDateTime>,
 }
 
+/// An object under the staging prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedObject {
+    pub key: String,
+    pub last_modified: Option<time::OffsetDateTime>,
+}
+
 /// A multipart upload storage holds open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenMultipart {
@@ -200,6 +207,8 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         before: time::OffsetDateTime,
         limit: usize,
     ) -> Result<Option<Vec<OpenMultipart>>, StorageError>;
+    /// Up to `limit` objects under the staging prefix.
+    async fn list_staged(&self, limit: usize) -> Result<Vec<StagedObject>, StorageError>;
     /// Whether the store really applies `sse`: writes a small probe object with
     /// it and reads back what the store says it did.
     async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError>;

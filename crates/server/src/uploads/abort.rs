@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use uploadgate_api::UploadStatus;
+use uuid::Uuid;
 
 use super::{UploadError, Uploads};
 use crate::db::{self, Transition, Upload};
@@ -30,8 +31,12 @@ impl Uploads {
             finished => return Err(UploadError::Finished(finished)),
         }
         let now = db::now();
-        let held = now + ABORT_CLAIM;
-        if !self.db.claim_completion(upload.id, now, held).await? {
+        let token = Uuid::new_v4();
+        if !self
+            .db
+            .claim_completion(upload.id, token, now, now + ABORT_CLAIM)
+            .await?
+        {
             // Completing right now, or settled since it was read.
             let current = self
                 .db
@@ -44,14 +49,14 @@ impl Uploads {
                 finished => Err(UploadError::Finished(finished)),
             };
         }
-        let change = Transition::to(UploadStatus::Aborted, now);
+        let change = Transition::to(UploadStatus::Aborted, now).claimed(token);
         if !self
             .db
             .transition(upload.id, upload.status, &change)
             .await?
         {
             // Moved on meanwhile (a part signed: pending to uploading); ask again.
-            self.db.release_completion(upload.id, held).await?;
+            self.db.release_completion(upload.id, token).await?;
             let current = self
                 .db
                 .find(upload.id, &upload.owner)

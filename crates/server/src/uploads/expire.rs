@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use uploadgate_api::UploadStatus;
 
-use super::Uploads;
+use super::{UploadError, Uploads};
 use crate::db::{self, DbError, Transition, Upload};
 use crate::keys;
+
+/// Uploads read per database round trip.
+const PAGE: u32 = 100;
 
 /// The claim held while one upload is expired.
 const CLAIM: Duration = Duration::from_secs(60);
@@ -56,18 +59,22 @@ impl Uploads {
             return Ok(Expiry::Verified);
         }
         let now = db::now();
-        let held = now + CLAIM;
+        let token = uuid::Uuid::new_v4();
         // Someone is completing it right now: leave it to them.
-        if !self.db.claim_completion(upload.id, now, held).await? {
+        if !self
+            .db
+            .claim_completion(upload.id, token, now, now + CLAIM)
+            .await?
+        {
             return Ok(Expiry::Left);
         }
-        let change = Transition::to(UploadStatus::Expired, now);
+        let change = Transition::to(UploadStatus::Expired, now).claimed(token);
         if !self
             .db
             .transition(upload.id, upload.status, &change)
             .await?
         {
-            self.db.release_completion(upload.id, held).await?;
+            self.db.release_completion(upload.id, token).await?;
             return Ok(Expiry::Left);
         }
         self.metrics.upload(&upload.profile, "expired");
@@ -122,34 +129,89 @@ impl Uploads {
 
     /// Aborts the uploads being sent in client-sized parts whose stored parts
     /// already pass their profile's `max_size` (no URL could be bound to a
-    /// length: see `Uploads::sign_client_parts`), up to `limit` of them per
-    /// call, oldest first. Returns how many were aborted and how many checks
-    /// failed.
+    /// length: see `Uploads::sign_client_parts`): all of them, a page at a
+    /// time, up to `limit` looked at per call. Returns how many were aborted
+    /// and how many checks failed (skipped until the next sweep).
     pub async fn abort_oversized(&self, limit: u32) -> Result<(u32, u32), DbError> {
-        let (mut aborted, mut failures) = (0, 0);
-        for upload in self.db.client_parts_uploading(limit).await? {
-            let max = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
-            let held: u64 = match self.stored_parts(&upload).await {
-                Ok(parts) => parts.iter().map(|p| p.size).sum(),
-                Err(err) => {
-                    tracing::warn!(upload = %upload.id, %err, "janitor: cannot list an upload's parts");
-                    failures += 1;
-                    continue;
-                }
+        let (mut aborted, mut failures, mut looked) = (0, 0, 0);
+        let mut after = None;
+        while looked < limit {
+            let page = self.db.client_parts_uploading(after, PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
             };
-            if held <= max {
-                continue;
-            }
-            tracing::warn!(upload = %upload.id, held, max, "janitor: aborting an upload whose parts pass its profile's max_size");
-            match self.abort(upload).await {
-                Ok(_) => aborted += 1,
-                Err(err) => {
-                    tracing::warn!(%err, "janitor: could not abort an oversized upload");
-                    failures += 1;
+            after = Some(last.id);
+            looked += u32::try_from(page.len()).unwrap_or(u32::MAX);
+            for upload in page {
+                match self.abort_if_oversized(upload).await {
+                    Ok(true) => aborted += 1,
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "janitor: cannot hold an upload to its profile's size");
+                        failures += 1;
+                    }
                 }
             }
         }
         Ok((aborted, failures))
+    }
+
+    /// Aborts `upload` if the parts storage holds pass its profile's `max_size`.
+    async fn abort_if_oversized(&self, upload: Upload) -> Result<bool, UploadError> {
+        let max = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
+        let held: u64 = self
+            .stored_parts(&upload)
+            .await?
+            .iter()
+            .map(|p| p.size)
+            .sum();
+        if held <= max {
+            return Ok(false);
+        }
+        tracing::warn!(upload = %upload.id, held, max, "janitor: aborting an upload whose parts pass its profile's max_size");
+        self.abort(upload).await?;
+        Ok(true)
+    }
+
+    /// Deletes staged objects no upload in progress waits for, up to `limit`
+    /// looked at: those of settled uploads (a presigned URL stays valid until
+    /// it expires, so a client can PUT again after completion, rejection or
+    /// abort; nothing would ever read or free that object), and those older
+    /// than `unknown_before` whose upload is not recorded at all. Returns how
+    /// many were deleted and how many storage calls failed.
+    pub async fn delete_stale_staging(
+        &self,
+        unknown_before: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<(u32, u32), DbError> {
+        let (mut deleted, mut failures) = (0, 0);
+        let staged = match self.store.list_staged(limit).await {
+            Ok(staged) => staged,
+            Err(err) => {
+                tracing::warn!(%err, "janitor: cannot list staged objects");
+                return Ok((0, 1));
+            }
+        };
+        for object in staged {
+            let Some(id) = keys::upload_id(&object.key) else {
+                continue;
+            };
+            let stale = match self.db.get(id).await? {
+                Some(upload) => !upload.status.is_in_progress() && upload.staging_key == object.key,
+                None => object.last_modified.is_some_and(|at| at < unknown_before),
+            };
+            if !stale {
+                continue;
+            }
+            match self.store.delete(&object.key).await {
+                Ok(()) => deleted += 1,
+                Err(err) => {
+                    tracing::warn!(key = %object.key, %err, "janitor: could not delete a stale staged object");
+                    failures += 1;
+                }
+            }
+        }
+        Ok((deleted, failures))
     }
 
     /// Aborts up to `limit` multipart uploads started before `before` that

@@ -17,9 +17,10 @@ use crate::storage::{PartTarget, PresignedPart};
 /// up to 5 GiB, whatever the profile allows.
 pub const CLIENT_PART_TTL: Duration = Duration::from_secs(300);
 
-/// Client-sized uploads of at most this many parts have their stored parts
-/// checked against `max_size` each time one is signed.
-const CHECKED_PARTS: u32 = 64;
+/// Part URLs of a client-sized upload signed in one call at most: each may
+/// store 5 GiB, so none are handed out ahead of need (Uppy asks for a few at
+/// a time).
+const CLIENT_PARTS_PER_CALL: usize = 16;
 
 /// Part URLs and how long they stay valid.
 #[derive(Debug)]
@@ -65,8 +66,10 @@ impl Uploads {
     /// to a length, so what it may store is bounded instead: part numbers
     /// only up to what `max_size` needs (every part but the last is at least
     /// 5 MiB), URLs valid for `CLIENT_PART_TTL` at most, and no URL once the
-    /// parts stored pass `max_size` (the upload is aborted then; the janitor
-    /// does the same at each sweep, see `Uploads::abort_oversized`).
+    /// parts stored pass `max_size`, checked at every signing (the upload is
+    /// aborted then; the janitor does the same at each sweep, see
+    /// `Uploads::abort_oversized`), and at most `CLIENT_PARTS_PER_CALL` URLs
+    /// per call.
     pub async fn sign_client_parts(
         &self,
         upload: &Upload,
@@ -83,10 +86,14 @@ impl Uploads {
             .unwrap_or(MAX_PARTS)
             .clamp(1, MAX_PARTS);
         check_part_numbers(numbers, most_parts)?;
-        // Listing the parts costs a call to storage per URL: done where it is
-        // one short page and the ratio of a part's 5 GiB to `max_size` is
-        // worst; larger uploads are left to the janitor's sweep.
-        if upload.status == UploadStatus::Uploading && most_parts <= CHECKED_PARTS {
+        if numbers.len() > CLIENT_PARTS_PER_CALL {
+            return Err(Invalid::field(
+                "partNumbers",
+                format!("partNumbers: at most {CLIENT_PARTS_PER_CALL} parts of a client-sized upload per call"),
+            )
+            .into());
+        }
+        if upload.status == UploadStatus::Uploading {
             let held: u64 = self
                 .stored_parts(upload)
                 .await?

@@ -129,7 +129,7 @@ impl Uploads {
         if upload.status != UploadStatus::Completed {
             return Err(UploadError::NotCompleted(upload.status));
         }
-        self.check_scanned(upload)?;
+        self.check_scanned(upload).await?;
         let ttl = self.url_ttl(&upload.profile);
         let url = self
             .store
@@ -139,28 +139,35 @@ impl Uploads {
     }
 
     /// Refuses a download the virus scan has not cleared: quarantined, and,
-    /// when the profile scans, until the verdict is clean (a failed scan too,
-    /// unless `scan.fail_open`).
-    fn check_scanned(&self, upload: &Upload) -> Result<(), UploadError> {
+    /// when this upload's pipeline holds a scan (as recorded when it
+    /// completed, whatever the profile says today), until its verdict is
+    /// clean; a scan that failed for good keeps it refused unless
+    /// `scan.fail_open`.
+    async fn check_scanned(&self, upload: &Upload) -> Result<(), UploadError> {
         let processing = upload.processing.as_ref();
         if processing.is_some_and(|p| p.state == ProcessingState::Quarantined) {
             return Err(UploadError::Quarantined);
         }
-        let scans = self
-            .config
-            .processors(&upload.profile)
-            .contains(&Processor::Scan);
-        if !scans {
+        if processing
+            .and_then(|p| p.scan.as_ref())
+            .is_some_and(|scan| scan.verdict == "clean")
+        {
             return Ok(());
         }
-        match processing {
-            Some(p) if p.scan.as_ref().is_some_and(|scan| scan.verdict == "clean") => Ok(()),
-            Some(p) if p.state == ProcessingState::Failed => {
-                if self.config.scan.fail_open {
-                    Ok(())
-                } else {
-                    Err(UploadError::ScanFailed)
-                }
+        if processing.is_none() {
+            // No pipeline ran: nothing was to scan.
+            return Ok(());
+        }
+        let jobs = self.db.jobs().jobs_of(upload.id).await?;
+        let scan = jobs.iter().find(|job| job.kind == Processor::Scan);
+        let scan_ahead = jobs.iter().any(|job| job.next.contains(&Processor::Scan));
+        match scan {
+            None if !scan_ahead => Ok(()),
+            Some(job) if job.state == JobState::Dead && self.config.scan.fail_open => Ok(()),
+            Some(job) if job.state == JobState::Dead => Err(UploadError::ScanFailed),
+            // A step before the scan failed for good: it will never run.
+            None if processing.is_some_and(|p| p.state == ProcessingState::Failed) => {
+                Err(UploadError::ScanFailed)
             }
             _ => Err(UploadError::ScanPending),
         }

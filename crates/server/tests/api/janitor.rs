@@ -219,3 +219,33 @@ async fn multipart_uploads_nobody_owns_are_aborted_and_others_kept() {
         .await
         .expect("tidy up");
 }
+
+/// A presigned URL stays valid until it expires, so a client can PUT to it
+/// again after its upload settled; the janitor deletes what lands there.
+#[tokio::test]
+async fn objects_put_after_an_upload_settled_are_deleted_by_the_janitor() {
+    let app = TestApp::start().await;
+    let done = app.send_png("alice").await;
+    let id = id_of(&done);
+    assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
+    let aborted = app.create_put("alice", "image/png", PNG).await;
+    assert_eq!(
+        app.delete("alice", &format!("/v1/uploads/{}", id_of(&aborted)))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let waiting = app.send_png("alice").await;
+    for record in [&done, &aborted, &waiting] {
+        let again = put_as_instructed(&app.client, record, PNG.to_vec(), &[]).await;
+        assert_eq!(again.status(), StatusCode::OK);
+    }
+    let sweep = janitor::sweep(&app.state().uploads).await.expect("sweep");
+    assert_eq!(sweep.staged_deleted, 2, "{sweep:?}");
+    for (record, kept) in [(&done, false), (&aborted, false), (&waiting, true)] {
+        let upload = app.record(&id_of(record)).await;
+        let staged = app.store().head(&upload.staging_key).await.expect("head");
+        assert_eq!(staged.is_some(), kept, "{}", upload.status.as_str());
+    }
+    assert_eq!(app.download("alice", &id).await, PNG);
+}

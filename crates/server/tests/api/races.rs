@@ -11,7 +11,7 @@ use uploadgate_api::UploadStatus;
 use uploadgate_server::db;
 use uploadgate_server::storage::{
     ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, Sse, StorageError, StoredPart, UploadTarget,
+    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
 };
 use uploadgate_server::uploads::COMPLETION_LEASE;
 use uploadgate_testkit::{PNG, TestApp, id_of};
@@ -127,6 +127,9 @@ impl ObjectStore for SwapOnCopy {
     ) -> Result<Option<Vec<OpenMultipart>>, StorageError> {
         self.inner.list_multipart_uploads(before, limit).await
     }
+    async fn list_staged(&self, limit: usize) -> Result<Vec<StagedObject>, StorageError> {
+        self.inner.list_staged(limit).await
+    }
     async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError> {
         self.inner.applies_sse(sse).await
     }
@@ -237,7 +240,12 @@ async fn a_dead_completers_claim_is_taken_over_once_its_lease_runs_out() {
         app.state()
             .uploads
             .db
-            .claim_completion(id.parse().expect("uuid"), now, now + Duration::from_secs(3))
+            .claim_completion(
+                id.parse().expect("uuid"),
+                uuid::Uuid::new_v4(),
+                now,
+                now + Duration::from_secs(3)
+            )
             .await
             .expect("claim")
     );

@@ -59,6 +59,7 @@ fn to(status: UploadStatus) -> Transition {
         reject_reason: None,
         size: Some(42),
         enqueue: None,
+        claim: None,
     }
 }
 
@@ -309,62 +310,82 @@ async fn one_completion_claim_at_a_time() {
     repo.insert(&u).await.expect("insert");
     let now = db::now();
     let lease = now + Duration::from_secs(60);
+    let (first, second, third) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let (a, b) = tokio::join!(
-        repo.claim_completion(u.id, now, lease),
-        repo.claim_completion(u.id, now, lease),
+        repo.claim_completion(u.id, first, now, lease),
+        repo.claim_completion(u.id, second, now, lease),
     );
-    assert!(a.expect("a") ^ b.expect("b"), "exactly one claim wins");
+    let (a, b) = (a.expect("a"), b.expect("b"));
+    assert!(a ^ b, "exactly one claim wins");
+    let (holder, loser) = if a { (first, second) } else { (second, first) };
     assert!(
         !repo
-            .claim_completion(u.id, now, lease)
+            .claim_completion(u.id, third, now, lease)
             .await
             .expect("claim")
     );
-    // The holder renews its claim; the claim is then known by its new end.
+    // The holder renews its claim; nobody else can.
     let renewed = lease + Duration::from_secs(30);
     assert!(
-        repo.renew_completion(u.id, lease, renewed)
+        repo.renew_completion(u.id, holder, renewed)
+            .await
+            .expect("renew")
+    );
+    assert!(
+        !repo
+            .renew_completion(u.id, loser, renewed)
             .await
             .expect("renew")
     );
     // An expired claim (a node that died) can be taken over...
     let later = renewed + Duration::from_secs(1);
-    let taken = later + Duration::from_secs(60);
     assert!(
-        repo.claim_completion(u.id, later, taken)
+        repo.claim_completion(u.id, third, later, later + Duration::from_secs(60))
             .await
             .expect("claim")
     );
-    // ...after which the dead holder can neither renew nor release it.
+    // ...after which the old holder can neither renew it, nor release it, nor
+    // record an outcome under it.
     assert!(
         !repo
-            .renew_completion(u.id, renewed, taken + Duration::from_secs(60))
+            .renew_completion(u.id, holder, later + Duration::from_secs(120))
             .await
             .expect("renew")
     );
-    repo.release_completion(u.id, renewed)
+    repo.release_completion(u.id, holder)
         .await
         .expect("release");
     assert!(
         !repo
-            .claim_completion(u.id, later, later + Duration::from_secs(1))
+            .claim_completion(u.id, first, later, later + Duration::from_secs(1))
             .await
             .expect("claim"),
         "a stale holder's release leaves the new claim"
     );
-    repo.release_completion(u.id, taken).await.expect("release");
+    let stale = to(UploadStatus::Completed).claimed(holder);
     assert!(
-        repo.claim_completion(u.id, now, lease)
+        !repo
+            .transition(u.id, UploadStatus::Pending, &stale)
+            .await
+            .expect("transition"),
+        "a stale holder records nothing"
+    );
+    repo.release_completion(u.id, third).await.expect("release");
+    assert!(
+        repo.claim_completion(u.id, first, now, lease)
             .await
             .expect("claim after release")
     );
-    repo.release_completion(u.id, lease).await.expect("release");
-    repo.transition(u.id, UploadStatus::Pending, &to(UploadStatus::Completed))
-        .await
-        .expect("complete");
+    let fenced = to(UploadStatus::Completed).claimed(first);
+    assert!(
+        repo.transition(u.id, UploadStatus::Pending, &fenced)
+            .await
+            .expect("complete"),
+        "the holder records the outcome"
+    );
     assert!(
         !repo
-            .claim_completion(u.id, now, lease)
+            .claim_completion(u.id, second, now, lease)
             .await
             .expect("claim"),
         "final uploads are not claimed"

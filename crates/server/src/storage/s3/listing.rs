@@ -1,9 +1,11 @@
-//! Listing the multipart uploads a bucket holds, for the janitor's reconciliation.
+//! Listing what the bucket holds for the janitor: open multipart uploads, and
+//! staged objects.
 
 use time::OffsetDateTime;
 
 use super::{S3Store, classify, not_implemented};
-use crate::storage::{OpenMultipart, StorageError};
+use crate::keys::STAGING_PREFIX;
+use crate::storage::{OpenMultipart, StagedObject, StorageError};
 
 impl S3Store {
     /// Pages through ListMultipartUploads, keeping those started before `before`.
@@ -64,6 +66,50 @@ impl S3Store {
                 return Ok(Some(found));
             }
             (key_marker, upload_id_marker) = next;
+        }
+    }
+
+    /// Pages through ListObjectsV2 under the staging prefix, up to `limit`.
+    pub(super) async fn staged_objects(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<StagedObject>, StorageError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.settings.bucket)
+                .prefix(self.full_key(STAGING_PREFIX))
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(classify)?;
+            for object in out.contents() {
+                let Some(key) = object
+                    .key()
+                    .and_then(|k| k.strip_prefix(self.settings.key_prefix.as_str()))
+                else {
+                    continue;
+                };
+                found.push(StagedObject {
+                    key: key.to_owned(),
+                    last_modified: object
+                        .last_modified()
+                        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
+                });
+            }
+            let next = out.next_continuation_token().map(str::to_owned);
+            if out.is_truncated() != Some(true)
+                || found.len() >= limit
+                || next.is_none()
+                || next == token
+            {
+                found.truncate(limit);
+                return Ok(found);
+            }
+            token = next;
         }
     }
 }

@@ -29,7 +29,8 @@ use self::errors::{classify, is_not_found, not_implemented};
 use super::signer::{Signer, percent_encode};
 use super::{
     CachedCredentials, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget,
-    PresignedPart, PresignedPost, PresignedPut, Sse, StorageError, StoredPart, UploadTarget,
+    PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
+    UploadTarget,
 };
 use crate::secret::Secret;
 
@@ -269,6 +270,10 @@ impl ObjectStore for S3Store {
         limit: usize,
     ) -> Result<Option<Vec<OpenMultipart>>, StorageError> {
         self.open_multipart_uploads(before, limit).await
+    }
+
+    async fn list_staged(&self, limit: usize) -> Result<Vec<StagedObject>, StorageError> {
+        self.staged_objects(limit).await
     }
 
     async fn applies_sse(&self, sse: &Sse) -> Result<bool, StorageError> {

@@ -3,6 +3,7 @@
 //! or it is deleted (with any staged copy) and the upload is rejected.
 
 use uploadgate_api::UploadStatus;
+use uuid::Uuid;
 
 use super::super::{UploadError, Uploads};
 use crate::db::Upload;
@@ -17,24 +18,31 @@ impl Uploads {
         &self,
         upload: Upload,
         head: ObjectHead,
+        token: Uuid,
     ) -> Result<Upload, UploadError> {
         if let Some(reason) = self.size_problem(&upload, head.size) {
-            return self.reject(upload, reason).await;
+            return self.reject(upload, reason, token).await;
         }
         let start = self
             .store
             .read_start(&upload.key, &head.etag, sniff::SNIFF_LEN)
             .await?;
         if let Err(reason) = sniff::check(&upload.content_type, &start) {
-            return self.reject(upload, reason).await;
+            return self.reject(upload, reason, token).await;
         }
         if upload.multipart.is_none()
             && let Err(err) = self.store.delete(&upload.staging_key).await
         {
             tracing::warn!(upload = %upload.id, %err, "could not delete a promoted staging object");
         }
-        self.finish(upload, UploadStatus::Completed, None, Some(head.size))
-            .await
+        self.finish(
+            upload,
+            UploadStatus::Completed,
+            None,
+            Some(head.size),
+            token,
+        )
+        .await
     }
 
     /// Why `size` bytes cannot complete `upload`: not its declared size or,
@@ -54,16 +62,19 @@ impl Uploads {
     }
 
     /// Rejects `upload` and deletes what it left: the object at its key, if
-    /// any, and its staged object.
+    /// any, and its staged object. The claim is confirmed first: a completer
+    /// taken over while it stalled must not delete what its successor kept.
     pub(super) async fn reject(
         &self,
         upload: Upload,
         reason: String,
+        token: Uuid,
     ) -> Result<Upload, UploadError> {
         tracing::info!(upload = %upload.id, %reason, "upload rejected");
+        self.confirm_claim(upload.id, token).await?;
         self.store.delete(&upload.key).await?;
         self.store.delete(&upload.staging_key).await?;
-        self.finish(upload, UploadStatus::Rejected, Some(reason), None)
+        self.finish(upload, UploadStatus::Rejected, Some(reason), None, token)
             .await
     }
 }

@@ -28,6 +28,8 @@ use std::time::Duration;
 
 use uploadgate_api::{CompletedPart, Processing, UploadStatus};
 
+use uuid::Uuid;
+
 use super::{UploadError, Uploads};
 use crate::db::{self, NewJob, Transition, Upload};
 use crate::metrics::ProfileLabels;
@@ -43,8 +45,8 @@ const WAIT_FOR_OTHER: Duration = Duration::from_secs(25);
 const POLL: Duration = Duration::from_millis(100);
 
 enum Claim {
-    /// Ours until this instant, which identifies the claim.
-    Ours(Upload, time::OffsetDateTime),
+    /// Ours, under this token.
+    Ours(Upload, Uuid),
     SettledByAnother(Upload),
 }
 
@@ -78,60 +80,73 @@ impl Uploads {
             status if status.is_in_progress() => {}
             other => return Err(UploadError::NotPending(other)),
         }
-        let (upload, held) = match self.claim(upload).await? {
-            Claim::Ours(upload, held) => (upload, held),
+        let (upload, token) = match self.claim(upload).await? {
+            Claim::Ours(upload, token) => (upload, token),
             Claim::SettledByAnother(upload) => return Ok(upload),
         };
         let (id, owner) = (upload.id, upload.owner.clone());
         let work = async {
             match upload.multipart.clone() {
                 Some(multipart) => {
-                    self.complete_multipart(upload, &multipart, client_parts)
+                    self.complete_multipart(upload, &multipart, client_parts, token)
                         .await
                 }
-                None => self.complete_single(upload).await,
+                None => self.complete_single(upload, token).await,
             }
         };
         let result = tokio::select! {
             biased;
             result = work => result,
-            held = self.keep_claim(id, held) => {
+            () = self.keep_claim(id, token) => {
                 // Lost to another completer (this one stalled past the lease):
                 // stop here and let its outcome stand.
                 let now = self.db.find(id, &owner).await?.ok_or(UploadError::NotFound)?;
                 return if now.status.is_final() {
                     Ok(now)
                 } else {
-                    tracing::warn!(upload = %id, ?held, "lost a completion claim to another completer");
+                    tracing::warn!(upload = %id, "lost a completion claim to another completer");
                     Err(UploadError::CompletionInProgress)
                 };
             }
         };
         if result.is_err() {
             // Let a retry (this client's or another node's) start over at once.
-            if let Err(err) = self.db.release_completion(id, held).await {
+            if let Err(err) = self.db.release_completion(id, token).await {
                 tracing::warn!(upload = %id, %err, "could not release a completion claim");
             }
         }
         result
     }
 
-    /// Renews the completion claim held until `held` every `RENEW_EVERY`;
-    /// returns (ending the completion) only when the claim was lost. A
-    /// database hiccup is retried: the lease leaves room for two misses.
-    async fn keep_claim(
-        &self,
-        id: uuid::Uuid,
-        mut held: time::OffsetDateTime,
-    ) -> time::OffsetDateTime {
+    /// Renews the completion claim `token` holds every `RENEW_EVERY`; returns
+    /// (ending the completion) only when the claim is lost: taken over, or run
+    /// out while the database could not be reached to renew it.
+    async fn keep_claim(&self, id: Uuid, token: Uuid) {
+        let mut held_until = db::now() + COMPLETION_LEASE;
         loop {
             tokio::time::sleep(RENEW_EVERY).await;
             let until = db::now() + COMPLETION_LEASE;
-            match self.db.renew_completion(id, held, until).await {
-                Ok(true) => held = until,
-                Ok(false) => return held,
-                Err(err) => tracing::warn!(upload = %id, %err, "cannot renew a completion claim"),
+            match self.db.renew_completion(id, token, until).await {
+                Ok(true) => held_until = until,
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::warn!(upload = %id, %err, "cannot renew a completion claim");
+                    if db::now() >= held_until {
+                        return;
+                    }
+                }
             }
+        }
+    }
+
+    /// Renews the claim right before a step that cannot be undone (deleting
+    /// an object): one that stalled past its lease must not act.
+    async fn confirm_claim(&self, id: Uuid, token: Uuid) -> Result<(), UploadError> {
+        let until = db::now() + COMPLETION_LEASE;
+        if self.db.renew_completion(id, token, until).await? {
+            Ok(())
+        } else {
+            Err(UploadError::CompletionInProgress)
         }
     }
 
@@ -142,9 +157,13 @@ impl Uploads {
         let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
         loop {
             let now = db::now();
-            let until = now + COMPLETION_LEASE;
-            if self.db.claim_completion(upload.id, now, until).await? {
-                return Ok(Claim::Ours(upload, until));
+            let token = Uuid::new_v4();
+            if self
+                .db
+                .claim_completion(upload.id, token, now, now + COMPLETION_LEASE)
+                .await?
+            {
+                return Ok(Claim::Ours(upload, token));
             }
             tokio::time::sleep(POLL).await;
             upload = self
@@ -167,17 +186,17 @@ impl Uploads {
 
     /// A single-request upload: its staged object, copied to the final key
     /// and checked there.
-    async fn complete_single(&self, upload: Upload) -> Result<Upload, UploadError> {
+    async fn complete_single(&self, upload: Upload, token: Uuid) -> Result<Upload, UploadError> {
         // Promoted by a completion that died before recording it: check what is there.
         if let Some(head) = self.store.head(&upload.key).await? {
-            return self.check_and_finish(upload, head).await;
+            return self.check_and_finish(upload, head, token).await;
         }
         let Some(staged) = self.store.head(&upload.staging_key).await? else {
             return Err(UploadError::NothingUploaded);
         };
         // A size that cannot pass is refused before paying for a copy.
         if let Some(reason) = self.size_problem(&upload, staged.size) {
-            return self.reject(upload, reason).await;
+            return self.reject(upload, reason, token).await;
         }
         let sse = self.config.encryption(&upload.profile);
         self.store
@@ -187,18 +206,20 @@ impl Uploads {
             self.store.head(&upload.key).await?.ok_or_else(|| {
                 UploadError::Internal("object missing right after copying it".into())
             })?;
-        self.check_and_finish(upload, head).await
+        self.check_and_finish(upload, head, token).await
     }
 
-    /// Records the outcome unless another request recorded a final one first, whose
-    /// outcome wins. A concurrent non-final move (pending to uploading, when a part is
-    /// signed meanwhile) is retried from the state it left.
+    /// Records the outcome, if `token` still holds the claim, unless another
+    /// request recorded a final one first, whose outcome wins. A concurrent
+    /// non-final move (pending to uploading, when a part is signed meanwhile)
+    /// is retried from the state it left.
     async fn finish(
         &self,
         mut upload: Upload,
         to: UploadStatus,
         reject_reason: Option<String>,
         size: Option<u64>,
+        token: Uuid,
     ) -> Result<Upload, UploadError> {
         let change = Transition {
             to,
@@ -209,6 +230,7 @@ impl Uploads {
             enqueue: (to == UploadStatus::Completed)
                 .then(|| NewJob::pipeline(self.config.processors(&upload.profile)))
                 .flatten(),
+            claim: Some(token),
         };
         for _ in 0..3 {
             if self
@@ -239,6 +261,7 @@ impl Uploads {
                 }
                 return Ok(upload);
             }
+            let before = upload.status;
             upload = self
                 .db
                 .find(upload.id, &upload.owner)
@@ -246,6 +269,10 @@ impl Uploads {
                 .ok_or(UploadError::NotFound)?;
             if upload.status.is_final() {
                 return Ok(upload);
+            }
+            if upload.status == before {
+                // Same state, yet no change: the claim is no longer ours.
+                return Err(UploadError::CompletionInProgress);
             }
         }
         Err(UploadError::ConcurrentUpdate)

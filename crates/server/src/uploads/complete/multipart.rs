@@ -3,6 +3,7 @@
 //! key, then check the assembled object like any other.
 
 use uploadgate_api::CompletedPart;
+use uuid::Uuid;
 
 use super::super::{Invalid, UploadError, Uploads};
 use crate::db::{Multipart, Upload};
@@ -15,11 +16,12 @@ impl Uploads {
         upload: Upload,
         multipart: &Multipart,
         client_parts: Option<&[CompletedPart]>,
+        token: Uuid,
     ) -> Result<Upload, UploadError> {
         // Only storage's assembly writes the final key: an object there was
         // assembled by a completion that died before recording it.
         if let Some(head) = self.store.head(&upload.key).await? {
-            return self.check_and_finish(upload, head).await;
+            return self.check_and_finish(upload, head, token).await;
         }
         let stored = self
             .store
@@ -76,6 +78,6 @@ impl Uploads {
         let head = self.store.head(&upload.key).await?.ok_or_else(|| {
             UploadError::Internal("object missing right after completing its parts".into())
         })?;
-        self.check_and_finish(upload, head).await
+        self.check_and_finish(upload, head, token).await
     }
 }
