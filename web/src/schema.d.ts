@@ -104,6 +104,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/upload-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mints a short-lived bearer token for one user, restricted to one profile,
+         *     and optionally to a number of files and of bytes, with metadata pinned
+         *     into every upload it creates. The application's backend asks for it (an
+         *     API key with the `tokens` scope) and hands it to the user's browser.
+         */
+        post: operations["create_upload_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/uploads": {
         parameters: {
             query?: never;
@@ -111,7 +133,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's uploads, newest first. */
+        /**
+         * The caller's uploads, newest first. With an API key: the uploads of the
+         *     user `Uploadgate-User` names, or every user's (`admin` scope).
+         */
         get: operations["list_uploads"];
         put?: never;
         /**
@@ -255,6 +280,35 @@ export interface components {
              */
             size: number;
         };
+        /**
+         * @description What a scoped upload token may do: ask for one with an API key, hand it to
+         *     the user's browser, which uses it as a bearer token.
+         */
+        CreateUploadToken: {
+            /**
+             * Format: int64
+             * @description Bytes all its uploads together may declare.
+             */
+            maxBytes?: number | null;
+            /**
+             * Format: int32
+             * @description Uploads it may create.
+             */
+            maxFiles?: number | null;
+            /** @description Set on every upload it creates, over what the client sends. */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /** @description The only profile its uploads may use (default: `default`). */
+            profile?: string | null;
+            /**
+             * Format: int64
+             * @description Its lifetime in seconds: 1 to 86,400 (default 900).
+             */
+            ttlSeconds?: number | null;
+            /** @description The user its uploads belong to. */
+            user: string;
+        };
         /** @description A short-lived URL to read a completed upload. */
         DownloadLink: {
             /** Format: date-time */
@@ -266,7 +320,7 @@ export interface components {
          *     half of an error. Each code always comes with the same HTTP status.
          * @enum {string}
          */
-        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "rate_limited" | "internal_error" | "service_unavailable";
         /** @description What `POST /v1/events/s3` did with a notification. */
         EventsAccepted: {
             /**
@@ -461,6 +515,11 @@ export interface components {
                 [key: string]: string;
             };
             /**
+             * @description The user it belongs to (what an API key listing everybody's uploads
+             *     needs to tell them apart).
+             */
+            owner: string;
+            /**
              * Format: int32
              * @description Multipart uploads only: how many parts make the file.
              */
@@ -494,6 +553,14 @@ export interface components {
          * @enum {string}
          */
         UploadStatus: "pending" | "uploading" | "completed" | "rejected" | "aborted" | "expired";
+        UploadToken: {
+            /** Format: date-time */
+            expiresAt: string;
+            profile: string;
+            /** @description A bearer token: `Authorization: Bearer <token>`. */
+            token: string;
+            user: string;
+        };
         /** @description A part that storage holds. */
         UploadedPart: {
             etag: string;
@@ -676,6 +743,84 @@ export interface operations {
             };
             /** @description No such dead job of the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_upload_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUploadToken"];
+            };
+        };
+        responses: {
+            /** @description The token, shown once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadToken"];
+                };
+            };
+            /** @description Unknown profile, bad limits or metadata */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an API key with the tokens scope (`not_permitted`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

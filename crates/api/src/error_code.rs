@@ -39,6 +39,12 @@ pub enum ErrorCode {
     // 403
     /// Over a per-user quota; retrying does not help until usage goes down.
     QuotaExceeded,
+    /// Not what this credential may do: an API key without the scope, a
+    /// scoped upload token outside its profile, a route for API keys only.
+    NotPermitted,
+    /// A scoped upload token has created all the files, or declared all the
+    /// bytes, it allows (or has expired since).
+    TokenLimitReached,
     // 404
     /// No such route.
     NotFound,
@@ -103,7 +109,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server sends (all but `Unknown`).
-    pub const ALL: [ErrorCode; 45] = [
+    pub const ALL: [ErrorCode; 47] = [
         Self::InvalidBody,
         Self::InvalidJson,
         Self::InvalidQuery,
@@ -121,6 +127,8 @@ impl ErrorCode {
         Self::NoPartLayout,
         Self::Unauthorized,
         Self::QuotaExceeded,
+        Self::NotPermitted,
+        Self::TokenLimitReached,
         Self::NotFound,
         Self::UploadNotFound,
         Self::JobNotFound,
@@ -170,7 +178,7 @@ impl ErrorCode {
             | Self::ChecksumPerPart
             | Self::NoPartLayout => 400,
             Self::Unauthorized => 401,
-            Self::QuotaExceeded => 403,
+            Self::QuotaExceeded | Self::NotPermitted | Self::TokenLimitReached => 403,
             Self::NotFound | Self::UploadNotFound | Self::JobNotFound | Self::NotEnabled => 404,
             Self::MethodNotAllowed => 405,
             Self::UploadFinished
@@ -219,6 +227,8 @@ impl ErrorCode {
             Self::NoPartLayout => "no_part_layout",
             Self::Unauthorized => "unauthorized",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::NotPermitted => "not_permitted",
+            Self::TokenLimitReached => "token_limit_reached",
             Self::NotFound => "not_found",
             Self::UploadNotFound => "upload_not_found",
             Self::JobNotFound => "job_not_found",

@@ -6,6 +6,7 @@
 mod error_code;
 mod problem;
 mod processing;
+mod tokens;
 mod uploads;
 
 pub use error_code::ErrorCode;
@@ -13,6 +14,7 @@ pub use problem::Problem;
 pub use processing::{
     EventsAccepted, Job, JobList, JobState, Processing, ProcessingState, ScanResult, Thumbnail,
 };
+pub use tokens::{CreateUploadToken, UploadToken};
 pub use uploads::{
     CompleteUpload, CompletedPart, CreateUpload, DownloadLink, SignParts, SignedPart, SignedParts,
     UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus, UploadedPart,

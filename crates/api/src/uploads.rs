@@ -124,6 +124,9 @@ pub enum UploadInstructions {
 #[serde(rename_all = "camelCase")]
 pub struct UploadRecord {
     pub id: Uuid,
+    /// The user it belongs to (what an API key listing everybody's uploads
+    /// needs to tell them apart).
+    pub owner: String,
     pub status: UploadStatus,
     /// The object's final key in the bucket.
     pub key: String,

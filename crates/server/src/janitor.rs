@@ -70,6 +70,12 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
         .await?;
     report.staged_deleted = staged;
     report.cleanup_failures += failures;
+    // Scoped upload tokens that expired a day ago cannot be used any more.
+    uploads
+        .db
+        .access()
+        .drop_grants(db::now() - time::Duration::days(1))
+        .await?;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
     report.cleanup_failures += orphans.failures;

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::Hs256;
+use crate::auth::{ApiKeys, Gate, Hs256, Issuers};
 use crate::config::Config;
 use crate::data_dir;
 use crate::db::{Database, PgRepo, SqliteRepo};
@@ -78,8 +78,15 @@ impl Server {
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?, &config.auth));
         let api_url = config.api_public_url(bound);
+        let issuers = Arc::new(Issuers::new(&config.auth.issuers));
+        let gate = Gate {
+            secret: tokens.clone(),
+            issuers: issuers.clone(),
+            api_keys: ApiKeys::new(db.clone()),
+        };
         let uploads = Uploads::new(config, db, Arc::new(object_store));
-        let mut state = AppState::new(uploads, tokens.clone());
+        let mut state = AppState::new(uploads, Arc::new(gate), tokens.clone());
+        state.issuers = issuers;
         state.cors_origins = cors_origins;
         // The embedded store brings its own CORS layer; an external bucket needs rules.
         state.check_bucket_cors = embedded_store.is_none();
@@ -127,6 +134,7 @@ impl Server {
             ..
         } = self;
         let (stop_background, background_stopped) = watch::channel(false);
+        state.issuers.spawn_refreshers(&background_stopped);
         let janitor = janitor::spawn(state.uploads.clone(), background_stopped.clone());
         let workers = processing::spawn(state.uploads.clone(), background_stopped);
         let served = axum::serve(
@@ -277,6 +285,11 @@ fn database_url(config: &Config) -> anyhow::Result<String> {
         }
     };
     Ok(url)
+}
+
+/// The configured database, migrated (`uploadgate keys`, and `serve`).
+pub async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {
+    connect_db(&database_url(config)?).await
 }
 
 /// SQLite for `sqlite:` URLs, PostgreSQL for `postgres://` and `postgresql://`.

@@ -5,7 +5,8 @@
 //!   by a typed closure;
 //! - `Api`: typed requests to any running API, in-process or the real binary
 //!   (`binary`), and the create-PUT-complete flow written once;
-//! - `engines`: the external engines the environment names.
+//! - `engines`: the external engines the environment names;
+//! - `oidc`: a real OpenID provider, for identity tests.
 //!
 //! No mocks: every request goes over HTTP to a real server and a real store.
 
@@ -14,6 +15,7 @@ mod app;
 pub mod binary;
 pub mod engines;
 mod flow;
+pub mod oidc;
 
 pub use api::Api;
 pub use app::{Node, TestApp, TestAppBuilder};

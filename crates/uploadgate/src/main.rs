@@ -1,6 +1,7 @@
 //! `uploadgate`: parse the command line, load config, run the chosen job.
 
 mod client;
+mod keys;
 mod logging;
 
 use std::path::PathBuf;
@@ -57,6 +58,11 @@ enum Command {
     /// Run post-processing job workers only (`serve` runs `workers.concurrency`
     /// of them too); for scaling out next to an external store.
     Worker,
+    /// API keys for the application's backend.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Print a bearer token for a user, signed with the server's secret.
     Token {
         #[arg(long)]
@@ -137,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("the worker stopped with an error")
         }
+        Command::Keys { command } => keys::run(&config, command).await,
         Command::Token { user, ttl } => {
             let tokens = Hs256::new(&jwt_secret(&config)?, &config.auth);
             println!("{}", tokens.mint(&user, ttl)?);

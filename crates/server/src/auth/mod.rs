@@ -1,17 +1,122 @@
-//! Who is calling. Bearer tokens only for now; the trait leaves room for JWKS
-//! (RS256/ES256 identity providers) and hashed API keys as further implementations.
+//! Who is calling: a user with a bearer token (signed with uploadgate's own
+//! secret, or by a trusted identity provider), a scoped upload token minted
+//! for one user, or the application's backend with an API key.
 
+mod api_keys;
+mod cache;
+mod gate;
 mod hs256;
+mod issuers;
+mod jwks;
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
-pub use hs256::Hs256;
+pub use api_keys::{API_KEY_PREFIX, ApiKeys, NewApiKey, hash_api_key};
+pub use gate::Gate;
+pub use hs256::{Hs256, MAX_USER_LEN, UploadTokenRequest};
+pub use issuers::Issuers;
 
-/// The authenticated caller.
+/// Refuses a user id that would not fit keys and log lines.
+pub fn check_user_id(user: &str) -> Result<(), AuthError> {
+    hs256::check_user(user)
+}
+
+/// A user the request acts for, and how it was established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// Stable user id (`sub`); scopes every upload.
+    /// Stable user id (`sub`, or the issuer's `user_claim`); scopes every upload.
     pub user: String,
+    pub via: Via,
+}
+
+impl Principal {
+    /// A user authenticated by a plain bearer token.
+    pub fn user(user: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            via: Via::Token,
+        }
+    }
+
+    /// The client address whose rate limit this request counts against:
+    /// none for an API key, whose backend acts for many users from one
+    /// address by design (each user's own rate still applies).
+    pub fn rate_address(&self, ip: Option<std::net::IpAddr>) -> Option<std::net::IpAddr> {
+        match self.via {
+            Via::ApiKey(_) => None,
+            Via::Token | Via::UploadToken(_) => ip,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A bearer token: uploadgate's own, or a trusted issuer's.
+    Token,
+    /// A scoped upload token: what its uploads may be.
+    UploadToken(Grant),
+    /// The application's backend, with an API key, acting for the user.
+    ApiKey(String),
+}
+
+/// The restrictions of a scoped upload token, enforced at every creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The token's `jti`: its counters live in the database under it.
+    pub id: Uuid,
+    /// The only profile its uploads may use.
+    pub profile: String,
+    /// Bytes all its uploads together may declare.
+    pub max_bytes: Option<u64>,
+    /// Uploads it may create.
+    pub max_files: Option<u32>,
+    /// Metadata set on every upload it creates, over what the client sends.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Act for any user on API v1 (with `Uploadgate-User`).
+    Uploads,
+    /// Mint scoped upload tokens.
+    Tokens,
+    /// What needs no user: every user's uploads and jobs.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Self::Uploads, Self::Tokens, Self::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Uploads => "uploads",
+            Self::Tokens => "tokens",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// An application backend's API key, as verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// Who presented the credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    User(Principal),
+    Backend(KeyHolder),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,10 +125,13 @@ pub enum AuthError {
     Expired,
     #[error("the token is not valid: {0}")]
     Invalid(String),
+    /// Storage of API keys cannot be read now; the caller may retry.
+    #[error("credentials cannot be checked now")]
+    Unavailable,
 }
 
 #[async_trait]
 pub trait Authenticator: Send + Sync + std::fmt::Debug {
-    /// Checks a bearer token (without the `Bearer ` prefix).
-    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError>;
+    /// Checks a bearer credential (without the `Bearer ` prefix).
+    async fn authenticate(&self, credential: &str) -> Result<Caller, AuthError>;
 }

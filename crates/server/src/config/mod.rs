@@ -1,6 +1,6 @@
 //! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
 
-mod auth;
+pub mod auth;
 pub mod env;
 mod limits;
 mod processing;
@@ -207,6 +207,7 @@ impl Config {
                 .map_err(ConfigError::Invalid)?;
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.auth.validate().map_err(ConfigError::Invalid)?;
         self.workers.validate().map_err(ConfigError::Invalid)?;
         self.scan.validate().map_err(ConfigError::Invalid)?;
         self.thumbnails.validate().map_err(ConfigError::Invalid)?;

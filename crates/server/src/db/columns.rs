@@ -12,7 +12,7 @@ use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
-     multipart_upload_id, part_size, part_count, processing, reserved";
+     multipart_upload_id, part_size, part_count, processing, reserved, grant_id";
 
 /// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
 /// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected
@@ -23,6 +23,23 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          completed_at = COALESCE($4, completed_at), \
          size = COALESCE($5, size) \
      WHERE id = $6 AND status = $7 AND (CAST($8 AS TEXT) IS NULL OR completing_by = $8)";
+
+/// A page of uploads, newest first: `$1` owner, `$2` status, `$3` the id to
+/// start before (each NULL: any), `$4` limit. Two statements, so that one
+/// owner's page reads that owner's index range.
+pub fn list(by_owner: bool) -> String {
+    let owner = if by_owner {
+        "owner = $1"
+    } else {
+        "CAST($1 AS TEXT) IS NULL"
+    };
+    format!(
+        "SELECT {COLUMNS} FROM uploads \
+         WHERE {owner} AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
+           AND (CAST($3 AS TEXT) IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4"
+    )
+}
 
 /// Multipart uploads being sent in parts their clients size (no recorded
 /// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
@@ -174,6 +191,7 @@ where
             )
             .push_bind(c.processing)
             .push_bind(c.reserved)
+            .push_bind(u.grant.map(|g| g.to_string()))
             .push_bind(millis(u.created_at));
     });
     Ok(query)
@@ -265,6 +283,10 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         .map(|json| serde_json::from_str(&json).map_err(|_| column.corrupt()))
         .transpose()?;
     let reserved = u64::try_from(column.required_int()?).map_err(|_| column.corrupt())?;
+    let grant = column
+        .text()?
+        .map(|id| Uuid::parse_str(&id).map_err(|_| column.corrupt()))
+        .transpose()?;
     let layout = match (size, part_size, part_count) {
         (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
             size,
@@ -293,6 +315,7 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         multipart: multipart_upload_id.map(|upload_id| Multipart { upload_id, layout }),
         processing,
         reserved,
+        grant,
     })
 }
 

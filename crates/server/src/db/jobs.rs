@@ -101,10 +101,10 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, DbError>;
     /// The jobs of one upload, oldest first.
     async fn jobs_of(&self, upload_id: Uuid) -> Result<Vec<Job>, DbError>;
-    /// `owner`'s jobs in `state`, newest first.
+    /// `owner`'s jobs in `state` (every owner's for `None`), newest first.
     async fn jobs_in_state(
         &self,
-        owner: &str,
+        owner: Option<&str>,
         state: JobState,
         limit: u32,
     ) -> Result<Vec<Job>, DbError>;

@@ -1,5 +1,6 @@
 //! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
+mod access;
 mod claims;
 mod columns;
 mod error;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 use crate::keys;
 use crate::multipart::Layout;
 
+pub use access::{AccessStore, ApiKeyRecord, GrantRecord};
 pub use error::DbError;
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use postgres::PgRepo;
@@ -65,6 +67,9 @@ pub struct Upload {
     /// (its profile's `max_size`; 0 when the size was declared): quotas count
     /// it in place of the size.
     pub reserved: u64,
+    /// The grant of the scoped upload token that created it, if one did:
+    /// such a token reaches only the uploads it created.
+    pub grant: Option<Uuid>,
 }
 
 /// How the bytes of an upload travel to storage.
@@ -193,8 +198,8 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
             .await?
             .filter(|u| u.key == key || u.staging_key == key))
     }
-    /// Newest first.
-    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
+    /// `owner`'s uploads (every owner's for `None`), newest first.
+    async fn list(&self, owner: Option<&str>, filter: &ListFilter) -> Result<Vec<Upload>, DbError>;
     /// Moves `id` from `from` to `change.to`, queueing `change.enqueue` (and
     /// marking the upload as processing) in the same transaction; false when it
     /// was no longer in `from` (another request or node got there first).
@@ -256,4 +261,6 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
 /// completing an upload and queueing its processing commit together.
 pub trait Database: UploadRepo {
     fn jobs(&self) -> &dyn JobQueue;
+    /// API keys and scoped upload tokens' spending.
+    fn access(&self) -> &dyn AccessStore;
 }

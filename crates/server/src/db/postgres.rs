@@ -8,12 +8,14 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use super::access::SqlAccess;
 use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
-    Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery,
+    AccessStore, Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage,
+    UsageQuery,
 };
 
 /// Shared by several uploadgate nodes: every state change is one conditional
@@ -26,6 +28,7 @@ pub struct PgRepo {
     inserts: GroupCommit,
     jobs: SqlJobs<Postgres>,
     claims: Claims<Postgres>,
+    access: SqlAccess<Postgres>,
 }
 
 /// Workers on several nodes claim at once; each skips rows another has locked.
@@ -53,6 +56,10 @@ impl PgRepo {
         Self {
             jobs: SqlJobs::new(pool.clone(), pool.clone(), DIALECT),
             claims: Claims(pool.clone()),
+            access: SqlAccess {
+                writer: pool.clone(),
+                reader: pool.clone(),
+            },
             pool,
             inserts: GroupCommit::start(move |uploads| insert_rows(writer.clone(), uploads)),
         }
@@ -70,6 +77,10 @@ async fn insert_rows(pool: PgPool, uploads: Arc<[Upload]>) -> Result<(), DbError
 impl Database for PgRepo {
     fn jobs(&self) -> &dyn JobQueue {
         &self.jobs
+    }
+
+    fn access(&self) -> &dyn AccessStore {
+        &self.access
     }
 }
 
@@ -90,19 +101,14 @@ impl UploadRepo for PgRepo {
         row.as_ref().map(columns::from_row).transpose()
     }
 
-    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads \
-             WHERE owner = $1 AND ($2::text IS NULL OR status = $2) \
-               AND ($3::text IS NULL OR id < $3) \
-             ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(owner)
-        .bind(filter.status.map(UploadStatus::as_str))
-        .bind(filter.before.map(|id| id.to_string()))
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.pool)
-        .await?;
+    async fn list(&self, owner: Option<&str>, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&columns::list(owner.is_some()))
+            .bind(owner)
+            .bind(filter.status.map(UploadStatus::as_str))
+            .bind(filter.before.map(|id| id.to_string()))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(columns::from_row).collect()
     }
 

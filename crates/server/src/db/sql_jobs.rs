@@ -118,11 +118,12 @@ mod sql {
         format!("SELECT {COLUMNS} FROM jobs WHERE upload_id = $1 ORDER BY created_at, id")
     }
 
-    /// `$1` owner, `$2` state, `$3` limit.
+    /// `$1` owner (NULL: every owner), `$2` state, `$3` limit.
     pub fn in_state() -> String {
         format!(
             "SELECT {COLUMNS} FROM jobs \
-             WHERE state = $2 AND upload_id IN (SELECT id FROM uploads WHERE owner = $1) \
+             WHERE state = $2 \
+               AND (CAST($1 AS TEXT) IS NULL OR upload_id IN (SELECT id FROM uploads WHERE owner = $1)) \
              ORDER BY id DESC LIMIT $3"
         )
     }
@@ -399,12 +400,12 @@ where
 
     async fn jobs_in_state(
         &self,
-        owner: &str,
+        owner: Option<&str>,
         state: JobState,
         limit: u32,
     ) -> Result<Vec<Job>, DbError> {
         let rows = sqlx::query(&sql::in_state())
-            .bind(owner.to_owned())
+            .bind(owner.map(str::to_owned))
             .bind(state.as_str())
             .bind(i64::from(limit))
             .fetch_all(&self.reader)

@@ -9,13 +9,15 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
+use super::access::SqlAccess;
 use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
-    Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage, UsageQuery,
+    AccessStore, Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage,
+    UsageQuery,
 };
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,7 @@ pub struct SqliteRepo {
     inserts: GroupCommit,
     jobs: SqlJobs<Sqlite>,
     claims: Claims<Sqlite>,
+    access: SqlAccess<Sqlite>,
 }
 
 const DIALECT: Dialect = Dialect {
@@ -68,7 +71,11 @@ impl SqliteRepo {
         let inserts = GroupCommit::start(move |uploads| insert_rows(pool.clone(), uploads));
         Ok(Self {
             jobs: SqlJobs::new(writer.clone(), readers.clone(), DIALECT),
-            claims: Claims(writer),
+            claims: Claims(writer.clone()),
+            access: SqlAccess {
+                writer,
+                reader: readers.clone(),
+            },
             readers,
             points,
             inserts,
@@ -88,6 +95,10 @@ impl Database for SqliteRepo {
     fn jobs(&self) -> &dyn JobQueue {
         &self.jobs
     }
+
+    fn access(&self) -> &dyn AccessStore {
+        &self.access
+    }
 }
 
 #[async_trait]
@@ -103,21 +114,14 @@ impl UploadRepo for SqliteRepo {
         )
     }
 
-    async fn list(&self, owner: &str, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
-        // An absent filter binds NULL, so one statement serves every combination.
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads \
-             WHERE owner = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR id < ?) \
-             ORDER BY id DESC LIMIT ?"
-        ))
-        .bind(owner)
-        .bind(filter.status.map(UploadStatus::as_str))
-        .bind(filter.status.map(UploadStatus::as_str))
-        .bind(filter.before.map(|id| id.to_string()))
-        .bind(filter.before.map(|id| id.to_string()))
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.readers)
-        .await?;
+    async fn list(&self, owner: Option<&str>, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&columns::list(owner.is_some()))
+            .bind(owner)
+            .bind(filter.status.map(UploadStatus::as_str))
+            .bind(filter.before.map(|id| id.to_string()))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter().map(columns::from_row).collect()
     }
 

@@ -103,6 +103,8 @@ impl From<UploadError> for ApiError {
             UploadError::Internal(cause) => return Self::internal(cause),
             UploadError::NotFound => C::UploadNotFound,
             UploadError::QuotaExceeded(_) => C::QuotaExceeded,
+            UploadError::NotPermitted(_) => C::NotPermitted,
+            UploadError::TokenLimitReached => C::TokenLimitReached,
             UploadError::NotMultipart => C::NotMultipart,
             UploadError::ClientChosenParts => C::ClientChosenParts,
             UploadError::NotPending(_) => C::UploadNotPending,
@@ -182,7 +184,10 @@ impl From<StorageError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
-        Self::unauthorized(err.to_string())
+        match err {
+            AuthError::Unavailable => Self::unavailable("the database", err),
+            _ => Self::unauthorized(err.to_string()),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Hs256, Issuers};
 use crate::rate_limit::RateLimits;
 use crate::uploads::Uploads;
 
@@ -21,6 +21,10 @@ pub struct Shared {
     /// The domain: every operation on an upload.
     pub uploads: Uploads,
     pub auth: Arc<dyn Authenticator>,
+    /// Signs the scoped upload tokens API keys ask for.
+    pub signer: Arc<Hs256>,
+    /// The trusted issuers, for readiness.
+    pub issuers: Arc<Issuers>,
     pub rate_limits: Arc<RateLimits>,
     /// Browser origins allowed to call the API.
     pub cors_origins: Arc<[String]>,
@@ -32,8 +36,10 @@ impl AppState {
     /// State over `uploads`, with rate limits from its config; the API's CORS
     /// origins default to the configured ones, and the bucket's CORS rules go
     /// unchecked (see the public fields to change either).
-    pub fn new(uploads: Uploads, auth: Arc<dyn Authenticator>) -> Self {
+    pub fn new(uploads: Uploads, auth: Arc<dyn Authenticator>, signer: Arc<Hs256>) -> Self {
         Self(Arc::new(Shared {
+            signer,
+            issuers: Arc::default(),
             cors_origins: uploads.config.cors_origins.clone().into(),
             check_bucket_cors: false,
             rate_limits: Arc::new(RateLimits::new(&uploads.config.limits)),

@@ -5,6 +5,7 @@
 
 use uploadgate_api::{CreateUpload, UploadInstructions, UploadMethod};
 
+use super::grants::Spent;
 use super::intake::{self, Intent};
 use super::{Invalid, UploadError, Uploads};
 use crate::auth::Principal;
@@ -19,9 +20,11 @@ impl Uploads {
     pub async fn create(
         &self,
         user: &Principal,
-        req: CreateUpload,
+        mut req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let method = req.method.unwrap_or(UploadMethod::Put);
+        let mut metadata = req.metadata.take().unwrap_or_default();
+        Self::restrict(user, &mut req.profile, &mut metadata)?;
         let layout = match self
             .config
             .profiles
@@ -36,28 +39,62 @@ impl Uploads {
             content_type: &req.content_type,
             size: Some(req.size),
             checksum_sha256: req.checksum_sha256,
-            metadata: req.metadata.unwrap_or_default(),
+            metadata,
         };
         let how = match (layout, method) {
             (Some(_), _) => Method::Multipart,
             (None, UploadMethod::Put) => Method::Put,
             (None, UploadMethod::Post) => Method::Post,
         };
-        let (mut upload, profile) = intake::accept(&self.config, user, intent, how)?;
-        self.check_quota(&upload).await?;
-
-        let instructions = match layout {
-            Some(layout) => {
-                self.start_multipart(&mut upload, Some(layout)).await?;
-                UploadInstructions::Multipart {
-                    part_size: layout.part_size,
-                    part_count: layout.part_count,
+        let (mut upload, profile, spent) = self.admit(user, intent, how).await?;
+        let made = async {
+            let instructions = match layout {
+                Some(layout) => {
+                    self.start_multipart(&mut upload, Some(layout)).await?;
+                    UploadInstructions::Multipart {
+                        part_size: layout.part_size,
+                        part_count: layout.part_count,
+                    }
                 }
+                None => self.presign_single(&upload, method, profile).await?,
+            };
+            self.record_new(&upload).await?;
+            Ok(instructions)
+        }
+        .await;
+        match made {
+            Ok(instructions) => Ok((upload, instructions)),
+            Err(err) => {
+                self.refund(spent).await;
+                Err(err)
             }
-            None => self.presign_single(&upload, method, profile).await?,
+        }
+    }
+
+    /// Holds a new upload to its caller's credential (a scoped upload
+    /// token's profile and metadata), its profile and its owner's quotas,
+    /// and spends it from the token's grant. Nothing is stored yet but the
+    /// spending, which the caller refunds if the creation fails.
+    async fn admit(
+        &self,
+        user: &Principal,
+        intent: Intent<'_>,
+        method: Method,
+    ) -> Result<(Upload, &Profile, Option<Spent>), UploadError> {
+        let mut profile = intent.profile.map(str::to_owned);
+        let mut metadata = intent.metadata;
+        Self::restrict(user, &mut profile, &mut metadata)?;
+        let intent = Intent {
+            profile: profile.as_deref(),
+            metadata,
+            ..intent
         };
-        self.record_new(&upload).await?;
-        Ok((upload, instructions))
+        let (upload, profile) = intake::accept(&self.config, user, intent, method)?;
+        self.check_quota(&upload).await?;
+        let spent = self
+            .spend(user, upload.size.unwrap_or(upload.reserved))
+            .await?;
+        Ok((upload, profile, spent))
     }
 
     /// Companion's `s3/params`: a POST form for a file of undeclared size. The
@@ -68,22 +105,31 @@ impl Uploads {
         user: &Principal,
         intent: Intent<'_>,
     ) -> Result<(Upload, PresignedPost), UploadError> {
-        let (upload, profile) = intake::accept(&self.config, user, intent, Method::Post)?;
-        self.check_quota(&upload).await?;
-        let post = self
-            .store
-            .presign_post(&UploadTarget {
-                key: &upload.staging_key,
-                content_type: &upload.content_type,
-                size: profile.max_size,
-                min_size: 1,
-                checksum_sha256: None,
-                expires_in: profile.url_ttl,
-                sse: profile.encryption().as_ref(),
-            })
-            .await?;
-        self.record_new(&upload).await?;
-        Ok((upload, post))
+        let (upload, profile, spent) = self.admit(user, intent, Method::Post).await?;
+        let made = async {
+            let post = self
+                .store
+                .presign_post(&UploadTarget {
+                    key: &upload.staging_key,
+                    content_type: &upload.content_type,
+                    size: profile.max_size,
+                    min_size: 1,
+                    checksum_sha256: None,
+                    expires_in: profile.url_ttl,
+                    sse: profile.encryption().as_ref(),
+                })
+                .await?;
+            self.record_new(&upload).await?;
+            Ok(post)
+        }
+        .await;
+        match made {
+            Ok(post) => Ok((upload, post)),
+            Err(err) => {
+                self.refund(spent).await;
+                Err(err)
+            }
+        }
     }
 
     /// Companion's `s3/multipart`: a multipart upload whose client chooses
@@ -93,10 +139,16 @@ impl Uploads {
         user: &Principal,
         intent: Intent<'_>,
     ) -> Result<Upload, UploadError> {
-        let (mut upload, _) = intake::accept(&self.config, user, intent, Method::Multipart)?;
-        self.check_quota(&upload).await?;
-        self.start_multipart(&mut upload, None).await?;
-        self.record_new(&upload).await?;
+        let (mut upload, _, spent) = self.admit(user, intent, Method::Multipart).await?;
+        let made = async {
+            self.start_multipart(&mut upload, None).await?;
+            self.record_new(&upload).await
+        }
+        .await;
+        if let Err(err) = made {
+            self.refund(spent).await;
+            return Err(err);
+        }
         Ok(upload)
     }
 

@@ -18,6 +18,12 @@ pub enum UploadError {
     /// Recording it would take its owner over a quota.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// Not what this caller's credential allows.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// A scoped upload token has spent what it allows, or expired.
+    #[error("this upload token has created all the files or bytes it allows, or has expired")]
+    TokenLimitReached,
     #[error("this upload is sent in one request, not in parts")]
     NotMultipart,
     #[error(

@@ -9,7 +9,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::Invalid;
-use crate::auth::Principal;
+use crate::auth::{Principal, Via};
 use crate::config::{Config, DEFAULT_PROFILE, Profile, is_token};
 use crate::db::{self, Method, Upload};
 use crate::keys;
@@ -79,6 +79,10 @@ pub fn accept<'c>(
         } else {
             profile.max_size
         },
+        grant: match &user.via {
+            Via::UploadToken(grant) => Some(grant.id),
+            Via::Token | Via::ApiKey(_) => None,
+        },
     };
     Ok((upload, profile))
 }
@@ -134,7 +138,7 @@ fn check_checksum(checksum: &str) -> Result<(), Invalid> {
     }
 }
 
-fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Invalid> {
+pub fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), Invalid> {
     let invalid = Invalid::Metadata;
     if metadata.len() > MAX_METADATA_ENTRIES {
         return Err(invalid(format!("at most {MAX_METADATA_ENTRIES} entries")));

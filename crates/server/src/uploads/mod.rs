@@ -11,6 +11,7 @@ mod create;
 mod error;
 mod event;
 mod expire;
+mod grants;
 mod intake;
 mod jobs;
 mod parts;

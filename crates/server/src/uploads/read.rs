@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::view::{job_record, record};
 use super::{UploadError, Uploads};
-use crate::auth::Principal;
+use crate::auth::{Principal, Via};
 use crate::config::Processor;
 use crate::db::{Job, ListFilter, Upload};
 use crate::multipart::usable_parts;
@@ -19,11 +19,13 @@ pub type UploadedParts = Vec<StoredPart>;
 impl Uploads {
     /// The caller's upload `id`. A malformed id, a missing one and another user's
     /// are all `NotFound`: another user's upload is not revealed.
+    /// A scoped upload token sees only uploads of its profile.
     pub async fn find_own(&self, user: &Principal, id: &str) -> Result<Upload, UploadError> {
         let id = Uuid::parse_str(id).map_err(|_| UploadError::NotFound)?;
         self.db
             .find(id, &user.user)
             .await?
+            .filter(|upload| within_grant(user, upload))
             .ok_or(UploadError::NotFound)
     }
 
@@ -42,18 +44,21 @@ impl Uploads {
             .await?
             .ok_or(UploadError::NotFound)?;
         match &upload.multipart {
-            Some(multipart) if multipart.upload_id == upload_id => Ok(upload),
+            Some(multipart) if multipart.upload_id == upload_id && within_grant(user, &upload) => {
+                Ok(upload)
+            }
             _ => Err(UploadError::NotFound),
         }
     }
 
-    /// The caller's uploads, newest first, each with its thumbnail links.
+    /// The caller's uploads (every user's for `None`: an administrator),
+    /// newest first, each with its thumbnail links.
     pub async fn list(
         &self,
-        user: &Principal,
+        user: Option<&Principal>,
         filter: &ListFilter,
     ) -> Result<Vec<UploadRecord>, UploadError> {
-        let uploads = self.db.list(&user.user, filter).await?;
+        let uploads = self.db.list(user.map(|u| u.user.as_str()), filter).await?;
         let mut records = Vec::with_capacity(uploads.len());
         for upload in &uploads {
             let mut view = record(upload);
@@ -66,9 +71,17 @@ impl Uploads {
     /// Everything about one upload: the record with thumbnail links and jobs
     /// and, for a multipart upload in progress, the parts storage holds now
     /// (`uploadedParts`), to resume from.
-    pub async fn describe(&self, upload: &Upload) -> Result<UploadRecord, UploadError> {
+    /// An upload token, which sends files and does not read them, gets no
+    /// thumbnail links.
+    pub async fn describe(
+        &self,
+        user: &Principal,
+        upload: &Upload,
+    ) -> Result<UploadRecord, UploadError> {
         let mut view = record(upload);
-        self.add_thumbnail_links(&mut view).await?;
+        if !matches!(user.via, Via::UploadToken(_)) {
+            self.add_thumbnail_links(&mut view).await?;
+        }
         if let Some(processing) = view.processing.as_mut() {
             processing.jobs = self
                 .db
@@ -173,17 +186,17 @@ impl Uploads {
         }
     }
 
-    /// The caller's jobs in `state`, newest first.
+    /// The caller's jobs in `state` (every user's for `None`), newest first.
     pub async fn jobs_in_state(
         &self,
-        user: &Principal,
+        user: Option<&Principal>,
         state: JobState,
         limit: u32,
     ) -> Result<Vec<Job>, UploadError> {
         Ok(self
             .db
             .jobs()
-            .jobs_in_state(&user.user, state, limit)
+            .jobs_in_state(user.map(|u| u.user.as_str()), state, limit)
             .await?)
     }
 
@@ -199,5 +212,14 @@ impl Uploads {
             thumbnail.url = Some(self.store.presign_get(&thumbnail.key, name, ttl).await?);
         }
         Ok(())
+    }
+}
+
+/// Whether `upload` is one `user`'s credential may reach: a scoped upload
+/// token, only the uploads it created.
+fn within_grant(user: &Principal, upload: &Upload) -> bool {
+    match &user.via {
+        Via::UploadToken(grant) => upload.grant == Some(grant.id),
+        Via::Token | Via::ApiKey(_) => true,
     }
 }

@@ -9,6 +9,7 @@ pub fn record(upload: &Upload) -> UploadRecord {
     let layout = upload.multipart.as_ref().and_then(|m| m.layout);
     UploadRecord {
         id: upload.id,
+        owner: upload.owner.clone(),
         status: upload.status,
         key: upload.key.clone(),
         profile: upload.profile.clone(),

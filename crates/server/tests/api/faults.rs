@@ -47,7 +47,7 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
         Arc::new(db),
         Arc::new(store),
     );
-    let state = AppState::new(uploads, auth.clone());
+    let state = AppState::new(uploads, auth.clone(), auth.clone());
     (state, auth)
 }
 

@@ -1,12 +1,14 @@
 //! Integration tests: the real server and the real embedded S3 store over HTTP.
 //! One binary, so the whole suite links once.
 
+mod api_keys;
 mod auth;
 mod companion;
 mod create;
 mod encryption;
 mod faults;
 mod hostile_input;
+mod issuers;
 mod janitor;
 mod lifecycle;
 mod limits;
@@ -20,4 +22,5 @@ mod races;
 mod repo_conformance;
 mod storage_refusals;
 mod store_conformance;
+mod upload_tokens;
 mod webhook_receiver;

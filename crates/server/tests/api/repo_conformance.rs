@@ -49,6 +49,7 @@ fn upload(owner: &str) -> Upload {
         multipart: None,
         processing: None,
         reserved: 0,
+        grant: None,
     }
 }
 
@@ -150,7 +151,7 @@ async fn records_round_trip_and_stay_with_their_owner() {
 
     let listed = repo
         .list(
-            "alice",
+            Some("alice"),
             &ListFilter {
                 status: Some(UploadStatus::Pending),
                 before: None,
@@ -226,6 +227,7 @@ async fn usage_follows_every_transition_without_summing_all_uploads() {
     // completion records what landed.
     let undeclared = Upload {
         reserved: 500,
+        grant: None,
         ..upload("alice")
     };
     let (big, theirs) = (sized("alice", 100), sized("bob", 50));
@@ -584,13 +586,13 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     );
     let listed = repo
         .jobs()
-        .jobs_in_state("alice", JobState::Dead, 10)
+        .jobs_in_state(Some("alice"), JobState::Dead, 10)
         .await
         .expect("list");
     assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [first.id]);
     assert!(
         repo.jobs()
-            .jobs_in_state("bob", JobState::Dead, 10)
+            .jobs_in_state(Some("bob"), JobState::Dead, 10)
             .await
             .expect("list")
             .is_empty()

@@ -48,6 +48,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             }
         }
     }
+    // Tokens of other issuers, API keys and the server's own tokens still
+    // work: a provider that is down is a warning, not an outage.
+    for issuer in state.issuers.not_loaded() {
+        warnings.push(format!(
+            "the keys of identity provider {issuer} are not loaded yet: its tokens are refused until they are"
+        ));
+    }
     // Server-to-server uploads work without CORS, so this warns rather than fails.
     Ok(Json(json!({ "status": "ready", "warnings": warnings })))
 }

@@ -10,6 +10,7 @@ mod metrics;
 mod openapi;
 mod page;
 mod responses;
+mod tokens;
 mod uploads;
 
 use axum::Router;
@@ -49,6 +50,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::download::download_upload))
         .routes(routes!(jobs::list::list_jobs))
         .routes(routes!(jobs::retry::retry_job))
+        .routes(routes!(tokens::create::create_upload_token))
         .routes(body_limit(
             routes!(events::s3::s3_event),
             MAX_EVENTS_BODY_BYTES,

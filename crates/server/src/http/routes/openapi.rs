@@ -38,12 +38,15 @@ use utoipa::{Modify, OpenApi};
         uploadgate_api::JobState,
         uploadgate_api::JobList,
         uploadgate_api::EventsAccepted,
+        uploadgate_api::CreateUploadToken,
+        uploadgate_api::UploadToken,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "uploads", description = "Authorize, complete and read uploads"),
         (name = "jobs", description = "Post-processing jobs and the dead-letter queue"),
         (name = "events", description = "Notifications from the object store"),
+        (name = "tokens", description = "Scoped upload tokens, minted with an API key"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]
@@ -61,6 +64,12 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "A user's JWT (signed with uploadgate's secret, by a trusted \
+                         identity provider, or a scoped upload token), or an API key \
+                         (`ugk_...`) of the application's backend, which names the user it \
+                         acts for in an `Uploadgate-User` header.",
+                    ))
                     .build(),
             ),
         );

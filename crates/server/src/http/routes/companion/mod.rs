@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::auth::Principal;
+use crate::auth::{Caller, Principal};
 use crate::db::Upload;
 use crate::http::{ApiError, AppState};
 
@@ -61,7 +61,13 @@ impl FromRequestParts<AppState> for PathTokenUser {
             .ok_or_else(|| {
                 ApiError::unauthorized("put a token in the path: /companion/<token>/s3/...")
             })?;
-        Ok(PathTokenUser(state.auth.authenticate(&token).await?))
+        match state.auth.authenticate(&token).await? {
+            Caller::User(principal) => Ok(PathTokenUser(principal)),
+            // A key in a URL would end up in logs and histories.
+            Caller::Backend(_) => Err(ApiError::unauthorized(
+                "an API key never goes in a path: put a user's token there",
+            )),
+        }
     }
 }
 

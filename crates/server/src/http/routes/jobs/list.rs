@@ -3,7 +3,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use uploadgate_api::{JobList, JobState};
 
-use crate::http::extract::{AuthUser, Query};
+use crate::http::extract::{ListAs, Query};
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
 use crate::uploads::job_record;
@@ -28,7 +28,7 @@ pub struct JobParams {
         Unauthorized))]
 pub async fn list_jobs(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    ListAs(user): ListAs,
     Query(params): Query<JobParams>,
 ) -> Result<Json<JobList>, ApiError> {
     let wanted = match params.state.as_deref() {
@@ -36,7 +36,10 @@ pub async fn list_jobs(
         Some(s) => JobState::parse(s)
             .ok_or_else(|| ApiError::invalid_field("state", format!("state: unknown {s:?}")))?,
     };
-    let jobs = state.uploads.jobs_in_state(&user, wanted, LIMIT).await?;
+    let jobs = state
+        .uploads
+        .jobs_in_state(user.as_ref(), wanted, LIMIT)
+        .await?;
     Ok(Json(JobList {
         items: jobs.into_iter().map(job_record).collect(),
     }))

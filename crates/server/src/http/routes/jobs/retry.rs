@@ -1,7 +1,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, reader};
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
 
@@ -19,7 +19,7 @@ pub async fn retry_job(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.uploads.retry_dead_job(&user, &id).await? {
+    if !state.uploads.retry_dead_job(&reader(user)?, &id).await? {
         return Err(ApiError::job_not_found());
     }
     Ok(StatusCode::ACCEPTED)

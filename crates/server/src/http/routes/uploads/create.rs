@@ -22,7 +22,7 @@ pub async fn create_upload(
     ClientIp(ip): ClientIp,
     Json(req): Json<CreateUpload>,
 ) -> Result<(StatusCode, HeaderMap, axum::Json<UploadRecord>), ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
+    state.rate_limits.admit(&user.user, user.rate_address(ip))?;
     let (upload, instructions) = state.uploads.create(&user, req).await?;
     let mut response = record(&upload);
     response.upload = Some(instructions);

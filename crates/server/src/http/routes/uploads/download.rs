@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::DownloadLink;
 
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, reader};
 use crate::http::routes::responses::{Unauthorized, Unavailable, UploadNotFound};
 use crate::http::{ApiError, AppState};
 
@@ -20,7 +20,7 @@ pub async fn download_upload(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<DownloadLink>, ApiError> {
-    let upload = state.uploads.find_own(&user, &id).await?;
+    let upload = state.uploads.find_own(&reader(user)?, &id).await?;
     let (url, expires_at) = state.uploads.download_link(&upload).await?;
     Ok(Json(DownloadLink { url, expires_at }))
 }

@@ -18,5 +18,5 @@ pub async fn get_upload(
     Path(id): Path<String>,
 ) -> Result<Json<UploadRecord>, ApiError> {
     let upload = state.uploads.find_own(&user, &id).await?;
-    Ok(Json(state.uploads.describe(&upload).await?))
+    Ok(Json(state.uploads.describe(&user, &upload).await?))
 }

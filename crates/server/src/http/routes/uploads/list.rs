@@ -5,7 +5,7 @@ use uploadgate_api::{UploadList, UploadStatus};
 use uuid::Uuid;
 
 use crate::db::ListFilter;
-use crate::http::extract::{AuthUser, Query};
+use crate::http::extract::{ListAs, Query};
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
 
@@ -25,7 +25,8 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-/// The caller's uploads, newest first.
+/// The caller's uploads, newest first. With an API key: the uploads of the
+/// user `Uploadgate-User` names, or every user's (`admin` scope).
 #[utoipa::path(get, path = "/v1/uploads", tag = "uploads", params(ListParams),
     security(("bearer" = [])),
     responses(
@@ -34,7 +35,7 @@ pub struct ListParams {
         Unauthorized))]
 pub async fn list_uploads(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    ListAs(user): ListAs,
     Query(params): Query<ListParams>,
 ) -> Result<Json<UploadList>, ApiError> {
     let status = params
@@ -69,7 +70,7 @@ pub async fn list_uploads(
         before,
         limit: limit + 1,
     };
-    let mut items = state.uploads.list(&user, &filter).await?;
+    let mut items = state.uploads.list(user.as_ref(), &filter).await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_cursor = more
