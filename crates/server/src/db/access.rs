@@ -46,7 +46,7 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     async fn revoke_api_key(&self, name: &str) -> Result<bool, DbError>;
     async fn touch_api_key(&self, name: &str, at: OffsetDateTime) -> Result<(), DbError>;
     async fn open_grant(&self, grant: &GrantRecord) -> Result<(), DbError>;
-    /// Whether grant `id` exists (its key was not revoked) and is unexpired.
+    /// Whether grant `id` exists, is unexpired, and its key still does.
     async fn grant_live(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, DbError>;
     /// Spends one file and `bytes` of grant `id` if it is unexpired and has
     /// that much left; false otherwise.
@@ -187,11 +187,16 @@ where
     }
 
     async fn grant_live(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, DbError> {
-        let row = sqlx::query("SELECT 1 FROM upload_grants WHERE id = $1 AND expires_at > $2")
-            .bind(id.to_string())
-            .bind(millis(now))
-            .fetch_optional(&self.reader)
-            .await?;
+        // The key is looked up too: a grant opened while its key was being
+        // revoked must not outlive it.
+        let row = sqlx::query(
+            "SELECT 1 FROM upload_grants g JOIN api_keys k ON k.name = g.key_name \
+             WHERE g.id = $1 AND g.expires_at > $2",
+        )
+        .bind(id.to_string())
+        .bind(millis(now))
+        .fetch_optional(&self.reader)
+        .await?;
         Ok(row.is_some())
     }
 
