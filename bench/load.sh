@@ -11,7 +11,8 @@
 # turns within each round, and the table holds each figure's median over the
 # rounds (errors: the sum), so that a ratio compares runs minutes apart at most.
 #
-# POST /v1/uploads runs twice: on SQLite and on PostgreSQL (a throwaway server
+# POST /v1/uploads runs on SQLite (with uploadgate's HS256 token, then an
+# RS256 and an ES256 token from a real OpenID provider) and on PostgreSQL (a throwaway server
 # from scripts/engines/postgres, with fsync on). Server RSS is sampled after each
 # run, and the server's CPU time per request is measured, which varies far less
 # than requests/s here.
@@ -29,13 +30,28 @@ cleanup() {
     [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
     [[ -n ${pg_server_pid:-} ]] && kill "$pg_server_pid" 2>/dev/null || true
     scripts/engines/postgres stop "$work/pg" >/dev/null 2>&1 || true
+    scripts/engines/oidc stop "$work/oidc" >/dev/null 2>&1 || true
     [[ -x $ANCHORS/start.sh ]] && "$ANCHORS/start.sh" stop >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-start_server sqlite ""
+# Creation with the RS256 and ES256 access tokens of a real OpenID provider
+# (scripts/engines/oidc), beside uploadgate's own HS256: each connection sends
+# one token, as a browser does, so this measures the verified-token memory.
+oidc=$(scripts/engines/oidc start "$work/oidc")
+start_server sqlite "[[auth.issuers]]
+issuer = \"$oidc\"
+audiences = [\"uploadgate\"]"
 server_pid=$pid
+provider_token() { # client id
+    curl -fs -u "$1:$1-secret" -d grant_type=client_credentials -d scope=upload "$oidc/token" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+for _ in $(seq 100); do
+    curl -fs "$api/readyz" | grep -q "not loaded" || break
+    sleep 0.1
+done
 auth="Authorization: Bearer $token"
 json="Content-Type: application/json"
 create_body='{"filename":"a.png","contentType":"image/png","size":1234}'
@@ -49,6 +65,13 @@ target() { # name, url, lua file, server pids, [sample RSS]
 }
 target "uploadgate POST /v1/uploads, SQLite (record + presigned PUT)" "$api/v1/uploads" \
     "$(lua POST "$create_body" "$auth" "$json")" "$server_pid" rss
+hs256_target=0
+rs256_target=${#targets[@]}
+target "uploadgate POST /v1/uploads, SQLite, provider's RS256 token" "$api/v1/uploads" \
+    "$(lua POST "$create_body" "Authorization: Bearer $(provider_token app-rs)" "$json")" "$server_pid" rss
+es256_target=${#targets[@]}
+target "uploadgate POST /v1/uploads, SQLite, provider's ES256 token" "$api/v1/uploads" \
+    "$(lua POST "$create_body" "Authorization: Bearer $(provider_token app-es)" "$json")" "$server_pid" rss
 target "uploadgate POST /v1/uploads/{id}/parts (1 part)" "$api/v1/uploads/$upload_id/parts" \
     "$(lua POST '{"partNumbers":[7]}' "$auth" "$json")" "$server_pid" rss
 target "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
@@ -121,6 +144,13 @@ for i in "${!targets[@]}"; do
     printf '| %s | %s | %s ms | %s ms | %s | %s µs | %s |\n' "${targets[$i]%%$'\t'*}" "${median_rps[i]}" \
         "$(column_median "$file" 2)" "$(column_median "$file" 3)" "$(awk '{e += $4} END {print e}' "$file")" \
         "$(column_median "$file" 5)" "$([[ $rss == - ]] || echo "$rss MiB")"
+done
+
+echo
+hs256_cpu=$(column_median "$work/samples.$hs256_target" 5)
+for i in $rs256_target $es256_target; do
+    awk -v name="${targets[$i]%%$'\t'*}" -v c="$(column_median "$work/samples.$i" 5)" -v h="$hs256_cpu" \
+        'BEGIN {printf "%s: CPU per request %.2f times HS256'"'"'s\n", name, c / h}'
 done
 
 if [[ -n ${express_target:-} ]]; then
