@@ -39,7 +39,19 @@ export class Api {
     return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
   }
 
-  list(options: { status?: string; limit?: number; cursor?: string } = {}, signal?: AbortSignal): Promise<UploadList> {
+  /** `createdAfter` / `createdBefore`: RFC 3339 instants; `metadata`: one `key=value` entry. */
+  list(
+    options: {
+      status?: string;
+      profile?: string;
+      createdAfter?: string;
+      createdBefore?: string;
+      metadata?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
+    signal?: AbortSignal,
+  ): Promise<UploadList> {
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries(options)) {
       if (value !== undefined) query.set(name, String(value));

@@ -835,6 +835,14 @@ export interface operations {
             query?: {
                 /** @description Only uploads in this state. */
                 status?: string;
+                /** @description Only uploads of this profile. */
+                profile?: string;
+                /** @description Only uploads created at or after this instant (RFC 3339). */
+                createdAfter?: string;
+                /** @description Only uploads created before this instant (RFC 3339). */
+                createdBefore?: string;
+                /** @description Only uploads whose metadata has this entry: `key=value`. */
+                metadata?: string;
                 /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
                 /** @description `nextCursor` of the previous page. */

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uploadgate_api::{Processing, UploadStatus};
 use uuid::Uuid;
 
-use super::{DbError, Method, Multipart, Upload, UsageQuery};
+use super::{DbError, ListFilter, Method, Multipart, Upload, UsageQuery};
 use crate::keys;
 use crate::multipart::Layout;
 
@@ -25,9 +25,11 @@ pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
      WHERE id = $6 AND status = $7 AND (CAST($8 AS TEXT) IS NULL OR completing_by = $8)";
 
 /// A page of uploads, newest first: `$1` owner, `$2` status, `$3` the id to
-/// start before (each NULL: any), `$4` limit. Two statements, so that one
-/// owner's page reads that owner's index range.
-pub fn list(by_owner: bool) -> String {
+/// start before, `$5` profile, `$6` and `$7` the bounds of `created_at`,
+/// `$8` a metadata key as `metadata_path` (here, in the dialect's JSON
+/// lookup) and `$9` its value (each NULL: any); `$4` limit. Two statements,
+/// so that one owner's page reads that owner's index range.
+pub fn list(by_owner: bool, json_lookup: &str) -> String {
     let owner = if by_owner {
         "owner = $1"
     } else {
@@ -37,8 +39,44 @@ pub fn list(by_owner: bool) -> String {
         "SELECT {COLUMNS} FROM uploads \
          WHERE {owner} AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
            AND (CAST($3 AS TEXT) IS NULL OR id < $3) \
+           AND (CAST($5 AS TEXT) IS NULL OR profile = $5) \
+           AND (CAST($6 AS BIGINT) IS NULL OR created_at >= $6) \
+           AND (CAST($7 AS BIGINT) IS NULL OR created_at < $7) \
+           AND (CAST($8 AS TEXT) IS NULL OR {json_lookup} = $9) \
          ORDER BY id DESC LIMIT $4"
     )
+}
+
+/// `list`, bound in both dialects; `key_path` turns a metadata key into
+/// what the dialect's JSON lookup takes.
+pub fn list_query<'q, DB>(
+    sql: &'q str,
+    owner: Option<&'q str>,
+    filter: &'q ListFilter,
+    key_path: fn(&str) -> String,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    let (key, value) = filter
+        .metadata
+        .as_ref()
+        .map(|(key, value)| (key_path(key), value.clone()))
+        .unzip();
+    sqlx::query(sql)
+        .bind(owner)
+        .bind(filter.status.map(|s| s.as_str().to_owned()))
+        .bind(filter.before.map(|id| id.to_string()))
+        .bind(i64::from(filter.limit))
+        .bind(filter.profile.clone())
+        .bind(filter.created_from.map(millis))
+        .bind(filter.created_until.map(millis))
+        .bind(key)
+        .bind(value)
 }
 
 /// Multipart uploads being sent in parts their clients size (no recorded

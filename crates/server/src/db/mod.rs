@@ -169,6 +169,13 @@ pub struct Usage {
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<UploadStatus>,
+    pub profile: Option<String>,
+    /// Created at or after this instant.
+    pub created_from: Option<OffsetDateTime>,
+    /// Created before this instant.
+    pub created_until: Option<OffsetDateTime>,
+    /// A metadata key (as `check_metadata` allows them) and its value.
+    pub metadata: Option<(String, String)>,
     /// Only uploads created before this one (the cursor).
     pub before: Option<Uuid>,
     pub limit: u32,

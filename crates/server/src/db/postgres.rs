@@ -102,11 +102,8 @@ impl UploadRepo for PgRepo {
     }
 
     async fn list(&self, owner: Option<&str>, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
-        let rows = sqlx::query(&columns::list(owner.is_some()))
-            .bind(owner)
-            .bind(filter.status.map(UploadStatus::as_str))
-            .bind(filter.before.map(|id| id.to_string()))
-            .bind(i64::from(filter.limit))
+        let sql = columns::list(owner.is_some(), "(CAST(metadata AS JSONB) ->> $8)");
+        let rows = columns::list_query(&sql, owner, filter, str::to_owned)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(columns::from_row).collect()

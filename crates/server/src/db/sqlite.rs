@@ -115,11 +115,9 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn list(&self, owner: Option<&str>, filter: &ListFilter) -> Result<Vec<Upload>, DbError> {
-        let rows = sqlx::query(&columns::list(owner.is_some()))
-            .bind(owner)
-            .bind(filter.status.map(UploadStatus::as_str))
-            .bind(filter.before.map(|id| id.to_string()))
-            .bind(i64::from(filter.limit))
+        // The key is quoted in the path: keys may hold dots, never quotes.
+        let sql = columns::list(owner.is_some(), "json_extract(metadata, $8)");
+        let rows = columns::list_query(&sql, owner, filter, |key| format!("$.\"{key}\""))
             .fetch_all(&self.readers)
             .await?;
         rows.iter().map(columns::from_row).collect()

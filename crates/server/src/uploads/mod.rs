@@ -29,7 +29,7 @@ pub use complete::COMPLETION_LEASE;
 pub use error::{Invalid, UploadError};
 pub use event::EventOutcome;
 pub use expire::{Expiry, Orphans};
-pub use intake::Intent;
+pub use intake::{Intent, check_metadata};
 pub use parts::{SignedParts, check_part_numbers};
 pub use read::UploadedParts;
 pub use view::{job_record, record};

@@ -203,3 +203,86 @@ async fn a_revoked_key_stops_at_once_on_every_node_and_keys_are_never_echoed() {
         assert!(!refused.text().await.expect("body").contains(&wrong));
     }
 }
+
+#[tokio::test]
+async fn an_application_lists_any_users_uploads_by_profile_time_and_metadata() {
+    let app = TestApp::builder().profile("avatars", |_| {}).start().await;
+    let admin = key(&app, "ops", &[Scope::Admin]).await;
+    let body = |profile: &str, tenant: &str| {
+        json!({"filename": "a.png", "contentType": "image/png", "size": 10,
+               "profile": profile, "metadata": {"tenant": tenant}})
+    };
+    let first = app.create("alice", body("avatars", "acme")).await;
+    let started = time::OffsetDateTime::now_utc();
+    app.create("bob", body("default", "acme")).await;
+    app.create("carol", body("avatars", "globex")).await;
+
+    let ids = |path: String| {
+        let request = with_key(app.client.get(app.url(&path)), &admin, None);
+        async move {
+            let response = request.send().await.expect("list");
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let listed: Value = response.json().await.expect("json");
+            listed["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}",
+                        r["owner"].as_str().expect("owner"),
+                        r["profile"].as_str().expect("profile")
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let since = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("rfc 3339")
+        .replace('+', "%2B");
+    assert_eq!(
+        ids("/v1/uploads?profile=avatars".into()).await,
+        ["carol/avatars", "alice/avatars"]
+    );
+    assert_eq!(
+        ids("/v1/uploads?metadata=tenant%3Dacme".into()).await,
+        ["bob/default", "alice/avatars"]
+    );
+    assert_eq!(
+        ids(format!(
+            "/v1/uploads?createdAfter={since}&metadata=tenant%3Dacme"
+        ))
+        .await,
+        ["bob/default"]
+    );
+    assert_eq!(
+        ids(format!("/v1/uploads?createdBefore={since}")).await,
+        ["alice/avatars"]
+    );
+    // A user's own token filters only their own.
+    let own = app.get_json("alice", "/v1/uploads?profile=avatars").await;
+    assert_eq!(own["items"][0]["id"], first["id"]);
+    assert_eq!(own["items"].as_array().expect("items").len(), 1);
+
+    for (query, field) in [
+        ("createdAfter=yesterday", "createdAfter"),
+        ("createdBefore=2026-13-01T00:00:00Z", "createdBefore"),
+        ("metadata=bad%20key%3Dx", "metadata"),
+        ("owner=bob", ""),
+    ] {
+        let response = with_key(
+            app.client.get(app.url(&format!("/v1/uploads?{query}"))),
+            &admin,
+            None,
+        )
+        .send()
+        .await
+        .expect("list");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body = problem(response).await;
+        if !field.is_empty() {
+            assert_eq!(body["field"], field, "{query}: {body}");
+        }
+    }
+}

@@ -154,14 +154,79 @@ async fn records_round_trip_and_stay_with_their_owner() {
             Some("alice"),
             &ListFilter {
                 status: Some(UploadStatus::Pending),
-                before: None,
                 limit: 10,
+                ..ListFilter::default()
             },
         )
         .await
         .expect("list");
     assert_eq!(listed, [mine]);
     repo.ping().await.expect("ping");
+}
+
+#[tokio::test]
+async fn listings_filter_by_profile_creation_time_and_a_metadata_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let hour = Duration::from_secs(3600);
+    let mut old = upload("alice");
+    old.created_at -= 2 * hour;
+    let mut avatar = upload("alice");
+    avatar.profile = "avatars".into();
+    avatar.metadata = BTreeMap::from([("tenant.id".into(), "acme".into())]);
+    let mut other_tenant = upload("alice");
+    other_tenant.metadata = BTreeMap::from([("tenant.id".into(), "globex".into())]);
+    let bobs = upload("bob");
+    for u in [&old, &avatar, &other_tenant, &bobs] {
+        repo.insert(u).await.expect("insert");
+    }
+    let ids = |found: Vec<Upload>| found.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let list = |owner: Option<&'static str>, filter: ListFilter| {
+        let repo = repo.clone();
+        async move {
+            ids(repo
+                .list(
+                    owner,
+                    &ListFilter {
+                        limit: 10,
+                        ..filter
+                    },
+                )
+                .await
+                .expect("list"))
+        }
+    };
+    let profile = ListFilter {
+        profile: Some("avatars".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(list(Some("alice"), profile).await, [avatar.id]);
+    let recent = ListFilter {
+        created_from: Some(db::now() - hour),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        list(Some("alice"), recent).await,
+        [other_tenant.id, avatar.id]
+    );
+    let older = ListFilter {
+        created_until: Some(db::now() - hour),
+        ..ListFilter::default()
+    };
+    assert_eq!(list(Some("alice"), older).await, [old.id]);
+    // A key with a dot is one key, not a path into nested objects.
+    let tenant = |value: &str| ListFilter {
+        metadata: Some(("tenant.id".into(), value.into())),
+        ..ListFilter::default()
+    };
+    assert_eq!(list(Some("alice"), tenant("acme")).await, [avatar.id]);
+    assert_eq!(
+        list(Some("alice"), tenant("initech")).await,
+        Vec::<Uuid>::new()
+    );
+    // Everybody's (an administrator's), filtered the same way.
+    assert_eq!(list(None, tenant("globex")).await, [other_tenant.id]);
+    assert_eq!(list(None, ListFilter::default()).await.len(), 4);
 }
 
 #[tokio::test]

@@ -1,6 +1,10 @@
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uploadgate_api::{UploadList, UploadStatus};
 use uuid::Uuid;
 
@@ -8,6 +12,7 @@ use crate::db::ListFilter;
 use crate::http::extract::{ListAs, Query};
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
+use crate::uploads::{UploadError, check_metadata};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
@@ -18,6 +23,18 @@ const MAX_LIMIT: u32 = 200;
 pub struct ListParams {
     /// Only uploads in this state.
     status: Option<String>,
+    /// Only uploads of this profile.
+    profile: Option<String>,
+    /// Only uploads created at or after this instant (RFC 3339).
+    #[serde(rename = "createdAfter")]
+    #[param(rename = "createdAfter")]
+    created_after: Option<String>,
+    /// Only uploads created before this instant (RFC 3339).
+    #[serde(rename = "createdBefore")]
+    #[param(rename = "createdBefore")]
+    created_before: Option<String>,
+    /// Only uploads whose metadata has this entry: `key=value`.
+    metadata: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
@@ -64,9 +81,33 @@ pub async fn list_uploads(
         })
         .transpose()?;
 
+    let instant = |field: &'static str, value: Option<&str>| {
+        value
+            .map(|v| {
+                OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+                    ApiError::invalid_field(field, format!("{field}: an RFC 3339 instant"))
+                })
+            })
+            .transpose()
+    };
+    let metadata = params
+        .metadata
+        .as_deref()
+        .map(|entry| {
+            let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+            let pair = BTreeMap::from([(key.to_owned(), value.to_owned())]);
+            check_metadata(&pair).map_err(UploadError::from)?;
+            Ok::<_, ApiError>((key.to_owned(), value.to_owned()))
+        })
+        .transpose()?;
+
     // One extra row tells whether another page exists.
     let filter = ListFilter {
         status,
+        profile: params.profile,
+        created_from: instant("createdAfter", params.created_after.as_deref())?,
+        created_until: instant("createdBefore", params.created_before.as_deref())?,
+        metadata,
         before,
         limit: limit + 1,
     };
