@@ -6,6 +6,7 @@ import type {
   CompletedPart,
   CreateUpload,
   DownloadLink,
+  ListQuery,
   Problem,
   SignedParts,
   UploadList,
@@ -40,18 +41,7 @@ export class Api {
   }
 
   /** `createdAfter` / `createdBefore`: RFC 3339 instants; `metadata`: one `key=value` entry. */
-  list(
-    options: {
-      status?: string;
-      profile?: string;
-      createdAfter?: string;
-      createdBefore?: string;
-      metadata?: string;
-      limit?: number;
-      cursor?: string;
-    } = {},
-    signal?: AbortSignal,
-  ): Promise<UploadList> {
+  list(options: ListQuery = {}, signal?: AbortSignal): Promise<UploadList> {
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries(options)) {
       if (value !== undefined) query.set(name, String(value));

@@ -1,10 +1,12 @@
 // Types of API v1, generated from the server's OpenAPI document (schema.d.ts,
 // `npm run types`): a field renamed on the server fails this build.
-import type { components } from "./schema";
+import type { components, operations } from "./schema";
 
 type Schemas = components["schemas"];
 export type UploadRecord = Schemas["UploadRecord"];
 export type UploadList = Schemas["UploadList"];
+/** The filters and page of `GET /v1/uploads`. */
+export type ListQuery = NonNullable<operations["list_uploads"]["parameters"]["query"]>;
 export type UploadStatus = Schemas["UploadStatus"];
 export type CreateUpload = Schemas["CreateUpload"];
 export type SignedParts = Schemas["SignedParts"];
