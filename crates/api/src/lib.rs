@@ -16,6 +16,7 @@ pub use processing::{
 };
 pub use tokens::{CreateUploadToken, UploadToken};
 pub use uploads::{
-    CompleteUpload, CompletedPart, CreateUpload, DownloadLink, SignParts, SignedPart, SignedParts,
-    UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus, UploadedPart,
+    CompleteUpload, CompletedPart, CreateUpload, DownloadLink, ListQuery, SignParts, SignedPart,
+    SignedParts, UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus,
+    UploadedPart,
 };

@@ -184,6 +184,47 @@ pub struct UploadList {
     pub next_cursor: Option<String>,
 }
 
+/// The filters and page of `GET /v1/uploads`; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<UploadStatus>,
+    pub profile: Option<String>,
+    /// Created at or after this instant.
+    pub created_after: Option<OffsetDateTime>,
+    /// Created before this instant.
+    pub created_before: Option<OffsetDateTime>,
+    /// One metadata entry the uploads must have: (key, value).
+    pub metadata: Option<(String, String)>,
+    pub limit: Option<u32>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// The query string's pairs, by the names the server reads.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let instant = |t: &OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        [
+            ("status", self.status.map(|s| s.as_str().to_owned())),
+            ("profile", self.profile.clone()),
+            ("createdAfter", self.created_after.as_ref().map(instant)),
+            ("createdBefore", self.created_before.as_ref().map(instant)),
+            (
+                "metadata",
+                self.metadata.as_ref().map(|(k, v)| format!("{k}={v}")),
+            ),
+            ("limit", self.limit.map(|n| n.to_string())),
+            ("cursor", self.cursor.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
+    }
+}
+
 /// A short-lived URL to read a completed upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

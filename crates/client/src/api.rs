@@ -6,8 +6,8 @@ use reqwest::{Method, Response, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uploadgate_api::{
-    CompleteUpload, CreateUpload, DownloadLink, ErrorCode, Problem, SignParts, SignedParts,
-    UploadList, UploadRecord, UploadStatus,
+    CompleteUpload, CreateUpload, DownloadLink, ErrorCode, ListQuery, Problem, SignParts,
+    SignedParts, UploadList, UploadRecord,
 };
 use uuid::Uuid;
 
@@ -22,13 +22,24 @@ const COMPLETE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Between two asks while another request completes the same upload.
 const COMPLETION_WAIT: Duration = Duration::from_secs(5);
 
-/// uploadgate's API, as one user (the token's).
-#[derive(Debug, Clone)]
+/// uploadgate's API, as one user: the token's, or with an API key, the one
+/// `acting_for` names.
+#[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
     base: url::Url,
     token: String,
+    acting_for: Option<String>,
     retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.base.as_str())
+            .field("acting_for", &self.acting_for)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Api {
@@ -49,8 +60,16 @@ impl Api {
             http,
             base,
             token: token.trim().to_owned(),
+            acting_for: None,
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// With an API key (`ugk_...`) as the token: every call acts for `user`
+    /// (the `Uploadgate-User` header).
+    pub fn acting_for(mut self, user: impl Into<String>) -> Self {
+        self.acting_for = Some(user.into());
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -81,23 +100,13 @@ impl Api {
             .await
     }
 
-    pub async fn list(
-        &self,
-        status: Option<UploadStatus>,
-        limit: Option<u32>,
-        cursor: Option<&str>,
-    ) -> Result<UploadList, ClientError> {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(status) = status {
-            query.append_pair("status", status.as_str());
-        }
-        if let Some(limit) = limit {
-            query.append_pair("limit", &limit.to_string());
-        }
-        if let Some(cursor) = cursor {
-            query.append_pair("cursor", cursor);
-        }
-        let path = format!("v1/uploads?{}", query.finish());
+    /// The caller's uploads (with an admin API key that acts for nobody,
+    /// everybody's), newest first, as `query` filters them.
+    pub async fn list(&self, query: &ListQuery) -> Result<UploadList, ClientError> {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query.pairs())
+            .finish();
+        let path = format!("v1/uploads?{query}");
         self.call::<(), _>(Method::GET, path.trim_end_matches('?'), None)
             .await
     }
@@ -174,6 +183,9 @@ impl Api {
                         .request(method.clone(), url.clone())
                         .bearer_auth(&self.token)
                         .timeout(timeout);
+                    if let Some(user) = &self.acting_for {
+                        request = request.header("uploadgate-user", user);
+                    }
                     if let Some(body) = body {
                         request = request.json(body);
                     }

@@ -227,6 +227,16 @@ impl TestApp {
         &self.running().state
     }
 
+    /// A new API key named `name` with `scopes`, as `uploadgate keys create` makes one.
+    pub async fn api_key(&self, name: &str, scopes: &[uploadgate_server::auth::Scope]) -> String {
+        uploadgate_server::auth::ApiKeys::new(self.state().uploads.db.clone())
+            .create(name, scopes)
+            .await
+            .expect("the database answers")
+            .expect("a name not taken")
+            .key
+    }
+
     /// The stored record of upload `id` (any owner's), as the server sees it.
     pub async fn record(&self, id: &str) -> uploadgate_server::db::Upload {
         self.state()

@@ -8,12 +8,7 @@ use uploadgate_server::auth::{ApiKeys, Scope};
 use uploadgate_testkit::{TestApp, id_of, problem};
 
 async fn key(app: &TestApp, name: &str, scopes: &[Scope]) -> String {
-    ApiKeys::new(app.state().uploads.db.clone())
-        .create(name, scopes)
-        .await
-        .expect("the database answers")
-        .expect("a new name")
-        .key
+    app.api_key(name, scopes).await
 }
 
 fn with_key(request: RequestBuilder, key: &str, user: Option<&str>) -> RequestBuilder {

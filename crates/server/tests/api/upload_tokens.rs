@@ -17,12 +17,7 @@ async fn app() -> (TestApp, String) {
         })
         .start()
         .await;
-    let key = ApiKeys::new(app.state().uploads.db.clone())
-        .create("backend", &[Scope::Tokens])
-        .await
-        .expect("db")
-        .expect("new")
-        .key;
+    let key = app.api_key("backend", &[Scope::Tokens]).await;
     (app, key)
 }
 
@@ -230,12 +225,7 @@ async fn only_a_key_with_the_tokens_scope_mints_and_only_what_is_valid() {
         "a user's token",
     )
     .await;
-    let uploads_key = ApiKeys::new(app.state().uploads.db.clone())
-        .create("other", &[Scope::Uploads])
-        .await
-        .expect("db")
-        .expect("new")
-        .key;
+    let uploads_key = app.api_key("other", &[Scope::Uploads]).await;
     assert_refused(
         mint(&app, &uploads_key, &body).await,
         StatusCode::FORBIDDEN,

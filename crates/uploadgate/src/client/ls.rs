@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use uploadgate_client::ClientError;
-use uploadgate_client::types::UploadStatus;
+use uploadgate_client::types::{ListQuery, UploadStatus};
 
 use super::{Connection, exit, print_json};
 
@@ -11,6 +11,12 @@ pub struct LsArgs {
     /// Only uploads in this state (pending, uploading, completed, rejected, aborted, expired).
     #[arg(long, value_parser = parse_status)]
     status: Option<UploadStatus>,
+    /// Only uploads of this profile.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Only uploads whose metadata has this entry.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_entry)]
+    metadata: Option<(String, String)>,
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     limit: u32,
@@ -21,6 +27,12 @@ pub struct LsArgs {
     connection: Connection,
 }
 
+fn parse_entry(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
+}
+
 fn parse_status(text: &str) -> Result<UploadStatus, String> {
     UploadStatus::parse(text).ok_or_else(|| format!("unknown status {text:?}"))
 }
@@ -29,7 +41,13 @@ pub async fn run(args: LsArgs) -> Result<ExitCode, ClientError> {
     let list = args
         .connection
         .api()?
-        .list(args.status, Some(args.limit), None)
+        .list(&ListQuery {
+            status: args.status,
+            profile: args.profile,
+            metadata: args.metadata,
+            limit: Some(args.limit),
+            ..ListQuery::default()
+        })
         .await?;
     if args.json {
         print_json(&list.items)?;
