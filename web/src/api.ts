@@ -32,8 +32,9 @@ export class Api {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 
+  /** Retries (after a lost answer) carry the same `Idempotency-Key`: they get the same upload back, never a second. */
   create(body: CreateUpload, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("POST", "/v1/uploads", body, signal);
+    return this.#call("POST", "/v1/uploads", body, signal, [], { "idempotency-key": idempotencyKey() });
   }
 
   get(id: string, signal?: AbortSignal): Promise<UploadRecord> {
@@ -74,7 +75,14 @@ export class Api {
     return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}/download`, undefined, signal);
   }
 
-  async #call<T>(method: string, path: string, body: unknown, signal?: AbortSignal, okStatuses: number[] = []): Promise<T> {
+  async #call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+    okStatuses: number[] = [],
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const token = typeof this.#token === "function" ? await this.#token() : this.#token;
       let response: Response;
@@ -85,6 +93,7 @@ export class Api {
           headers: {
             authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...extraHeaders,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
@@ -98,8 +107,10 @@ export class Api {
       }
       const problem = await readProblem(response);
       const error = new ApiError(response.status, problem, `${method} ${path} answered ${response.status}`);
-      // Another request is completing this upload: ask again shortly.
-      const busy = response.status === 409 && error.code === "completion_in_progress";
+      // Another request is completing this upload, or this client's own
+      // earlier attempt is still creating it: ask again shortly.
+      const busy =
+        response.status === 409 && (error.code === "completion_in_progress" || error.code === "creation_in_progress");
       if (!(error.retryable || busy) || attempt >= this.#retry.attempts) throw error;
       const retryAfter = response.headers.get("retry-after");
       await sleep(backoff(this.#retry, attempt, retryAfter === null ? undefined : Number(retryAfter)), signal);
@@ -113,4 +124,10 @@ async function readProblem(response: Response): Promise<Problem | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** 128 random bits, hex; `crypto.randomUUID` is missing outside secure contexts, `getRandomValues` is not. */
+function idempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

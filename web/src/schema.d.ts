@@ -141,7 +141,10 @@ export interface paths {
         put?: never;
         /**
          * Authorizes an upload: checks it against the profile, records it, and answers
-         *     with the presigned request that sends the bytes straight to storage.
+         *     with the presigned request that sends the bytes straight to storage. With an
+         *     `Idempotency-Key` (1 to 255 visible ASCII characters, kept per user for 24
+         *     hours), a repeated request answers with the upload the first one created,
+         *     with fresh URLs while it is pending, and `Idempotent-Replayed: true`.
          */
         post: operations["create_upload"];
         delete?: never;
@@ -320,7 +323,7 @@ export interface components {
          *     half of an error. Each code always comes with the same HTTP status.
          * @enum {string}
          */
-        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "creation_in_progress" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
         /** @description What `POST /v1/events/s3` did with a notification. */
         EventsAccepted: {
             /**
@@ -884,7 +887,10 @@ export interface operations {
     create_upload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes retrying this request safe: the same key answers with the same upload */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -930,6 +936,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with the same `Idempotency-Key` is still creating its upload (`creation_in_progress`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -941,6 +956,15 @@ export interface operations {
             };
             /** @description Body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The `Idempotency-Key` was used for another body (`idempotency_key_reused`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -91,11 +91,15 @@ pub enum ErrorCode {
     ObjectChanged,
     /// Storage no longer has the multipart upload (aborted or expired there).
     MultipartUploadGone,
+    /// A creation under the same `Idempotency-Key` is still running; ask again shortly.
+    CreationInProgress,
     // 413, 415, 422, 429
     BodyTooLarge,
     UnsupportedMediaType,
     /// What landed did not match what was declared (Companion routes).
     UploadRejected,
+    /// This `Idempotency-Key` was used for another request body.
+    IdempotencyKeyReused,
     /// Over a rate limit; retry after `Retry-After`.
     RateLimited,
     // 5xx: details are logged, never sent.
@@ -109,7 +113,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server sends (all but `Unknown`).
-    pub const ALL: [ErrorCode; 47] = [
+    pub const ALL: [ErrorCode; 49] = [
         Self::InvalidBody,
         Self::InvalidJson,
         Self::InvalidQuery,
@@ -151,9 +155,11 @@ impl ErrorCode {
         Self::EtagMismatch,
         Self::ObjectChanged,
         Self::MultipartUploadGone,
+        Self::CreationInProgress,
         Self::BodyTooLarge,
         Self::UnsupportedMediaType,
         Self::UploadRejected,
+        Self::IdempotencyKeyReused,
         Self::RateLimited,
         Self::InternalError,
         Self::ServiceUnavailable,
@@ -197,10 +203,11 @@ impl ErrorCode {
             | Self::InvalidParts
             | Self::EtagMismatch
             | Self::ObjectChanged
-            | Self::MultipartUploadGone => 409,
+            | Self::MultipartUploadGone
+            | Self::CreationInProgress => 409,
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::UploadRejected => 422,
+            Self::UploadRejected | Self::IdempotencyKeyReused => 422,
             Self::RateLimited => 429,
             Self::InternalError | Self::Unknown => 500,
             Self::ServiceUnavailable => 503,
@@ -251,9 +258,11 @@ impl ErrorCode {
             Self::EtagMismatch => "etag_mismatch",
             Self::ObjectChanged => "object_changed",
             Self::MultipartUploadGone => "multipart_upload_gone",
+            Self::CreationInProgress => "creation_in_progress",
             Self::BodyTooLarge => "body_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UploadRejected => "upload_rejected",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited => "rate_limited",
             Self::InternalError => "internal_error",
             Self::ServiceUnavailable => "service_unavailable",

@@ -91,8 +91,19 @@ impl Api {
         self.base.as_str()
     }
 
+    /// Creates an upload. Retries (after a lost answer) carry the same
+    /// `Idempotency-Key`, so they get the same upload back, never a second.
     pub async fn create(&self, request: &CreateUpload) -> Result<UploadRecord, ClientError> {
-        self.call(Method::POST, "v1/uploads", Some(request)).await
+        let key = Uuid::new_v4().to_string();
+        self.call_accepting(
+            Method::POST,
+            "v1/uploads",
+            Some(request),
+            None,
+            CALL_TIMEOUT,
+            Some(&key),
+        )
+        .await
     }
 
     pub async fn get(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
@@ -138,6 +149,7 @@ impl Api {
             Some(request),
             Some(StatusCode::UNPROCESSABLE_ENTITY),
             COMPLETE_TIMEOUT,
+            None,
         )
         .await
     }
@@ -158,11 +170,12 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        self.call_accepting(method, path, body, None, CALL_TIMEOUT)
+        self.call_accepting(method, path, body, None, CALL_TIMEOUT, None)
             .await
     }
 
-    /// `call`, reading the body of an `also` answer as a result too.
+    /// `call`, reading the body of an `also` answer as a result too, and
+    /// sending `idempotency_key` with every attempt.
     async fn call_accepting<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -170,6 +183,7 @@ impl Api {
         body: Option<&B>,
         also: Option<StatusCode>,
         timeout: Duration,
+        idempotency_key: Option<&str>,
     ) -> Result<T, ClientError> {
         let url = self
             .base
@@ -185,6 +199,9 @@ impl Api {
                         .timeout(timeout);
                     if let Some(user) = &self.acting_for {
                         request = request.header("uploadgate-user", user);
+                    }
+                    if let Some(key) = idempotency_key {
+                        request = request.header("idempotency-key", key);
                     }
                     if let Some(body) = body {
                         request = request.json(body);
@@ -248,6 +265,17 @@ async fn decode<T: DeserializeOwned>(
         return Err(Attempt::Retry {
             reason: "another request is completing this upload".into(),
             after: Some(COMPLETION_WAIT),
+        });
+    }
+    // This client's own earlier attempt is still creating the upload; its
+    // key will answer with it once done.
+    if problem
+        .as_ref()
+        .is_some_and(|p| p.code == ErrorCode::CreationInProgress)
+    {
+        return Err(Attempt::Retry {
+            reason: "an earlier attempt is still creating this upload".into(),
+            after: Some(Duration::from_secs(1)),
         });
     }
     Err(Attempt::Fail(ClientError::Refused {

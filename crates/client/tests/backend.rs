@@ -26,6 +26,16 @@ async fn a_backend_creates_for_a_user_and_finds_uploads_by_metadata() {
     };
     let created = for_bob.create(&request).await.expect("create");
     assert_eq!(created.owner, "bob");
+    // Creation went with an Idempotency-Key, so its retries are safe.
+    let keys = app
+        .state()
+        .uploads
+        .db
+        .idempotency()
+        .drop_keys(time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .await
+        .expect("the database answers");
+    assert_eq!(keys, 1, "the client sends one key per creation");
     assert_eq!(for_bob.get(created.id).await.expect("get").id, created.id);
 
     let admin = Api::new(&app.base, &key).expect("api");

@@ -76,6 +76,11 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
         .access()
         .drop_grants(db::now() - time::Duration::days(1))
         .await?;
+    uploads
+        .db
+        .idempotency()
+        .drop_keys(db::now() - crate::uploads::KEY_LIFETIME)
+        .await?;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
     report.cleanup_failures += orphans.failures;

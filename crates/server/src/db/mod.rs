@@ -5,6 +5,7 @@ mod claims;
 mod columns;
 mod error;
 mod group_commit;
+mod idempotency;
 mod jobs;
 mod point_reads;
 mod postgres;
@@ -23,6 +24,7 @@ use crate::multipart::Layout;
 
 pub use access::{AccessStore, ApiKeyRecord, GrantRecord};
 pub use error::DbError;
+pub use idempotency::{IdempotencyStore, KeyClaim};
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use postgres::PgRepo;
 pub use sqlite::SqliteRepo;
@@ -270,4 +272,6 @@ pub trait Database: UploadRepo {
     fn jobs(&self) -> &dyn JobQueue;
     /// API keys and scoped upload tokens' spending.
     fn access(&self) -> &dyn AccessStore;
+    /// The `Idempotency-Key`s of upload creation.
+    fn idempotency(&self) -> &dyn IdempotencyStore;
 }

@@ -16,8 +16,8 @@ use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
-    AccessStore, Database, DbError, JobQueue, ListFilter, Transition, Upload, UploadRepo, Usage,
-    UsageQuery,
+    AccessStore, Database, DbError, IdempotencyStore, JobQueue, ListFilter, Transition, Upload,
+    UploadRepo, Usage, UsageQuery,
 };
 
 #[derive(Debug, Clone)]
@@ -97,6 +97,10 @@ impl Database for SqliteRepo {
     }
 
     fn access(&self) -> &dyn AccessStore {
+        &self.access
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyStore {
         &self.access
     }
 }

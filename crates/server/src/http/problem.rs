@@ -115,6 +115,8 @@ impl From<UploadError> for ApiError {
             UploadError::ScanFailed => C::ScanFailed,
             UploadError::Expired => C::UploadExpired,
             UploadError::CompletionInProgress => C::CompletionInProgress,
+            UploadError::CreationInProgress => C::CreationInProgress,
+            UploadError::IdempotencyKeyReused => C::IdempotencyKeyReused,
             UploadError::ConcurrentUpdate => C::ConcurrentUpdate,
             UploadError::NothingUploaded => C::ObjectMissing,
             UploadError::MissingParts(_) => C::MissingParts,
@@ -122,8 +124,8 @@ impl From<UploadError> for ApiError {
             UploadError::EtagMismatch { .. } => C::EtagMismatch,
         };
         let mut err = Self::new(code, detail);
-        if code == C::CompletionInProgress {
-            // The other completion ends, or its lease runs out, shortly.
+        if matches!(code, C::CompletionInProgress | C::CreationInProgress) {
+            // The other request ends, or its lease runs out, shortly.
             err.retry_after = Some(RETRY_AFTER_SECS);
         }
         err

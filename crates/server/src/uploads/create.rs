@@ -187,7 +187,7 @@ impl Uploads {
         Err(err.into())
     }
 
-    async fn presign_single(
+    pub(super) async fn presign_single(
         &self,
         upload: &Upload,
         method: UploadMethod,

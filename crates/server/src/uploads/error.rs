@@ -50,6 +50,10 @@ pub enum UploadError {
     Expired,
     #[error("another request is completing this upload; ask again shortly")]
     CompletionInProgress,
+    #[error("a request with this Idempotency-Key is still creating its upload; ask again shortly")]
+    CreationInProgress,
+    #[error("this Idempotency-Key was used for another request; use a new key for a new upload")]
+    IdempotencyKeyReused,
     #[error("the upload kept changing while being completed; complete again")]
     ConcurrentUpdate,
     #[error("nothing has been uploaded for this upload yet")]

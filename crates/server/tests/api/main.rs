@@ -8,6 +8,7 @@ mod create;
 mod encryption;
 mod faults;
 mod hostile_input;
+mod idempotency;
 mod issuers;
 mod janitor;
 mod lifecycle;
