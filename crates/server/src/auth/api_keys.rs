@@ -35,7 +35,7 @@ impl std::fmt::Debug for NewApiKey {
 }
 
 /// The SHA-256 of `key`, hex: what is stored and looked up.
-pub fn hash_api_key(key: &str) -> String {
+fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 

@@ -132,18 +132,14 @@ impl Hs256 {
     }
 
     /// A scoped upload token for `request.user`, restricted to its grant,
-    /// valid for `request.ttl`; and when it expires (Unix seconds).
-    pub fn mint_upload_token(
-        &self,
-        request: &UploadTokenRequest,
-    ) -> Result<(String, i64), AuthError> {
+    /// valid until `request.expires_at`.
+    pub fn mint_upload_token(&self, request: &UploadTokenRequest) -> Result<String, AuthError> {
         check_user(&request.user)?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let exp = request.expires_at.unix_timestamp();
         let grant = &request.grant;
         let claims = Claims {
             sub: request.user.clone(),
-            exp,
+            exp: request.expires_at.unix_timestamp(),
             iat: Some(now),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -157,9 +153,8 @@ impl Hs256 {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(UPLOAD_TOKEN_TYPE.into());
-        let token = jsonwebtoken::encode(&header, &claims, &self.upload_encoding)
-            .map_err(|e| AuthError::Invalid(e.to_string()))?;
-        Ok((token, exp))
+        jsonwebtoken::encode(&header, &claims, &self.upload_encoding)
+            .map_err(|e| AuthError::Invalid(e.to_string()))
     }
 
     fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
@@ -394,7 +389,7 @@ mod tests {
             metadata: BTreeMap::new(),
         };
         let expires_at = OffsetDateTime::now_utc() + Duration::from_secs(60);
-        let (upload, _) = auth()
+        let upload = auth()
             .mint_upload_token(&UploadTokenRequest {
                 user: "alice".into(),
                 grant,

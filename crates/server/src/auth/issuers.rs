@@ -73,11 +73,6 @@ impl Issuers {
             .collect()
     }
 
-    /// The key sets, for tests counting fetches.
-    pub fn key_sets(&self) -> impl Iterator<Item = &Arc<KeySet>> {
-        self.0.iter().map(|issuer| &issuer.keys)
-    }
-
     /// The issuer that `iss` names, if trusted.
     pub fn find(&self, iss: &str) -> Option<&Issuer> {
         self.0

@@ -49,7 +49,6 @@ pub struct KeySet {
     last_unknown: Mutex<Option<Instant>>,
     /// The JWKS URL, once discovery found it.
     jwks_url: RwLock<Option<Url>>,
-    fetches: AtomicU64,
     /// Counts the fetches that dropped a key, so that tokens remembered as
     /// verified with a retired key are forgotten.
     retirements: AtomicU64,
@@ -120,7 +119,6 @@ impl KeySet {
             http,
             keys: RwLock::default(),
             last_unknown: Mutex::default(),
-            fetches: AtomicU64::new(0),
             retirements: AtomicU64::new(0),
         }
     }
@@ -140,11 +138,6 @@ impl KeySet {
     /// Changes whenever a key is no longer published.
     pub fn retirements(&self) -> u64 {
         self.retirements.load(Ordering::Acquire)
-    }
-
-    /// How many times the key set was fetched (for tests and metrics).
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
     }
 
     /// The key `kid` names (the only key, when the token names none and the
@@ -193,7 +186,6 @@ impl KeySet {
     /// Fetches the key set (after discovery, the first time) and replaces the
     /// keys kept; returns how long the answer says it stays fresh.
     pub async fn fetch(&self) -> Result<Option<Duration>, FetchError> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let known = self
             .jwks_url
             .read()

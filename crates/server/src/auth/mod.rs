@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use api_keys::{API_KEY_PREFIX, ApiKeys, NewApiKey, hash_api_key};
+pub use api_keys::{ApiKeys, NewApiKey};
 pub use gate::Gate;
-pub use hs256::{Hs256, MAX_USER_LEN, UploadTokenRequest};
+pub use hs256::{Hs256, UploadTokenRequest};
 pub use issuers::Issuers;
 
 /// Refuses a user id that would not fit keys and log lines.

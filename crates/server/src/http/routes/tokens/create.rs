@@ -28,7 +28,7 @@ pub async fn create_upload_token(
     let user = req.user.clone();
     let (grant, expires_at) = state.uploads.open_grant(req, &key.name).await?;
     let profile = grant.profile.clone();
-    let (token, _) = state
+    let token = state
         .signer
         .mint_upload_token(&UploadTokenRequest {
             user: user.clone(),
