@@ -10,6 +10,7 @@ use std::time::Duration;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::auth::{Principal, Via};
 use crate::config::LimitsConfig;
 
 /// Checks between two evictions of idle keys, so an IP scan cannot grow the maps forever.
@@ -62,14 +63,20 @@ impl RateLimits {
     /// Counts one call by `user` from `ip` (unknown for in-process calls), or
     /// says how long to wait. The user is checked first, so a user over their
     /// rate does not spend their address's (a NAT's other users'); a flood
-    /// under many stolen tokens is still held to its address's rate.
-    pub fn admit(&self, user: &str, ip: Option<IpAddr>) -> Result<(), Limited> {
+    /// under many stolen tokens is still held to its address's rate. An API
+    /// key's calls count against the user it acts for only: its backend acts
+    /// for many users from one address by design.
+    pub fn admit(&self, user: &Principal, ip: Option<IpAddr>) -> Result<(), Limited> {
         self.admit_n(user, ip, 1)
     }
 
     /// Counts a call that makes storage sign `n` URLs as `n` calls: signing
     /// is what costs, whether asked for one URL at a time or all at once.
-    pub fn admit_n(&self, user: &str, ip: Option<IpAddr>, n: usize) -> Result<(), Limited> {
+    pub fn admit_n(&self, user: &Principal, ip: Option<IpAddr>, n: usize) -> Result<(), Limited> {
+        let ip = match user.via {
+            Via::ApiKey(_) => None,
+            Via::Token | Via::UploadToken(_) => ip,
+        };
         if self.checks.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
             self.evict_idle();
         }
@@ -77,8 +84,7 @@ impl RateLimits {
         let n =
             NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX).max(1)).unwrap_or(NonZeroU32::MIN);
         if let Some(limiter) = &self.users {
-            // Looking up by &str would need a String per call; users are few and short.
-            match limiter.check_key_n(&user.to_owned(), n) {
+            match limiter.check_key_n(&user.user, n) {
                 Ok(Ok(())) => {}
                 Ok(Err(not_until)) => {
                     return Err(Limited::User {
@@ -135,6 +141,10 @@ fn retry_after_secs(wait: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    fn user(name: &str) -> Principal {
+        Principal::user(name)
+    }
+
     fn limits(user: (u32, u32), ip: (u32, u32)) -> RateLimits {
         RateLimits::new(&LimitsConfig {
             user_rate: user.0,
@@ -149,12 +159,16 @@ mod tests {
     fn a_user_gets_their_burst_then_waits() {
         let limits = limits((1, 3), (0, 0));
         for _ in 0..3 {
-            limits.admit("alice", None).expect("within the burst");
+            limits
+                .admit(&user("alice"), None)
+                .expect("within the burst");
         }
-        let refused = limits.admit("alice", None).expect_err("over the burst");
+        let refused = limits
+            .admit(&user("alice"), None)
+            .expect_err("over the burst");
         assert!(matches!(refused, Limited::User { .. }), "{refused:?}");
         limits
-            .admit("bob", None)
+            .admit(&user("bob"), None)
             .expect("another user is not affected");
     }
 
@@ -162,28 +176,28 @@ mod tests {
     fn a_user_over_their_rate_does_not_spend_their_addresss() {
         let limits = limits((1, 1), (1, 3));
         let ip = Some(IpAddr::from([10, 0, 0, 1]));
-        limits.admit("greedy", ip).expect("first");
+        limits.admit(&user("greedy"), ip).expect("first");
         for _ in 0..5 {
             assert!(matches!(
-                limits.admit("greedy", ip),
+                limits.admit(&user("greedy"), ip),
                 Err(Limited::User { .. })
             ));
         }
         limits
-            .admit("neighbour", ip)
+            .admit(&user("neighbour"), ip)
             .expect("the address has room left");
     }
 
     #[test]
     fn a_batch_counts_each_url_it_signs() {
         let limits = limits((1, 10), (0, 0));
-        limits.admit_n("alice", None, 8).expect("8 of 10");
+        limits.admit_n(&user("alice"), None, 8).expect("8 of 10");
         assert!(matches!(
-            limits.admit_n("alice", None, 3),
+            limits.admit_n(&user("alice"), None, 3),
             Err(Limited::User { .. })
         ));
         assert_eq!(
-            limits.admit_n("bob", None, 10_000),
+            limits.admit_n(&user("bob"), None, 10_000),
             Err(Limited::Batch { most: 10 })
         );
     }
@@ -192,11 +206,13 @@ mod tests {
     fn an_address_is_limited_across_users() {
         let limits = limits((0, 0), (1, 2));
         let ip = Some(IpAddr::from([127, 0, 0, 9]));
-        limits.admit("a", ip).expect("first");
-        limits.admit("b", ip).expect("second");
-        limits.admit("c", ip).expect_err("third user, same address");
+        limits.admit(&user("a"), ip).expect("first");
+        limits.admit(&user("b"), ip).expect("second");
         limits
-            .admit("c", Some(IpAddr::from([127, 0, 0, 10])))
+            .admit(&user("c"), ip)
+            .expect_err("third user, same address");
+        limits
+            .admit(&user("c"), Some(IpAddr::from([127, 0, 0, 10])))
             .expect("another address");
     }
 
@@ -206,5 +222,26 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(10)), 1);
         assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
         assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
+    }
+
+    #[test]
+    fn an_api_key_counts_against_its_users_never_its_address() {
+        let limits = limits((100, 100), (1, 1));
+        let ip = Some(IpAddr::from([127, 0, 0, 9]));
+        let backend = |name: &str| Principal {
+            user: name.to_owned(),
+            via: Via::ApiKey("backend".into()),
+        };
+        for name in ["a", "b", "c", "d"] {
+            limits
+                .admit(&backend(name), ip)
+                .expect("one backend, many users");
+        }
+        limits
+            .admit(&user("e"), ip)
+            .expect("the address's first own call");
+        limits
+            .admit(&user("f"), ip)
+            .expect_err("a user token is held to its address");
     }
 }

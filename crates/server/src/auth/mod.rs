@@ -40,16 +40,6 @@ impl Principal {
             via: Via::Token,
         }
     }
-
-    /// The client address whose rate limit this request counts against:
-    /// none for an API key, whose backend acts for many users from one
-    /// address by design (each user's own rate still applies).
-    pub fn rate_address(&self, ip: Option<std::net::IpAddr>) -> Option<std::net::IpAddr> {
-        match self.via {
-            Via::ApiKey(_) => None,
-            Via::Token | Via::UploadToken(_) => ip,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

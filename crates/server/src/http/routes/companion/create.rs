@@ -26,7 +26,7 @@ pub async fn create_multipart(
     ClientIp(ip): ClientIp,
     Json(body): Json<CreateBody>,
 ) -> Result<JsonBody<Value>, ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
+    state.rate_limits.admit(&user, ip)?;
     let metadata = metadata_strings(body.metadata);
     let profile = profile_of(&metadata).map(str::to_owned);
     let intent = Intent {

@@ -17,7 +17,7 @@ pub async fn upload_parameters(
     ClientIp(ip): ClientIp,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
+    state.rate_limits.admit(&user, ip)?;
     let mut filename = None;
     let mut content_type = None;
     let mut metadata = BTreeMap::new();

@@ -31,7 +31,7 @@ pub async fn sign_part(
     Path(path): Path<PartPath>,
     Query(query): Query<KeyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    state.rate_limits.admit(&user.user, ip)?;
+    state.rate_limits.admit(&user, ip)?;
     let number = part_number(&path.part_number)?;
     let upload = find_multipart(&state, &user, &query.key, &path.upload_id).await?;
     let signed = state.uploads.sign_client_parts(&upload, &[number]).await?;
@@ -57,7 +57,7 @@ pub async fn sign_batch(
         .split(',')
         .filter(|s| !s.is_empty())
         .collect();
-    state.rate_limits.admit_n(&user.user, ip, listed.len())?;
+    state.rate_limits.admit_n(&user, ip, listed.len())?;
     let numbers = listed
         .into_iter()
         .map(part_number)

@@ -34,7 +34,7 @@ pub async fn create_upload(
     headers: HeaderMap,
     Json(req): Json<CreateUpload>,
 ) -> Result<(StatusCode, HeaderMap, axum::Json<UploadRecord>), ApiError> {
-    state.rate_limits.admit(&user.user, user.rate_address(ip))?;
+    state.rate_limits.admit(&user, ip)?;
     let key = idempotency_key(&headers)?;
     let created = match key {
         Some(key) => state.uploads.create_once(&user, key, req).await?,

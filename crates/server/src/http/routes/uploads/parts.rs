@@ -26,7 +26,7 @@ pub async fn sign_parts(
 ) -> Result<JsonBody<SignedParts>, ApiError> {
     state
         .rate_limits
-        .admit_n(&user.user, user.rate_address(ip), req.part_numbers.len())?;
+        .admit_n(&user, ip, req.part_numbers.len())?;
     let upload = state.uploads.find_own(&user, &id).await?;
     let signed = state
         .uploads
