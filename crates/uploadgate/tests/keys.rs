@@ -96,9 +96,20 @@ async fn keys_are_made_listed_used_and_revoked_from_the_command_line() {
         .expect("create");
     assert_eq!(with_token.status(), StatusCode::CREATED);
 
-    let listed = keys(&config, &["list"]);
-    assert!(listed.status.success(), "{}", text(&listed.stderr));
-    let listing = text(&listed.stdout);
+    // The key's use is recorded off the request's path: list until it shows.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let listing = loop {
+        let listed = keys(&config, &["list"]);
+        assert!(listed.status.success(), "{}", text(&listed.stderr));
+        let listing = text(&listed.stdout);
+        let used = listing
+            .lines()
+            .any(|l| l.starts_with("backend") && !l.ends_with("never"));
+        if used || std::time::Instant::now() > deadline {
+            break listing;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     let line = listing
         .lines()
         .find(|l| l.starts_with("backend"))

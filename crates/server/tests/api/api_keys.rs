@@ -149,18 +149,27 @@ async fn a_revoked_key_stops_at_once_on_every_node_and_keys_are_never_echoed() {
     let node = app.second_node().await;
     let keys = ApiKeys::new(app.state().uploads.db.clone());
     let key = key(&app, "backend", &[Scope::Uploads]).await;
-    for base in [app.url(""), node.url("")] {
-        let ok = with_key(
+    let list_for_bob = |base: String| {
+        with_key(
             app.client.get(format!("{base}/v1/uploads")),
             &key,
             Some("bob"),
         )
         .send()
-        .await
-        .expect("list");
+    };
+    for base in [app.url(""), node.url("")] {
+        let ok = list_for_bob(base.clone()).await.expect("list");
         assert_eq!(ok.status(), StatusCode::OK, "{base}");
     }
-    let listed = keys.list().await.expect("list");
+    // Its use is recorded off the request's path: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let listed = loop {
+        let listed = keys.list().await.expect("list");
+        if listed.iter().all(|k| k.last_used_at.is_some()) || std::time::Instant::now() > deadline {
+            break listed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some(), "its use is recorded");
     assert!(
@@ -170,14 +179,7 @@ async fn a_revoked_key_stops_at_once_on_every_node_and_keys_are_never_echoed() {
 
     assert!(keys.revoke("backend").await.expect("revoke"));
     for base in [app.url(""), node.url("")] {
-        let refused = with_key(
-            app.client.get(format!("{base}/v1/uploads")),
-            &key,
-            Some("bob"),
-        )
-        .send()
-        .await
-        .expect("list");
+        let refused = list_for_bob(base.clone()).await.expect("list");
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{base}");
         let body = refused.text().await.expect("body");
         assert!(!body.contains(&key[4..]), "{body}");
