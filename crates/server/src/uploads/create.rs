@@ -62,13 +62,8 @@ impl Uploads {
             Ok(instructions)
         }
         .await;
-        match made {
-            Ok(instructions) => Ok((upload, instructions)),
-            Err(err) => {
-                self.refund(spent).await;
-                Err(err)
-            }
-        }
+        let instructions = self.refund_unless(spent, made).await?;
+        Ok((upload, instructions))
     }
 
     /// Holds a new upload to its caller's credential (a scoped upload
@@ -123,13 +118,8 @@ impl Uploads {
             Ok(post)
         }
         .await;
-        match made {
-            Ok(post) => Ok((upload, post)),
-            Err(err) => {
-                self.refund(spent).await;
-                Err(err)
-            }
-        }
+        let post = self.refund_unless(spent, made).await?;
+        Ok((upload, post))
     }
 
     /// Companion's `s3/multipart`: a multipart upload whose client chooses
@@ -145,10 +135,7 @@ impl Uploads {
             self.record_new(&upload).await
         }
         .await;
-        if let Err(err) = made {
-            self.refund(spent).await;
-            return Err(err);
-        }
+        self.refund_unless(spent, made).await?;
         Ok(upload)
     }
 

@@ -132,11 +132,20 @@ impl Uploads {
         }))
     }
 
-    /// Gives back what a creation that failed after `spend` took.
-    pub(super) async fn refund(&self, spent: Option<Spent>) {
-        let Some(spent) = spent else {
-            return;
-        };
+    /// `made`, the rest of a creation after `spend`; when it failed, what
+    /// the creation took from its token's grant is given back.
+    pub(super) async fn refund_unless<T>(
+        &self,
+        spent: Option<Spent>,
+        made: Result<T, UploadError>,
+    ) -> Result<T, UploadError> {
+        if let (Some(spent), Err(_)) = (spent, &made) {
+            self.refund(spent).await;
+        }
+        made
+    }
+
+    async fn refund(&self, spent: Spent) {
         if let Err(err) = self
             .db
             .access()

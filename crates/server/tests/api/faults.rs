@@ -23,6 +23,14 @@ fn closed_port() -> u16 {
 
 /// A state whose store is a closed port on loopback.
 async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>) {
+    state_with_dead_store_and(dir, |_| {}).await
+}
+
+/// `state_with_dead_store`, with the default configuration changed by `edit`.
+async fn state_with_dead_store_and(
+    dir: &tempfile::TempDir,
+    edit: impl FnOnce(&mut Config),
+) -> (AppState, Arc<Hs256>) {
     let port = closed_port();
     let store = S3Store::connect(S3StoreSettings {
         endpoint: Some(format!("http://127.0.0.1:{port}").parse().expect("url")),
@@ -42,11 +50,9 @@ async fn state_with_dead_store(dir: &tempfile::TempDir) -> (AppState, Arc<Hs256>
         &Secret::new("a-test-secret-of-at-least-32-bytes"),
         &AuthConfig::default(),
     ));
-    let uploads = Uploads::new(
-        Config::load(None, |_| None).expect("defaults"),
-        Arc::new(db),
-        Arc::new(store),
-    );
+    let mut config = Config::load(None, |_| None).expect("defaults");
+    edit(&mut config);
+    let uploads = Uploads::new(config, Arc::new(db), Arc::new(store));
     let state = AppState::new(uploads, auth.clone(), auth.clone());
     (state, auth)
 }
@@ -196,4 +202,71 @@ async fn database_down_is_a_quick_503_with_retry_after() {
         .expect("response");
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(started.elapsed() < Duration::from_secs(15), "no hang");
+}
+
+/// A creation that fails after it spent its upload token's grant (storage
+/// down when the multipart upload starts) gives back what it took.
+#[tokio::test]
+async fn a_failed_creation_gives_its_upload_token_back_what_it_spent() {
+    use uploadgate_api::{CreateUpload, CreateUploadToken};
+    use uploadgate_server::auth::{Principal, Via};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, _) = state_with_dead_store_and(&dir, |config| {
+        let default = config
+            .profiles
+            .get_mut("default")
+            .expect("the default profile");
+        default.multipart_threshold = 5 * 1024 * 1024;
+    })
+    .await;
+    let uploads = &state.uploads;
+    let (grant, _) = uploads
+        .open_grant(
+            CreateUploadToken {
+                user: "dana".into(),
+                profile: None,
+                max_bytes: Some(200 * 1024 * 1024),
+                max_files: Some(1),
+                metadata: None,
+                ttl_seconds: None,
+            },
+            "backend",
+        )
+        .await
+        .expect("grant");
+    let holder = Principal {
+        user: "dana".into(),
+        via: Via::UploadToken(grant.clone()),
+    };
+    // Over the 5 MiB threshold: a multipart upload, which storage starts.
+    let multipart = CreateUpload {
+        filename: "big.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 8 * 1024 * 1024,
+        profile: None,
+        checksum_sha256: None,
+        method: None,
+        metadata: None,
+    };
+    for _ in 0..3 {
+        let failed = uploads.create(&holder, multipart.clone()).await;
+        assert!(
+            matches!(
+                failed,
+                Err(uploadgate_server::uploads::UploadError::Storage(_))
+            ),
+            "storage is down: {failed:?}"
+        );
+    }
+    // Its one file, and its bytes, are still there to spend.
+    assert!(
+        uploads
+            .db
+            .access()
+            .spend_grant(grant.id, 200 * 1024 * 1024, uploadgate_server::db::now())
+            .await
+            .expect("the database answers"),
+        "the failed creations were refunded"
+    );
 }
