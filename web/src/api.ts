@@ -67,8 +67,14 @@ export class Api {
     return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/complete`, parts ? { parts } : {}, signal, [422]);
   }
 
-  abort(id: string, signal?: AbortSignal): Promise<UploadRecord> {
+  /** Cancels an upload in progress (`aborted`), or deletes a finished one (`deleted`). */
+  delete(id: string, signal?: AbortSignal): Promise<UploadRecord> {
     return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
+  }
+
+  /** Cancels an upload in progress: `delete`, named for what it does to one. */
+  abort(id: string, signal?: AbortSignal): Promise<UploadRecord> {
+    return this.delete(id, signal);
   }
 
   downloadLink(id: string, signal?: AbortSignal): Promise<DownloadLink> {

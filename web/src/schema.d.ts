@@ -41,6 +41,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/erasures/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How far an erasure got: uploads erased so far and still to erase. */
+        get: operations["get_erasure"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/s3": {
         parameters: {
             query?: never;
@@ -168,10 +185,13 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Cancels an upload that has not completed; for a multipart upload, storage
-         *     drops its parts and refuses further ones. Aborting twice is harmless.
+         * Cancels an upload in progress (for a multipart upload, storage drops its
+         *     parts and refuses further ones), or deletes a finished one: its file,
+         *     thumbnails and any quarantined copy leave storage, and the record stays
+         *     as a tombstone (`deleted`, with `deletedAt`). Repeating it is harmless.
+         *     A scoped upload token may only cancel the uploads it started.
          */
-        delete: operations["abort_upload"];
+        delete: operations["delete_upload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -229,6 +249,30 @@ export interface paths {
         /** Presigns part uploads. Cheap and repeatable: a client whose URL expired asks again. */
         post: operations["sign_parts"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{user}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erases a user (a right-to-erasure request): every upload they have, in
+         *     every state, is deleted from storage, and its record stays as a
+         *     tombstone with no filename, type, metadata, key or checksum. It runs in
+         *     the background in batches and survives restarts; follow it at the
+         *     `Location` given. Asking again while it runs returns the same erasure.
+         *     Takes an API key with the `uploads` scope.
+         */
+        delete: operations["erase_user"];
         options?: never;
         head?: never;
         patch?: never;
@@ -319,11 +363,45 @@ export interface components {
             url: string;
         };
         /**
+         * @description An erasure of everything one user uploaded: each upload the user had
+         *     when it was asked for, in every state, is deleted from storage and its
+         *     record kept as a tombstone without filename, type, metadata, key or
+         *     checksum.
+         */
+        Erasure: {
+            /**
+             * Format: int64
+             * @description Uploads erased so far.
+             */
+            erased: number;
+            /** Format: date-time */
+            finishedAt?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int64
+             * @description Uploads still to erase (counted up to 10,000).
+             */
+            remaining: number;
+            /**
+             * Format: date-time
+             * @description Uploads created up to this instant are erased.
+             */
+            requestedAt: string;
+            state: components["schemas"]["ErasureState"];
+            user: string;
+        };
+        /**
+         * @description Where an erasure of a user stands (`DELETE /v1/users/{user}/uploads`).
+         * @enum {string}
+         */
+        ErasureState: "running" | "done";
+        /**
          * @description Every `code` a problem+json body can carry: the stable, machine-readable
          *     half of an error. Each code always comes with the same HTTP status.
          * @enum {string}
          */
-        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "creation_in_progress" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "creation_in_progress" | "upload_deleted" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
         /** @description What `POST /v1/events/s3` did with a notification. */
         EventsAccepted: {
             /**
@@ -506,6 +584,11 @@ export interface components {
             createdAt: string;
             /**
              * Format: date-time
+             * @description When it was deleted, once `status` is `deleted`.
+             */
+            deletedAt?: string | null;
+            /**
+             * Format: date-time
              * @description After this instant a pending upload can no longer be sent.
              */
             expiresAt: string;
@@ -555,7 +638,7 @@ export interface components {
          * @description Where an upload stands. Only `completed` uploads can be downloaded.
          * @enum {string}
          */
-        UploadStatus: "pending" | "uploading" | "completed" | "rejected" | "aborted" | "expired";
+        UploadStatus: "pending" | "uploading" | "completed" | "rejected" | "aborted" | "expired" | "deleted";
         UploadToken: {
             /** Format: date-time */
             expiresAt: string;
@@ -616,6 +699,64 @@ export interface operations {
                 content?: never;
             };
             /** @description A dependency is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_erasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Erasure id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an API key with the uploads scope (`not_permitted`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such erasure */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1032,7 +1173,7 @@ export interface operations {
             };
         };
     };
-    abort_upload: {
+    delete_upload: {
         parameters: {
             query?: never;
             header?: never;
@@ -1044,7 +1185,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Now aborted */
+            /** @description Now aborted (it was in progress) or deleted */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1062,6 +1203,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An upload token cannot delete a finished upload */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such upload, or not the caller's */
             404: {
                 headers: {
@@ -1071,7 +1221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already completed, rejected or expired */
+            /** @description Being completed right now; ask again shortly */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1238,6 +1388,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Deleted */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database or storage is unavailable; retry after Retry-After */
             503: {
                 headers: {
@@ -1329,6 +1488,67 @@ export interface operations {
             };
             /** @description Over a rate limit; retry after Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erase_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id, as tokens carry it */
+                user: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started (or already running) */
+            202: {
+                headers: {
+                    /** @description Where to follow it */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description Not a user id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an API key with the uploads scope (`not_permitted`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

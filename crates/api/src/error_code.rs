@@ -93,6 +93,9 @@ pub enum ErrorCode {
     MultipartUploadGone,
     /// A creation under the same `Idempotency-Key` is still running; ask again shortly.
     CreationInProgress,
+    // 410
+    /// The upload was deleted; its record stays as a tombstone.
+    UploadDeleted,
     // 413, 415, 422, 429
     BodyTooLarge,
     UnsupportedMediaType,
@@ -113,7 +116,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code a server sends (all but `Unknown`).
-    pub const ALL: [ErrorCode; 49] = [
+    pub const ALL: [ErrorCode; 50] = [
         Self::InvalidBody,
         Self::InvalidJson,
         Self::InvalidQuery,
@@ -156,6 +159,7 @@ impl ErrorCode {
         Self::ObjectChanged,
         Self::MultipartUploadGone,
         Self::CreationInProgress,
+        Self::UploadDeleted,
         Self::BodyTooLarge,
         Self::UnsupportedMediaType,
         Self::UploadRejected,
@@ -205,6 +209,7 @@ impl ErrorCode {
             | Self::ObjectChanged
             | Self::MultipartUploadGone
             | Self::CreationInProgress => 409,
+            Self::UploadDeleted => 410,
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::UploadRejected | Self::IdempotencyKeyReused => 422,
@@ -245,6 +250,7 @@ impl ErrorCode {
             Self::UploadNotPending => "upload_not_pending",
             Self::UploadNotCompleted => "upload_not_completed",
             Self::UploadQuarantined => "upload_quarantined",
+            Self::UploadDeleted => "upload_deleted",
             Self::ScanPending => "scan_pending",
             Self::ScanFailed => "scan_failed",
             Self::UploadExpired => "upload_expired",

@@ -3,12 +3,14 @@
 //! The server and every Rust client share these types, so a field renamed here is
 //! renamed on both sides of the wire at once. JSON is camelCase throughout.
 
+mod erasures;
 mod error_code;
 mod problem;
 mod processing;
 mod tokens;
 mod uploads;
 
+pub use erasures::{Erasure, ErasureState};
 pub use error_code::ErrorCode;
 pub use problem::Problem;
 pub use processing::{

@@ -57,16 +57,20 @@ pub enum UploadStatus {
     Aborted,
     /// Never completed before its deadline.
     Expired,
+    /// Deleted after it finished: a tombstone whose objects are gone from
+    /// storage (`deletedAt` says when).
+    Deleted,
 }
 
 impl UploadStatus {
-    pub const ALL: [UploadStatus; 6] = [
+    pub const ALL: [UploadStatus; 7] = [
         Self::Pending,
         Self::Uploading,
         Self::Completed,
         Self::Rejected,
         Self::Aborted,
         Self::Expired,
+        Self::Deleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +81,7 @@ impl UploadStatus {
             Self::Rejected => "rejected",
             Self::Aborted => "aborted",
             Self::Expired => "expired",
+            Self::Deleted => "deleted",
         }
     }
 
@@ -93,7 +98,7 @@ impl UploadStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Completed | Self::Rejected | Self::Aborted | Self::Expired
+            Self::Completed | Self::Rejected | Self::Aborted | Self::Expired | Self::Deleted
         )
     }
 }
@@ -152,6 +157,13 @@ pub struct UploadRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at: Option<OffsetDateTime>,
+    /// When it was deleted, once `status` is `deleted`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deleted_at: Option<OffsetDateTime>,
     /// Multipart uploads only: bytes per part (all but the last).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<u64>,

@@ -154,9 +154,16 @@ impl Api {
         .await
     }
 
-    pub async fn abort(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
+    /// Cancels an upload in progress (`aborted`), or deletes a finished one
+    /// (`deleted`: its objects leave storage, its record stays as a tombstone).
+    pub async fn delete(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
         self.call::<(), _>(Method::DELETE, &format!("v1/uploads/{id}"), None)
             .await
+    }
+
+    /// Cancels an upload in progress: `delete`, named for what it does to one.
+    pub async fn abort(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
+        self.delete(id).await
     }
 
     pub async fn download_link(&self, id: Uuid) -> Result<DownloadLink, ClientError> {

@@ -5,8 +5,8 @@
 
 use tokio::sync::watch;
 
-use crate::db::{self, DbError};
-use crate::uploads::{Expiry, Uploads};
+use crate::db;
+use crate::uploads::{Expiry, PURGE_GRACE, UploadError, Uploads};
 
 /// Uploads handled per database round trip.
 const PAGE: u32 = 100;
@@ -17,6 +17,9 @@ const OVERSIZED_LIMIT: u32 = 10_000;
 /// Open multipart uploads (and staged objects) looked at per sweep; the rest
 /// wait for the next one.
 const RECONCILE_LIMIT: usize = 10_000;
+
+/// Uploads deleted for retention per sweep; the rest wait for the next one.
+const RETENTION_LIMIT: u32 = 10_000;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +39,15 @@ pub struct Sweep {
     pub staged_deleted: u32,
     /// Whether the store could list its multipart uploads (the embedded one cannot).
     pub reconciled: bool,
+    /// Completed uploads past their profile's `retain_for`, deleted.
+    pub retention_deleted: u32,
+    /// Deleted uploads whose objects were purged on a second try.
+    pub purges_retried: u32,
 }
 
 /// Expires every upload past its deadline plus the grace period, then aborts
 /// multipart uploads storage holds that no upload in progress owns.
-pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
+pub async fn sweep(uploads: &Uploads) -> Result<Sweep, UploadError> {
     let mut report = Sweep::default();
     let cutoff = db::now() - uploads.config.janitor.grace;
     loop {
@@ -81,6 +88,8 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, DbError> {
         .idempotency()
         .drop_keys(db::now() - crate::uploads::KEY_LIFETIME)
         .await?;
+    report.retention_deleted = uploads.delete_past_retention(RETENTION_LIMIT).await?;
+    report.purges_retried = uploads.retry_purges(db::now() - PURGE_GRACE, PAGE).await?;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
     report.cleanup_failures += orphans.failures;
@@ -108,7 +117,9 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                         || report.verified > 0
                         || report.orphans_aborted > 0
                         || report.oversized_aborted > 0
-                        || report.staged_deleted > 0 =>
+                        || report.staged_deleted > 0
+                        || report.retention_deleted > 0
+                        || report.purges_retried > 0 =>
                 {
                     tracing::info!(
                         expired = report.expired,
@@ -116,6 +127,8 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                         orphans_aborted = report.orphans_aborted,
                         oversized_aborted = report.oversized_aborted,
                         staged_deleted = report.staged_deleted,
+                        retention_deleted = report.retention_deleted,
+                        purges_retried = report.purges_retried,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"
                     );

@@ -52,6 +52,24 @@ pub fn quarantine_key(id: Uuid) -> String {
     format!("{QUARANTINE_PREFIX}{}", id.simple())
 }
 
+/// The extensions thumbnails are written with: PNG keeps transparency,
+/// JPEG is smaller for the rest.
+pub const THUMBNAIL_EXTENSIONS: [&str; 2] = ["png", "jpg"];
+
+/// Every key a thumbnail of `original` at one of `sizes` may have been
+/// written to: what deleting the original must remove, whether or not a
+/// thumbnail job got to record it.
+pub fn thumbnail_keys(original: &str, sizes: &[u32]) -> Vec<String> {
+    sizes
+        .iter()
+        .flat_map(|&size| {
+            THUMBNAIL_EXTENSIONS
+                .iter()
+                .map(move |ext| thumbnail_key(original, size, ext))
+        })
+        .collect()
+}
+
 /// Where the thumbnail of bounding size `size` goes: next to the original,
 /// under the same id, so it stays in the owner's prefix.
 pub fn thumbnail_key(original: &str, size: u32, extension: &str) -> String {

@@ -12,6 +12,7 @@ mod cors;
 mod data_dir;
 pub mod db;
 pub mod embedded;
+pub mod erasures;
 pub mod http;
 pub mod janitor;
 pub mod keys;

@@ -14,11 +14,11 @@ use crate::data_dir;
 use crate::db::{Database, PgRepo, SqliteRepo};
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 use crate::http::{AppState, app};
-use crate::janitor;
 use crate::processing;
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
 use crate::uploads::Uploads;
+use crate::{erasures, janitor};
 
 /// A server that has bound its ports and reached its dependencies, not yet serving.
 #[derive(Debug)]
@@ -136,6 +136,7 @@ impl Server {
         let (stop_background, background_stopped) = watch::channel(false);
         state.issuers.spawn_refreshers(&background_stopped);
         let janitor = janitor::spawn(state.uploads.clone(), background_stopped.clone());
+        let erasures = erasures::spawn(state.uploads.clone(), background_stopped.clone());
         let workers = processing::spawn(state.uploads.clone(), background_stopped);
         let served = axum::serve(
             listener,
@@ -150,6 +151,9 @@ impl Server {
         let _ = stop_background.send(true);
         if let Err(err) = janitor.await {
             tracing::warn!(%err, "janitor task ended abnormally");
+        }
+        if let Err(err) = erasures.await {
+            tracing::warn!(%err, "erasure task ended abnormally");
         }
         stop_workers(workers).await;
         drop(store);

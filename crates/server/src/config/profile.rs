@@ -41,6 +41,13 @@ pub struct Profile {
     /// What runs after verification, in this order; a processor's results
     /// are in the upload's `processing`.
     pub processors: Vec<Processor>,
+    /// How long completed uploads are kept: the janitor deletes those created
+    /// longer ago (as `DELETE /v1/uploads/{id}` does). Kept for good when left out.
+    #[serde(deserialize_with = "units::optional_duration")]
+    pub retain_for: Option<Duration>,
+    /// One file per user (an avatar): completing an upload deletes the same
+    /// user's earlier uploads of this profile.
+    pub replace: bool,
 }
 
 impl Default for Profile {
@@ -58,6 +65,8 @@ impl Default for Profile {
             sse: None,
             sse_kms_key_id: None,
             processors: Vec::new(),
+            retain_for: None,
+            replace: false,
         }
     }
 }
@@ -91,6 +100,12 @@ impl Profile {
         }
         if self.url_ttl < Duration::from_secs(1) || self.url_ttl > MAX_URL_TTL {
             return Err(at("url_ttl must be between 1s and 7 days".into()));
+        }
+        if self
+            .retain_for
+            .is_some_and(|keep| keep < Duration::from_secs(1))
+        {
+            return Err(at("retain_for must be at least 1s".into()));
         }
         if self.multipart_threshold == 0 {
             return Err(at("multipart_threshold must be positive".into()));

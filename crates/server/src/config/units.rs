@@ -32,6 +32,13 @@ pub fn optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
 }
 
 /// A duration written as text with a unit (`"15m"`, `"1h 30m"`) or as whole seconds.
+/// `duration`, for a setting that may be left out.
+pub fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}
+
 pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     match NumberOrText::deserialize(deserializer)? {
         NumberOrText::Number(secs) => Ok(Duration::from_secs(secs)),

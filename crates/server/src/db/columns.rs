@@ -12,15 +12,16 @@ use crate::multipart::Layout;
 
 pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, checksum_sha256, method, \
      object_key, staging_key, status, metadata, reject_reason, created_at, expires_at, completed_at, \
-     multipart_upload_id, part_size, part_count, processing, reserved, grant_id";
+     multipart_upload_id, part_size, part_count, processing, reserved, grant_id, deleted_at, purged_at";
 
 /// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
 /// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected
 /// status, `$8` the completion claim's token it needs (NULL: none). The claim
-/// ends with the state.
+/// ends with the state; a move to `deleted` records when.
 pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
          reject_reason = COALESCE($3, reject_reason), \
          completed_at = COALESCE($4, completed_at), \
+         deleted_at = CASE WHEN $1 = 'deleted' THEN $2 ELSE deleted_at END, \
          size = COALESCE($5, size) \
      WHERE id = $6 AND status = $7 AND (CAST($8 AS TEXT) IS NULL OR completing_by = $8)";
 
@@ -230,6 +231,8 @@ where
             .push_bind(c.processing)
             .push_bind(c.reserved)
             .push_bind(u.grant.map(|g| g.to_string()))
+            .push_bind(u.deleted_at.map(millis))
+            .push_bind(u.purged_at.map(millis))
             .push_bind(millis(u.created_at));
     });
     Ok(query)
@@ -325,6 +328,8 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         .text()?
         .map(|id| Uuid::parse_str(&id).map_err(|_| column.corrupt()))
         .transpose()?;
+    let deleted_at = column.int()?.map(from_millis).transpose()?;
+    let purged_at = column.int()?.map(from_millis).transpose()?;
     let layout = match (size, part_size, part_count) {
         (Some(size), Some(part_size), Some(part_count)) => Some(Layout {
             size,
@@ -354,6 +359,8 @@ pub fn from_row(row: &impl RowColumns) -> Result<Upload, DbError> {
         processing,
         reserved,
         grant,
+        deleted_at,
+        purged_at,
     })
 }
 

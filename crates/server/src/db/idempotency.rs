@@ -49,6 +49,8 @@ pub trait IdempotencyStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), DbError>;
     /// Forgets keys used before `before`; returns how many.
     async fn drop_keys(&self, before: OffsetDateTime) -> Result<u64, DbError>;
+    /// Forgets every key of `owner` (an erased user).
+    async fn drop_keys_of(&self, owner: &str) -> Result<(), DbError>;
 }
 
 #[async_trait]
@@ -147,5 +149,13 @@ where
             .execute(&self.writer)
             .await?;
         Ok(done.affected())
+    }
+
+    async fn drop_keys_of(&self, owner: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1")
+            .bind(owner.to_owned())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 mod access;
 mod claims;
 mod columns;
+mod deletions;
 mod error;
 mod group_commit;
 mod idempotency;
@@ -23,6 +24,7 @@ use crate::keys;
 use crate::multipart::Layout;
 
 pub use access::{AccessStore, ApiKeyRecord, GrantRecord};
+pub use deletions::{DeletionStore, Erasure};
 pub use error::DbError;
 pub use idempotency::{IdempotencyStore, KeyClaim};
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
@@ -72,6 +74,11 @@ pub struct Upload {
     /// The grant of the scoped upload token that created it, if one did:
     /// such a token reaches only the uploads it created.
     pub grant: Option<Uuid>,
+    /// When it was deleted (status `deleted`).
+    pub deleted_at: Option<OffsetDateTime>,
+    /// When a deleted upload's objects were confirmed gone from storage;
+    /// `None` while the janitor still has to try again.
+    pub purged_at: Option<OffsetDateTime>,
 }
 
 /// How the bytes of an upload travel to storage.
@@ -274,4 +281,6 @@ pub trait Database: UploadRepo {
     fn access(&self) -> &dyn AccessStore;
     /// The `Idempotency-Key`s of upload creation.
     fn idempotency(&self) -> &dyn IdempotencyStore;
+    /// Tombstones still to purge, and erasures of users.
+    fn deletions(&self) -> &dyn DeletionStore;
 }

@@ -14,8 +14,8 @@ use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
-    AccessStore, Database, DbError, IdempotencyStore, JobQueue, ListFilter, Transition, Upload,
-    UploadRepo, Usage, UsageQuery,
+    AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
+    Transition, Upload, UploadRepo, Usage, UsageQuery,
 };
 
 /// Shared by several uploadgate nodes: every state change is one conditional
@@ -84,6 +84,10 @@ impl Database for PgRepo {
     }
 
     fn idempotency(&self) -> &dyn IdempotencyStore {
+        &self.access
+    }
+
+    fn deletions(&self) -> &dyn DeletionStore {
         &self.access
     }
 }

@@ -103,9 +103,10 @@ mod sql {
              updated_at = $4, lease = NULL, locked_until = NULL \
          WHERE id = $5 AND lease = $6 AND state = 'running'";
 
-    /// `$1` processing JSON, `$2` now, `$3` upload id.
-    pub const SET_PROCESSING: &str =
-        "UPDATE uploads SET processing = $1, updated_at = $2 WHERE id = $3";
+    /// `$1` processing JSON, `$2` now, `$3` upload id. A tombstone keeps
+    /// nothing a job finishing after its deletion found.
+    pub const SET_PROCESSING: &str = "UPDATE uploads SET processing = $1, updated_at = $2 \
+         WHERE id = $3 AND status <> 'deleted'";
 
     /// `$1` id, `$2` upload id, `$3` kind, `$4` next, `$5` now. A second job of
     /// the same processor for the same upload is not queued.

@@ -16,8 +16,8 @@ use super::group_commit::GroupCommit;
 use super::point_reads::PointReads;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
-    AccessStore, Database, DbError, IdempotencyStore, JobQueue, ListFilter, Transition, Upload,
-    UploadRepo, Usage, UsageQuery,
+    AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
+    Transition, Upload, UploadRepo, Usage, UsageQuery,
 };
 
 #[derive(Debug, Clone)]
@@ -101,6 +101,10 @@ impl Database for SqliteRepo {
     }
 
     fn idempotency(&self) -> &dyn IdempotencyStore {
+        &self.access
+    }
+
+    fn deletions(&self) -> &dyn DeletionStore {
         &self.access
     }
 }

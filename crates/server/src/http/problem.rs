@@ -111,6 +111,7 @@ impl From<UploadError> for ApiError {
             UploadError::Finished(_) => C::UploadFinished,
             UploadError::NotCompleted(_) => C::UploadNotCompleted,
             UploadError::Quarantined => C::UploadQuarantined,
+            UploadError::Deleted => C::UploadDeleted,
             UploadError::ScanPending => C::ScanPending,
             UploadError::ScanFailed => C::ScanFailed,
             UploadError::Expired => C::UploadExpired,

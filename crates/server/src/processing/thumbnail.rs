@@ -136,13 +136,14 @@ fn encode(image: &DynamicImage, size: u32) -> Result<Rendered, String> {
         image.thumbnail(size, size)
     };
     // Transparency needs PNG; everything else is smaller as JPEG.
+    let [png, jpg] = keys::THUMBNAIL_EXTENSIONS;
     let (format, content_type, extension, fitted) = if fitted.color().has_alpha() {
-        (ImageFormat::Png, "image/png", "png", fitted)
+        (ImageFormat::Png, "image/png", png, fitted)
     } else {
         (
             ImageFormat::Jpeg,
             "image/jpeg",
-            "jpg",
+            jpg,
             DynamicImage::ImageRgb8(fitted.to_rgb8()),
         )
     };

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use uploadgate_api::{Processing, ProcessingState};
+use uploadgate_api::{Processing, ProcessingState, UploadStatus};
 
 use super::{ProcessError, run};
 use crate::config::{Config, Processor, WorkersConfig};
-use crate::db::{self, Job, NewJob, Outcome};
+use crate::db::{self, Job, NewJob, Outcome, Upload};
 use crate::metrics::{JobKindLabels, JobLabels};
 use crate::uploads::Uploads;
 
@@ -162,6 +162,13 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         .get(job.upload_id)
         .await?
         .ok_or_else(|| ProcessError::Permanent("the upload no longer exists".into()))?;
+    if upload.status == UploadStatus::Deleted {
+        // Nothing more to do for a file that is gone; the pipeline ends here.
+        return Ok(Outcome::Succeeded {
+            processing: upload.processing.unwrap_or_else(Processing::started),
+            next: None,
+        });
+    }
     let mut processing = upload
         .processing
         .clone()
@@ -171,6 +178,12 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         processing.state = ProcessingState::Ready;
     }
     run(uploads, job, &upload, &mut processing).await?;
+    if deleted_meanwhile(uploads, &upload, &processing).await? {
+        return Ok(Outcome::Succeeded {
+            processing,
+            next: None,
+        });
+    }
     let next = if processing.state == ProcessingState::Quarantined {
         // Nothing more happens to an infected file but telling the application.
         job.next
@@ -184,6 +197,37 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         processing.state = ProcessingState::Ready;
     }
     Ok(Outcome::Succeeded { processing, next })
+}
+
+/// Whether `upload` was deleted while its job ran; if so, what the job wrote
+/// to storage (a thumbnail, a quarantined copy) goes too. The deletion commits
+/// before it purges, so either it purges after the job's writes or this sees
+/// its tombstone. The keys come from the job's copy: an erased tombstone
+/// keeps none.
+async fn deleted_meanwhile(
+    uploads: &Uploads,
+    upload: &Upload,
+    processing: &Processing,
+) -> Result<bool, ProcessError> {
+    let still_there = uploads
+        .db
+        .get(upload.id)
+        .await?
+        .is_some_and(|now| now.status != UploadStatus::Deleted);
+    if still_there {
+        return Ok(false);
+    }
+    tracing::info!(upload = %upload.id, "upload deleted while a job ran; purging what it wrote");
+    let gone = Upload {
+        status: UploadStatus::Deleted,
+        processing: Some(processing.clone()),
+        ..upload.clone()
+    };
+    uploads
+        .purge(&gone, false)
+        .await
+        .map_err(|err| ProcessError::Retry(err.to_string()))?;
+    Ok(true)
 }
 
 async fn dead(uploads: &Uploads, job: &Job, error: String) -> Outcome {

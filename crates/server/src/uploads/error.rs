@@ -38,6 +38,8 @@ pub enum UploadError {
     Finished(UploadStatus),
     #[error("only completed uploads can be downloaded; this one is {}", .0.as_str())]
     NotCompleted(UploadStatus),
+    #[error("this upload was deleted")]
+    Deleted,
     #[error("the virus scan flagged this file; it is quarantined and cannot be downloaded")]
     Quarantined,
     #[error(

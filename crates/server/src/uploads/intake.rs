@@ -83,6 +83,8 @@ pub fn accept<'c>(
             Via::UploadToken(grant) => Some(grant.id),
             Via::Token | Via::ApiKey(_) => None,
         },
+        deleted_at: None,
+        purged_at: None,
     };
     Ok((upload, profile))
 }

@@ -8,6 +8,8 @@
 mod abort;
 mod complete;
 mod create;
+mod delete;
+mod erase;
 mod error;
 mod event;
 mod expire;
@@ -19,6 +21,7 @@ mod parts;
 mod probes;
 mod quota;
 mod read;
+mod retain;
 mod view;
 
 use std::sync::Arc;
@@ -27,6 +30,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use complete::COMPLETION_LEASE;
+pub use delete::Reason;
+pub use erase::{Batch, ErasureProgress};
 pub use error::{Invalid, UploadError};
 pub use event::EventOutcome;
 pub use expire::{Expiry, Orphans};
@@ -34,6 +39,7 @@ pub use idempotency::{Created, KEY_LIFETIME};
 pub use intake::{Intent, check_metadata};
 pub use parts::{SignedParts, check_part_numbers};
 pub use read::UploadedParts;
+pub use retain::PURGE_GRACE;
 pub use view::{job_record, record};
 
 use crate::config::{Config, DEFAULT_PROFILE, Profile};

@@ -139,6 +139,9 @@ impl Uploads {
         &self,
         upload: &Upload,
     ) -> Result<(String, OffsetDateTime), UploadError> {
+        if upload.status == UploadStatus::Deleted {
+            return Err(UploadError::Deleted);
+        }
         if upload.status != UploadStatus::Completed {
             return Err(UploadError::NotCompleted(upload.status));
         }

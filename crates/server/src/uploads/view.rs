@@ -1,6 +1,6 @@
 //! Stored records as the API shows them.
 
-use uploadgate_api::{Job as JobRecord, UploadRecord};
+use uploadgate_api::{Job as JobRecord, UploadRecord, UploadStatus};
 
 use crate::db::{Job, Upload};
 
@@ -21,11 +21,18 @@ pub fn record(upload: &Upload) -> UploadRecord {
         created_at: upload.created_at,
         expires_at: upload.expires_at,
         completed_at: upload.completed_at,
+        deleted_at: upload.deleted_at,
         reject_reason: upload.reject_reason.clone(),
         part_size: layout.map(|l| l.part_size),
         part_count: layout.map(|l| l.part_count),
         uploaded_parts: None,
-        processing: upload.processing.clone(),
+        processing: upload.processing.clone().map(|mut processing| {
+            if upload.status == UploadStatus::Deleted {
+                // Gone with the file: no links to them.
+                processing.thumbnails.clear();
+            }
+            processing
+        }),
         upload: None,
     }
 }

@@ -166,13 +166,15 @@ async fn an_aborted_upload_cannot_complete() {
 }
 
 #[tokio::test]
-async fn a_completed_upload_cannot_be_aborted() {
+async fn deleting_a_completed_upload_deletes_it_rather_than_aborting() {
     let app = TestApp::start().await;
     let record = app.send_png("alice").await;
     let id = id_of(&record);
     assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
     let response = app.delete("alice", &format!("/v1/uploads/{id}")).await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(response.status(), StatusCode::OK);
+    let record: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(record["status"], "deleted");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod companion;
 mod create;
+mod deletion;
 mod encryption;
 mod faults;
 mod hostile_input;

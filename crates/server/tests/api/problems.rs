@@ -157,9 +157,11 @@ async fn refusals_by_the_state_of_an_upload() {
     let sent = put_as_instructed(&app.client, &record, PNG.to_vec(), &[]).await;
     assert_eq!(sent.status(), StatusCode::OK);
     assert_eq!(app.complete("alice", id).await.status(), StatusCode::OK);
-    let finished = app.delete("alice", &format!("/v1/uploads/{id}")).await;
+    let deleted = app.delete("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let gone = app.get("alice", &format!("/v1/uploads/{id}/download")).await;
     insta::assert_json_snapshot!(
-        "abort_after_completion",
-        refusal(finished, StatusCode::CONFLICT).await
+        "download_after_deletion",
+        refusal(gone, StatusCode::GONE).await
     );
 }

@@ -22,7 +22,7 @@ const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 const EVENTS_SECRET: &str = "test-events-secret";
 
 /// Fast workers: tests wait for them.
-fn fast_workers(config: &mut Config) {
+pub fn fast_workers(config: &mut Config) {
     let workers = &mut config.workers;
     workers.poll_interval = Duration::from_millis(100);
     workers.backoff = Duration::from_millis(100);
@@ -76,7 +76,7 @@ impl Drop for Clamd {
     }
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
     }));
@@ -106,7 +106,7 @@ async fn upload(
 }
 
 /// Polls the upload until its processing is no longer under way.
-async fn processed(app: &TestApp, user: &str, id: &str) -> Value {
+pub async fn processed(app: &TestApp, user: &str, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let record = app.get_json(user, &format!("/v1/uploads/{id}")).await;

@@ -50,6 +50,8 @@ fn upload(owner: &str) -> Upload {
         processing: None,
         reserved: 0,
         grant: None,
+        deleted_at: None,
+        purged_at: None,
     }
 }
 

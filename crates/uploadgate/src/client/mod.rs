@@ -1,4 +1,4 @@
-//! The client subcommands: `upload`, `status`, `ls`, `download`, `abort`.
+//! The client subcommands: `upload`, `status`, `ls`, `download`, `abort` (also `rm`).
 //! They hold an uploadgate token only, never storage credentials.
 
 mod abort;
@@ -51,7 +51,8 @@ pub enum ClientCommand {
     Ls(ls::LsArgs),
     /// Download a completed upload.
     Download(download::DownloadArgs),
-    /// Abort an upload in progress.
+    /// Abort an upload in progress, or delete a finished one (its file leaves storage).
+    #[command(alias = "rm", alias = "delete")]
     Abort(abort::AbortArgs),
 }
 

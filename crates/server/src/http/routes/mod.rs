@@ -3,6 +3,7 @@
 //! in `http::problem`.
 
 mod companion;
+mod erasures;
 mod events;
 mod health;
 mod jobs;
@@ -40,7 +41,7 @@ fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(
             uploads::get::get_upload,
-            uploads::abort::abort_upload
+            uploads::delete::delete_upload
         ))
         .routes(routes!(uploads::complete::complete_upload))
         .routes(body_limit(
@@ -51,6 +52,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list::list_jobs))
         .routes(routes!(jobs::retry::retry_job))
         .routes(routes!(tokens::create::create_upload_token))
+        .routes(routes!(erasures::request::erase_user))
+        .routes(routes!(erasures::get::get_erasure))
         .routes(body_limit(
             routes!(events::s3::s3_event),
             MAX_EVENTS_BODY_BYTES,

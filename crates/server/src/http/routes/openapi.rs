@@ -47,6 +47,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Post-processing jobs and the dead-letter queue"),
         (name = "events", description = "Notifications from the object store"),
         (name = "tokens", description = "Scoped upload tokens, minted with an API key"),
+        (name = "erasures", description = "Erasing everything a user uploaded, with an API key"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]

@@ -36,6 +36,15 @@ impl IntoResponses for UploadNotFound {
     }
 }
 
+/// 404: the erasure in the path.
+pub struct ErasureNotFound;
+
+impl IntoResponses for ErasureNotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem(404, "No such erasure")
+    }
+}
+
 /// 413 and 415: the JSON body.
 pub struct JsonBody;
 

@@ -109,13 +109,23 @@ impl Uploads {
                 };
             }
         };
-        if result.is_err() {
-            // Let a retry (this client's or another node's) start over at once.
-            if let Err(err) = self.db.release_completion(id, token).await {
-                tracing::warn!(upload = %id, %err, "could not release a completion claim");
+        match result {
+            Ok(upload) if upload.status == UploadStatus::Completed => {
+                Ok(self.replace_previous(upload.clone()).await.unwrap_or_else(|err| {
+                    // The new file is there; the old one stays until deleted.
+                    tracing::warn!(upload = %id, %err, "could not replace a user's earlier upload");
+                    upload
+                }))
+            }
+            Ok(upload) => Ok(upload),
+            Err(err) => {
+                // Let a retry (this client's or another node's) start over at once.
+                if let Err(err) = self.db.release_completion(id, token).await {
+                    tracing::warn!(upload = %id, %err, "could not release a completion claim");
+                }
+                Err(err)
             }
         }
-        result
     }
 
     /// Renews the completion claim `token` holds every `RENEW_EVERY`; returns

@@ -14,6 +14,7 @@ use crate::http::{ApiError, AppState};
     responses(
         (status = 200, body = DownloadLink),
         (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not completed, or quarantined"),
+        (status = 410, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Deleted"),
         Unauthorized, UploadNotFound, Unavailable))]
 pub async fn download_upload(
     State(state): State<AppState>,

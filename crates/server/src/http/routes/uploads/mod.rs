@@ -1,8 +1,8 @@
 //! `/v1/uploads`: one file per action.
 
-pub mod abort;
 pub mod complete;
 pub mod create;
+pub mod delete;
 pub mod download;
 pub mod get;
 pub mod list;

@@ -1,0 +1,279 @@
+//! After deletion: tombstones whose objects must still leave storage, and
+//! erasures of a user (durable, leased, in batches). SQL written once for
+//! both databases.
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::access::SqlAccess;
+use super::columns::{COLUMNS, RowColumns, from_millis, from_row, millis};
+use super::sql_jobs::Affected;
+use super::{DbError, Upload};
+
+/// A request to erase everything of one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub id: Uuid,
+    pub owner: String,
+    /// Uploads created up to this instant are erased.
+    pub requested_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    /// Uploads erased so far.
+    pub erased: u64,
+    /// This run's lease, once claimed.
+    pub lease: Option<Uuid>,
+}
+
+#[async_trait]
+pub trait DeletionStore: Send + Sync + std::fmt::Debug {
+    /// Records that deleted upload `id`'s objects are gone from storage and,
+    /// with `scrub`, strips the tombstone of everything personal (filename,
+    /// type, metadata, keys, checksum, processing results). False when `id` is
+    /// not a tombstone.
+    async fn settle_purge(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+        scrub: bool,
+    ) -> Result<bool, DbError>;
+    /// Tombstones deleted before `cutoff` whose objects may still be in
+    /// storage, oldest first.
+    async fn unpurged(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// Starts erasing `owner`'s uploads created up to `now`, or returns the
+    /// erasure of `owner` still running.
+    async fn request_erasure(&self, owner: &str, now: OffsetDateTime) -> Result<Erasure, DbError>;
+    async fn erasure(&self, id: Uuid) -> Result<Option<Erasure>, DbError>;
+    /// Takes an unfinished erasure nobody holds (or whose holder's lease ran
+    /// out) until `until`.
+    async fn claim_erasure(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Erasure>, DbError>;
+    /// Up to `limit` uploads `erasure` has still to erase, oldest first.
+    async fn still_to_erase(&self, erasure: &Erasure, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// How many uploads `erasure` has still to erase, counting up to `up_to`.
+    async fn count_to_erase(&self, erasure: &Erasure, up_to: u32) -> Result<u64, DbError>;
+    /// Adds `erased` to the erasure's count and keeps its lease until
+    /// `until`, or (`finished`) ends it; false when the lease was lost.
+    async fn record_erasure(
+        &self,
+        erasure: &Erasure,
+        erased: u64,
+        finished: bool,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError>;
+}
+
+/// An upload still to erase: anything but a tombstone already stripped
+/// (`object_key` is emptied only by a scrub).
+const TO_ERASE: &str = "owner = $1 AND created_at <= $2 \
+     AND NOT (status = 'deleted' AND object_key = '')";
+
+const ERASURE_COLUMNS: &str = "id, owner, requested_at, finished_at, erased, lease";
+
+fn erasure_from_row<'r, R>(row: &'r R) -> Result<Erasure, DbError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| DbError::Invalid(format!("corrupt erasure row: {what}"));
+    let uuid = |s: String, what: &str| Uuid::parse_str(&s).map_err(|_| corrupt(what));
+    Ok(Erasure {
+        id: uuid(row.try_get("id")?, "id")?,
+        owner: row.try_get("owner")?,
+        requested_at: from_millis(row.try_get("requested_at")?)?,
+        finished_at: row
+            .try_get::<Option<i64>, _>("finished_at")?
+            .map(from_millis)
+            .transpose()?,
+        erased: u64::try_from(row.try_get::<i64, _>("erased")?).map_err(|_| corrupt("erased"))?,
+        lease: row
+            .try_get::<Option<String>, _>("lease")?
+            .map(|s| uuid(s, "lease"))
+            .transpose()?,
+    })
+}
+
+#[async_trait]
+impl<DB> DeletionStore for SqlAccess<DB>
+where
+    DB: Database,
+    DB::QueryResult: Affected,
+    DB::Row: RowColumns,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB>,
+    for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+    for<'s> &'s str: ColumnIndex<DB::Row>,
+{
+    async fn settle_purge(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+        scrub: bool,
+    ) -> Result<bool, DbError> {
+        let sql = if scrub {
+            "UPDATE uploads SET purged_at = COALESCE(purged_at, $1), updated_at = $1, \
+                 filename = '', content_type = '', metadata = '{}', object_key = '', \
+                 staging_key = '', checksum_sha256 = NULL, reject_reason = NULL, \
+                 processing = NULL, multipart_upload_id = NULL \
+             WHERE id = $2 AND status = 'deleted'"
+        } else {
+            "UPDATE uploads SET purged_at = COALESCE(purged_at, $1), updated_at = $1 \
+             WHERE id = $2 AND status = 'deleted'"
+        };
+        let done = sqlx::query(sql)
+            .bind(millis(at))
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(done.affected() == 1)
+    }
+
+    async fn unpurged(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads \
+             WHERE status = 'deleted' AND purged_at IS NULL AND deleted_at < $1 \
+             ORDER BY deleted_at LIMIT $2"
+        ))
+        .bind(millis(cutoff))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn request_erasure(&self, owner: &str, now: OffsetDateTime) -> Result<Erasure, DbError> {
+        let mut tx = self.writer.begin().await?;
+        let running = sqlx::query(&format!(
+            "SELECT {ERASURE_COLUMNS} FROM erasures \
+             WHERE owner = $1 AND state = 'running' ORDER BY requested_at DESC LIMIT 1"
+        ))
+        .bind(owner.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = running {
+            return erasure_from_row(&row);
+        }
+        let erasure = Erasure {
+            id: Uuid::now_v7(),
+            owner: owner.to_owned(),
+            requested_at: now,
+            finished_at: None,
+            erased: 0,
+            lease: None,
+        };
+        sqlx::query(
+            "INSERT INTO erasures (id, owner, requested_at, state, erased, updated_at) \
+             VALUES ($1, $2, $3, 'running', 0, $3)",
+        )
+        .bind(erasure.id.to_string())
+        .bind(owner.to_owned())
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(erasure)
+    }
+
+    async fn erasure(&self, id: Uuid) -> Result<Option<Erasure>, DbError> {
+        sqlx::query(&format!(
+            "SELECT {ERASURE_COLUMNS} FROM erasures WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(erasure_from_row)
+        .transpose()
+    }
+
+    async fn claim_erasure(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Erasure>, DbError> {
+        // One statement, so two nodes never take the same erasure.
+        sqlx::query(&format!(
+            "UPDATE erasures SET lease = $1, locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM erasures WHERE state = 'running' \
+                 AND (locked_until IS NULL OR locked_until <= $3) \
+                 ORDER BY requested_at LIMIT 1) \
+               AND state = 'running' AND (locked_until IS NULL OR locked_until <= $3) \
+             RETURNING {ERASURE_COLUMNS}"
+        ))
+        .bind(Uuid::new_v4().to_string())
+        .bind(millis(until))
+        .bind(millis(now))
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(erasure_from_row)
+        .transpose()
+    }
+
+    async fn still_to_erase(&self, erasure: &Erasure, limit: u32) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads WHERE {TO_ERASE} ORDER BY id LIMIT $3"
+        ))
+        .bind(erasure.owner.clone())
+        .bind(millis(erasure.requested_at))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn count_to_erase(&self, erasure: &Erasure, up_to: u32) -> Result<u64, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n \
+             FROM (SELECT id FROM uploads WHERE {TO_ERASE} LIMIT $3) AS page"
+        ))
+        .bind(erasure.owner.clone())
+        .bind(millis(erasure.requested_at))
+        .bind(i64::from(up_to))
+        .fetch_one(&self.reader)
+        .await?;
+        let count: i64 = row.try_get("n")?;
+        u64::try_from(count).map_err(|_| DbError::invalid("negative count"))
+    }
+
+    async fn record_erasure(
+        &self,
+        erasure: &Erasure,
+        erased: u64,
+        finished: bool,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE erasures SET erased = erased + $1, updated_at = $2, \
+                 state = CASE WHEN $3 = 1 THEN 'done' ELSE state END, \
+                 finished_at = CASE WHEN $3 = 1 THEN $2 ELSE finished_at END, \
+                 locked_until = CASE WHEN $3 = 1 THEN NULL ELSE $4 END \
+             WHERE id = $5 AND lease = $6 AND state = 'running'",
+        )
+        .bind(i64::try_from(erased).unwrap_or(i64::MAX))
+        .bind(millis(now))
+        .bind(i64::from(finished))
+        .bind(millis(until))
+        .bind(erasure.id.to_string())
+        .bind(erasure.lease.map(|l| l.to_string()).unwrap_or_default())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.affected() == 1)
+    }
+}

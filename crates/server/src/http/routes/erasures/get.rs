@@ -1,0 +1,30 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use uploadgate_api::{Erasure, ErrorCode};
+
+use crate::auth::Scope;
+use crate::http::extract::Backend;
+use crate::http::routes::responses::{ErasureNotFound, Unauthorized, Unavailable};
+use crate::http::{ApiError, AppState};
+use crate::uploads::UploadError;
+
+/// How far an erasure got: uploads erased so far and still to erase.
+#[utoipa::path(get, path = "/v1/erasures/{id}", tag = "erasures",
+    params(("id" = String, Path, description = "Erasure id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Erasure),
+        (status = 403, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not an API key with the uploads scope (`not_permitted`)"),
+        Unauthorized, ErasureNotFound, Unavailable))]
+pub async fn get_erasure(
+    State(state): State<AppState>,
+    backend: Backend,
+    Path(id): Path<String>,
+) -> Result<Json<Erasure>, ApiError> {
+    backend.require(Scope::Uploads)?;
+    let progress = state.uploads.erasure(&id).await.map_err(|err| match err {
+        UploadError::NotFound => ApiError::new(ErrorCode::NotFound, "no such erasure"),
+        err => err.into(),
+    })?;
+    Ok(Json(super::view(progress)))
+}

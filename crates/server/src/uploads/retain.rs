@@ -1,0 +1,109 @@
+//! What a profile keeps: `retain_for` (the janitor deletes completed uploads
+//! older than that) and `replace` (a user's newest upload of the profile
+//! replaces the earlier ones). Both delete as `DELETE /v1/uploads/{id}` does.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uploadgate_api::UploadStatus;
+
+use super::{Reason, UploadError, Uploads};
+use crate::db::{self, ListFilter, Upload};
+
+/// Completed uploads of one user and profile looked at per replacement:
+/// normally there is one (the one replaced).
+const REPLACE_PAGE: u32 = 100;
+
+/// How long a tombstone's purge is left to the request that deleted it
+/// before the janitor tries again.
+pub const PURGE_GRACE: Duration = Duration::from_secs(60);
+
+impl Uploads {
+    /// Deletes up to `limit` completed uploads that their profile's
+    /// `retain_for` no longer keeps; returns how many.
+    pub async fn delete_past_retention(&self, limit: u32) -> Result<u32, UploadError> {
+        let mut deleted = 0;
+        for (name, profile) in &self.config.profiles {
+            let Some(keep) = profile.retain_for else {
+                continue;
+            };
+            let filter = ListFilter {
+                status: Some(UploadStatus::Completed),
+                profile: Some(name.clone()),
+                created_until: Some(db::now() - keep),
+                limit: limit.saturating_sub(deleted),
+                ..ListFilter::default()
+            };
+            if filter.limit == 0 {
+                break;
+            }
+            for upload in self.db.list(None, &filter).await? {
+                match self.delete(upload, Reason::Retention).await {
+                    Ok(_) => deleted += 1,
+                    // Deleted by someone else meanwhile: nothing left to do.
+                    Err(UploadError::ConcurrentUpdate) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// After `completed` (just recorded) when its profile has `replace`: the
+    /// user's newest upload of the profile, by creation, is the one kept.
+    /// Earlier ones are deleted; so is `completed` itself if a newer one
+    /// completed first. Two completions at once agree: the one that looks
+    /// last sees both. Returns `completed` as it now stands.
+    pub(super) async fn replace_previous(&self, completed: Upload) -> Result<Upload, UploadError> {
+        if !self
+            .config
+            .profiles
+            .get(&completed.profile)
+            .is_some_and(|p| p.replace)
+        {
+            return Ok(completed);
+        }
+        let filter = ListFilter {
+            status: Some(UploadStatus::Completed),
+            profile: Some(completed.profile.clone()),
+            limit: REPLACE_PAGE,
+            ..ListFilter::default()
+        };
+        let others: Vec<Upload> = self
+            .db
+            .list(Some(&completed.owner), &filter)
+            .await?
+            .into_iter()
+            .filter(|u| u.id != completed.id)
+            .collect();
+        let superseded = others.iter().any(|u| u.id > completed.id);
+        for older in others.into_iter().filter(|u| u.id < completed.id) {
+            match self.delete(older, Reason::Replaced).await {
+                Ok(_) | Err(UploadError::ConcurrentUpdate) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        if superseded {
+            return self.delete(completed, Reason::Replaced).await;
+        }
+        Ok(completed)
+    }
+
+    /// Purges again tombstones deleted before `before` whose objects were
+    /// not confirmed gone (a storage failure, or a crash between the deletion
+    /// and its purge); returns how many are now clean.
+    pub async fn retry_purges(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u32, UploadError> {
+        let mut purged = 0;
+        let pending = self.db.deletions().unpurged(before, limit).await?;
+        for tombstone in pending {
+            if self.purge(&tombstone, false).await? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}
