@@ -159,7 +159,9 @@ async fn refusals_by_the_state_of_an_upload() {
     assert_eq!(app.complete("alice", id).await.status(), StatusCode::OK);
     let deleted = app.delete("alice", &format!("/v1/uploads/{id}")).await;
     assert_eq!(deleted.status(), StatusCode::OK);
-    let gone = app.get("alice", &format!("/v1/uploads/{id}/download")).await;
+    let gone = app
+        .get("alice", &format!("/v1/uploads/{id}/download"))
+        .await;
     insta::assert_json_snapshot!(
         "download_after_deletion",
         refusal(gone, StatusCode::GONE).await
