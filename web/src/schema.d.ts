@@ -112,7 +112,7 @@ export interface paths {
         put?: never;
         /**
          * Queues one of the caller's dead-lettered jobs again, with fresh attempts
-         *     (after fixing what made it fail: clamd down, a webhook receiver broken).
+         *     (after fixing what made it fail: clamd down, say).
          */
         post: operations["retry_job"];
         delete?: never;
@@ -278,8 +278,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook delivery log, newest first: each event, where its delivery
+         *     stands, its attempts and the endpoint's last answer. Takes an API key
+         *     with the `admin` scope.
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/deliveries/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a delivery again, now, whatever its state, with the same
+         *     `webhook-id` (a receiver that had it drops the copy). Takes an API key
+         *     with the `admin` scope.
+         */
+        post: operations["redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "processing.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A processor failed for good
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["processing.failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "processing.quarantined": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The virus scan flagged the file
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["processing.quarantined"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "processing.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Every processor ran
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["processing.ready"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "upload.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An upload was verified and promoted
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["upload.completed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "upload.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An upload was deleted (its objects are leaving storage)
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["upload.deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "upload.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An upload never completed before its deadline
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["upload.expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "upload.rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What landed did not match what was declared
+         * @description POSTed to `webhooks.url` once the state it announces is committed; retried with backoff until a 2xx. Verify it with any Standard Webhooks library and the endpoint's `whsec_` secret.
+         */
+        post: operations["upload.rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description Optional body of `POST /v1/uploads/{id}/complete`. */
@@ -356,6 +539,17 @@ export interface components {
             /** @description The user its uploads belong to. */
             user: string;
         };
+        /** @description A page of deliveries, newest first. */
+        DeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+            /** @description Pass as `cursor` for the next page; absent on the last. */
+            nextCursor?: string | null;
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryState: "pending" | "delivered" | "failed";
         /** @description A short-lived URL to read a completed upload. */
         DownloadLink: {
             /** Format: date-time */
@@ -402,6 +596,12 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "invalid_body" | "invalid_json" | "invalid_query" | "invalid_field" | "unknown_profile" | "invalid_filename" | "invalid_content_type" | "content_type_not_allowed" | "empty_file" | "file_too_large" | "invalid_checksum" | "invalid_metadata" | "multipart_required" | "checksum_per_part" | "no_part_layout" | "unauthorized" | "quota_exceeded" | "not_permitted" | "token_limit_reached" | "not_found" | "upload_not_found" | "job_not_found" | "not_enabled" | "method_not_allowed" | "upload_finished" | "upload_not_pending" | "upload_not_completed" | "upload_quarantined" | "scan_pending" | "scan_failed" | "upload_expired" | "not_multipart" | "client_chosen_parts" | "completion_in_progress" | "concurrent_update" | "object_missing" | "missing_parts" | "invalid_parts" | "etag_mismatch" | "object_changed" | "multipart_upload_gone" | "creation_in_progress" | "upload_deleted" | "body_too_large" | "unsupported_media_type" | "upload_rejected" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
+        /**
+         * @description What a webhook event announces. Each is sent only once the state it
+         *     announces is committed.
+         * @enum {string}
+         */
+        EventType: "upload.completed" | "upload.rejected" | "upload.deleted" | "upload.expired" | "processing.ready" | "processing.quarantined" | "processing.failed";
         /** @description What `POST /v1/events/s3` did with a notification. */
         EventsAccepted: {
             /**
@@ -654,6 +854,56 @@ export interface components {
             partNumber: number;
             /** Format: int64 */
             size: number;
+        };
+        /** @description One event's delivery to the configured endpoint, and how its attempts went. */
+        WebhookDelivery: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            event: components["schemas"]["EventType"];
+            /**
+             * @description The `webhook-id` header: the same on every attempt and redelivery, so
+             *     the receiver can drop duplicates.
+             */
+            id: string;
+            /** Format: date-time */
+            lastAttemptAt?: string | null;
+            /** @description Why the last attempt failed. */
+            lastError?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last answer; absent when there was none
+             *     (unreachable, timed out) or no attempt yet.
+             */
+            lastStatus?: number | null;
+            /**
+             * Format: date-time
+             * @description When it is tried next, while pending.
+             */
+            nextAttemptAt?: string | null;
+            state: components["schemas"]["DeliveryState"];
+            /** Format: uuid */
+            uploadId: string;
+        };
+        /**
+         * @description The body of every webhook delivery, as the Standard Webhooks
+         *     specification lays it out. Signed in the `webhook-signature` header
+         *     (`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`
+         *     under the endpoint's `whsec_` secret).
+         */
+        WebhookEvent: {
+            /**
+             * @description The upload as it stood then (without links). After an erasure, the
+             *     tombstone keeps no filename, type, metadata or key.
+             */
+            data: components["schemas"]["UploadRecord"];
+            /**
+             * Format: date-time
+             * @description When the announced state was committed.
+             */
+            timestamp: string;
+            type: components["schemas"]["EventType"];
         };
     };
     responses: never;
@@ -1564,6 +1814,332 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description `pending`, `delivered` or `failed`. */
+                state?: string;
+                /** @description An event type, e.g. `upload.completed`. */
+                event?: string;
+                /** @description 1 to 200 (default 50). */
+                limit?: number;
+                /** @description The previous page's `nextCursor`. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description A bad filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an API key with the admin scope (`not_permitted`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The delivery's id (its webhook-id) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an API key with the admin scope (`not_permitted`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "processing.failed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "processing.quarantined": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "processing.ready": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "upload.completed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "upload.deleted": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "upload.expired": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "upload.rejected": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description msg_...: the same on every attempt; drop duplicates by it */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, one per secret, space-separated */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received; any other answer is retried */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

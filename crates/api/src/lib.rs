@@ -9,6 +9,7 @@ mod problem;
 mod processing;
 mod tokens;
 mod uploads;
+mod webhooks;
 
 pub use erasures::{Erasure, ErasureState};
 pub use error_code::ErrorCode;
@@ -22,3 +23,4 @@ pub use uploads::{
     SignedParts, UploadInstructions, UploadList, UploadMethod, UploadRecord, UploadStatus,
     UploadedPart,
 };
+pub use webhooks::{DeliveryList, DeliveryState, EventType, WebhookDelivery, WebhookEvent};

@@ -65,8 +65,8 @@ async fn run(uploads: &Uploads, erasure: db::Erasure) {
             }
         };
         let finished = batch.erased == 0 && batch.deferred == 0;
-        if finished && let Err(err) = uploads.db.idempotency().drop_keys_of(&erasure.owner).await {
-            tracing::warn!(erasure = %erasure.id, %err, "cannot drop an erased user's idempotency keys");
+        if finished && let Err(err) = forget(uploads, &erasure).await {
+            tracing::warn!(erasure = %erasure.id, %err, "cannot forget what an erased user left outside their uploads");
             return;
         }
         let now = db::now();
@@ -94,4 +94,20 @@ async fn run(uploads: &Uploads, erasure: db::Erasure) {
             tokio::time::sleep(DEFERRED_PAUSE).await;
         }
     }
+}
+
+/// What an erased user left outside their uploads: the Idempotency-Keys they
+/// sent, and the webhook deliveries that carried their files' names and
+/// metadata (the erasure's own `upload.deleted` ones, written without them, stay).
+async fn forget(uploads: &Uploads, erasure: &db::Erasure) -> Result<(), db::DbError> {
+    uploads
+        .db
+        .idempotency()
+        .drop_keys_of(&erasure.owner)
+        .await?;
+    uploads
+        .db
+        .webhooks()
+        .forget_deliveries_of(&erasure.owner, erasure.requested_at)
+        .await
 }

@@ -18,6 +18,9 @@ const OVERSIZED_LIMIT: u32 = 10_000;
 /// wait for the next one.
 const RECONCILE_LIMIT: usize = 10_000;
 
+/// How long settled webhook deliveries stay in the log.
+const DELIVERY_LOG_KEPT: time::Duration = time::Duration::days(30);
+
 /// Uploads deleted for retention per sweep; the rest wait for the next one.
 const RETENTION_LIMIT: u32 = 10_000;
 
@@ -87,6 +90,11 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, UploadError> {
         .db
         .idempotency()
         .drop_keys(db::now() - crate::uploads::KEY_LIFETIME)
+        .await?;
+    uploads
+        .db
+        .webhooks()
+        .drop_deliveries(db::now() - DELIVERY_LOG_KEPT)
         .await?;
     report.retention_deleted = uploads.delete_past_retention(RETENTION_LIMIT).await?;
     report.purges_retried = uploads.retry_purges(db::now() - PURGE_GRACE, PAGE).await?;

@@ -20,10 +20,12 @@ pub mod metrics;
 pub mod multipart;
 pub mod processing;
 pub mod rate_limit;
+mod retry_delay;
 pub mod secret;
 pub mod server;
 mod sniff;
 pub mod storage;
 pub mod uploads;
+pub mod webhooks;
 
 pub use http::{AppState, app};

@@ -57,6 +57,14 @@ pub struct JobLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// The event type (`upload.completed`, ...).
+    pub event: &'static str,
+    /// `delivered`, `retry` (failed, will be tried again) or `failed` (out of attempts).
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct JobKindLabels {
     pub kind: &'static str,
 }
@@ -81,6 +89,7 @@ pub struct Metrics {
     pub storage_seconds: Family<StorageLabels, Histogram>,
     pub storage_errors: Family<StorageErrorLabels, Counter>,
     pub jobs: Family<JobLabels, Counter>,
+    pub webhooks: Family<WebhookLabels, Counter>,
     pub job_seconds: Family<JobKindLabels, Histogram>,
     /// Read from the database at each scrape: shared by every node and worker.
     pub queue_depth: Family<QueueLabels, Gauge>,
@@ -160,6 +169,14 @@ impl Default for Metrics {
             "Post-processing job attempts by processor and outcome",
             jobs.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        register(
+            &mut registry,
+            &mut names,
+            "webhook_attempts",
+            "Webhook delivery attempts by event type and outcome",
+            webhooks.clone(),
+        );
         let job_seconds = Family::<JobKindLabels, Histogram>::new_with_constructor(|| {
             // 1 ms to ~9 min: a scan streams the whole object.
             Histogram::new(exponential_buckets(0.001, 2.0, 20))
@@ -183,6 +200,7 @@ impl Default for Metrics {
             registry,
             names,
             jobs,
+            webhooks,
             job_seconds,
             queue_depth,
             requests,
@@ -209,6 +227,12 @@ fn register(
 }
 
 impl Metrics {
+    pub fn webhook(&self, event: &'static str, outcome: &'static str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels { event, outcome })
+            .inc();
+    }
+
     pub fn upload(&self, profile: &str, outcome: &str) {
         self.uploads
             .get_or_create(&UploadLabels {

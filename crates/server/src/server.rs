@@ -18,7 +18,7 @@ use crate::processing;
 use crate::secret::Secret;
 use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
 use crate::uploads::Uploads;
-use crate::{erasures, janitor};
+use crate::{erasures, janitor, webhooks};
 
 /// A server that has bound its ports and reached its dependencies, not yet serving.
 #[derive(Debug)]
@@ -137,6 +137,7 @@ impl Server {
         state.issuers.spawn_refreshers(&background_stopped);
         let janitor = janitor::spawn(state.uploads.clone(), background_stopped.clone());
         let erasures = erasures::spawn(state.uploads.clone(), background_stopped.clone());
+        let senders = webhooks::spawn(state.uploads.clone(), background_stopped.clone());
         let workers = processing::spawn(state.uploads.clone(), background_stopped);
         let served = axum::serve(
             listener,
@@ -154,6 +155,9 @@ impl Server {
         }
         if let Err(err) = erasures.await {
             tracing::warn!(%err, "erasure task ended abnormally");
+        }
+        if let Err(err) = senders.await {
+            tracing::warn!(%err, "webhook senders ended abnormally");
         }
         stop_workers(workers).await;
         drop(store);

@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Webhook endpoint settings.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
     /// Print a bearer token for a user, signed with the server's secret.
     Token {
         #[arg(long)]
@@ -71,6 +76,13 @@ enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Print a new signing secret (`whsec_` and 32 random bytes in base64)
+    /// for `webhooks.secrets`.
+    Secret,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +156,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("the worker stopped with an error")
         }
         Command::Keys { command } => keys::run(&config, command).await,
+        Command::Webhooks {
+            command: WebhooksCommand::Secret,
+        } => {
+            println!("{}", uploadgate_server::webhooks::new_secret());
+            Ok(())
+        }
         Command::Token { user, ttl } => {
             let tokens = Hs256::new(&jwt_secret(&config)?, &config.auth);
             println!("{}", tokens.mint(&user, ttl)?);

@@ -139,46 +139,40 @@ async fn two_serve_processes_share_one_upload() {
     assert!(downloaded == bytes, "the object reads back intact");
 }
 
-/// A webhook receiver on a loopback port that never answers its first
-/// delivery (so the worker sending it can be killed mid-job) and answers 200
-/// to the rest. Returns its URL and the delivery ids it got.
-fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead as _, BufReader, Write as _};
+/// A clamd stand-in on a loopback port that never answers its first scan (so
+/// the worker running it can be killed mid-job) and answers clean to the
+/// rest. Returns its address and how many scans it was asked for.
+fn hanging_clamd() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::Ordering;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let deliveries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = deliveries.clone();
+    let address = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let scans = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = scans.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut delivery = String::new();
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                if let Some(value) = line
-                    .to_ascii_lowercase()
-                    .strip_prefix("uploadgate-delivery:")
-                {
-                    delivery = value.trim().to_owned();
-                }
-                line.clear();
-            }
-            let first = {
-                let mut seen = seen.lock().expect("lock");
-                seen.push(delivery);
-                seen.len() == 1
-            };
-            if first {
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
                 held.push(stream);
-            } else {
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                );
+                continue;
             }
+            // zINSTREAM\0, then length-prefixed chunks up to an empty one.
+            let mut command = [0u8; 10];
+            let mut ok = stream.read_exact(&mut command).is_ok();
+            while ok {
+                let mut len = [0u8; 4];
+                ok = stream.read_exact(&mut len).is_ok();
+                let len = u32::from_be_bytes(len) as usize;
+                if len == 0 {
+                    break;
+                }
+                ok = ok && stream.read_exact(&mut vec![0u8; len]).is_ok();
+            }
+            let _ = stream.write_all(b"stream: OK\0");
         }
     });
-    (url, deliveries)
+    (address, scans)
 }
 
 /// A running `uploadgate worker`, killed when dropped (a failed assertion
@@ -216,7 +210,7 @@ fn worker(config: &Path, log: &Path) -> Worker {
 #[tokio::test]
 async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (hook, deliveries) = hanging_receiver();
+    let (clamd, scans) = hanging_clamd();
     // A database of its own: the other test's nodes run workers too, and
     // share nothing with this one.
     let database = match test_database().await {
@@ -227,8 +221,8 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let common = format!(
         "listen = \"127.0.0.1:0\"\ndatabase_url = {database:?}\n\
          [workers]\nconcurrency = 0\nlease = \"2s\"\npoll_interval = \"200ms\"\n\
-         [webhook]\nurl = {hook:?}\nsecret = \"a-webhook-secret-for-this-test\"\ntimeout = \"60s\"\n\
-         [profiles.default]\ncontent_types = [\"*/*\"]\nprocessors = [\"webhook\"]\n"
+         [scan]\nclamd = {clamd:?}\ntimeout = \"60s\"\n\
+         [profiles.default]\ncontent_types = [\"*/*\"]\nprocessors = [\"scan\"]\n"
     );
     let (api, store) = first_node(dir.path(), "api", &common);
     let worker_config = further_config(
@@ -252,14 +246,14 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     );
     let id = completed.id.to_string();
 
-    // The first worker takes the job and is killed (SIGKILL) while delivering.
+    // The first worker takes the job and is killed (SIGKILL) while scanning.
     let doomed_log = dir.path().join("doomed.log");
     let mut doomed = worker(&worker_config, &doomed_log);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while deliveries.lock().expect("lock").is_empty() {
+    while scans.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         assert!(
             std::time::Instant::now() < deadline,
-            "no delivery attempt; the worker logged:\n{}",
+            "no scan; the worker logged:\n{}",
             std::fs::read_to_string(&doomed_log).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -286,11 +280,6 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     survivor.kill();
     assert_eq!(record["processing"]["state"], "ready", "{record}");
     assert_eq!(record["processing"]["jobs"][0]["attempts"], 2, "{record}");
-    let deliveries = deliveries.lock().expect("lock").clone();
-    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
-    assert_eq!(deliveries[0], deliveries[1], "one logical delivery");
-    assert_eq!(
-        record["processing"]["jobs"][0]["id"],
-        deliveries[0].as_str()
-    );
+    assert_eq!(record["processing"]["scan"]["verdict"], "clean", "{record}");
+    assert_eq!(scans.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

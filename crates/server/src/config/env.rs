@@ -93,8 +93,13 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("UPLOADGATE_SCAN_CLAMD", "scan.clamd", Kind::Text),
     ("UPLOADGATE_SCAN_QUARANTINE", "scan.quarantine", Kind::Text),
     ("UPLOADGATE_SCAN_FAIL_OPEN", "scan.fail_open", Kind::Bool),
-    ("UPLOADGATE_WEBHOOK_URL", "webhook.url", Kind::Text),
-    ("UPLOADGATE_WEBHOOK_SECRET", "webhook.secret", Kind::Text),
+    ("UPLOADGATE_WEBHOOKS_URL", "webhooks.url", Kind::Text),
+    (
+        "UPLOADGATE_WEBHOOKS_SECRETS",
+        "webhooks.secrets",
+        Kind::List,
+    ),
+    ("UPLOADGATE_WEBHOOKS_EVENTS", "webhooks.events", Kind::List),
     ("UPLOADGATE_EVENTS_SECRET", "events.secret", Kind::Text),
 ];
 

@@ -6,6 +6,7 @@ mod limits;
 mod processing;
 mod profile;
 pub mod units;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,10 +19,9 @@ use url::Url;
 pub use crate::keys::USER_PLACEHOLDER;
 pub use auth::AuthConfig;
 pub use limits::LimitsConfig;
-pub use processing::{
-    EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WebhookConfig, WorkersConfig,
-};
+pub use processing::{EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WorkersConfig};
 pub use profile::{MAX_OBJECT_SIZE, Profile, is_token};
+pub use webhooks::{SECRET_PREFIX as WEBHOOK_SECRET_PREFIX, WebhooksConfig};
 
 use crate::secret::Secret;
 
@@ -53,7 +53,10 @@ pub struct Config {
     pub workers: WorkersConfig,
     pub scan: ScanConfig,
     pub thumbnails: ThumbnailsConfig,
-    pub webhook: WebhookConfig,
+    /// Events to the application (Standard Webhooks).
+    pub webhooks: WebhooksConfig,
+    /// The `[webhook]` of earlier versions, read only to say what replaced it.
+    pub webhook: Option<toml::Value>,
     pub events: EventsConfig,
     pub profiles: BTreeMap<String, Profile>,
 }
@@ -127,7 +130,8 @@ impl Default for Config {
             workers: WorkersConfig::default(),
             scan: ScanConfig::default(),
             thumbnails: ThumbnailsConfig::default(),
-            webhook: WebhookConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            webhook: None,
             events: EventsConfig::default(),
             profiles: BTreeMap::new(),
         }
@@ -211,7 +215,12 @@ impl Config {
         self.workers.validate().map_err(ConfigError::Invalid)?;
         self.scan.validate().map_err(ConfigError::Invalid)?;
         self.thumbnails.validate().map_err(ConfigError::Invalid)?;
-        self.webhook.validate().map_err(ConfigError::Invalid)?;
+        if self.webhook.is_some() {
+            return Err(ConfigError::Invalid(
+                "[webhook] was replaced by [webhooks]: url, secrets (whsec_...) and events, on the Standard Webhooks specification (docs/webhooks.md)".into(),
+            ));
+        }
+        self.webhooks.validate().map_err(ConfigError::Invalid)?;
         if self.s3.bucket.is_empty() {
             return Err(ConfigError::Invalid("s3.bucket must not be empty".into()));
         }
@@ -245,9 +254,9 @@ impl Config {
                 "profiles.{name} runs \"scan\": set scan.clamd (UPLOADGATE_SCAN_CLAMD)"
             ));
         }
-        if uses(Processor::Webhook) && self.webhook.url.is_none() {
+        if uses(Processor::Webhook) {
             return Err(format!(
-                "profiles.{name} runs \"webhook\": set webhook.url (UPLOADGATE_WEBHOOK_URL)"
+                "profiles.{name}: the \"webhook\" processor was replaced by events: remove it and set [webhooks] (processing.ready and others are sent when processing ends; docs/webhooks.md)"
             ));
         }
         Ok(())

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::units;
 use crate::secret::Secret;
@@ -19,7 +18,9 @@ pub enum Processor {
     /// ClamAV; quarantines what it flags.
     Scan,
     Thumbnail,
-    /// Tells the application, signed.
+    /// Of earlier versions, which posted the result; webhook events replaced
+    /// it. Still read, so jobs such a version queued end cleanly, but no
+    /// profile may list it.
     Webhook,
 }
 
@@ -159,29 +160,6 @@ impl Default for ThumbnailsConfig {
     }
 }
 
-/// Signed notifications to the application (`[webhook]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebhookConfig {
-    /// Where each processed upload is POSTed.
-    pub url: Option<Url>,
-    /// HMAC-SHA256 key for the `Uploadgate-Signature` header.
-    pub secret: Option<Secret>,
-    /// Per delivery attempt.
-    #[serde(deserialize_with = "units::duration")]
-    pub timeout: Duration,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        Self {
-            url: None,
-            secret: None,
-            timeout: Duration::from_secs(10),
-        }
-    }
-}
-
 /// Storage event notifications (`[events]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -232,20 +210,6 @@ impl ThumbnailsConfig {
         }
         if self.max_pixels == 0 {
             return Err("thumbnails.max_pixels must be positive".into());
-        }
-        Ok(())
-    }
-}
-
-impl WebhookConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.url.is_some() && self.secret.as_ref().is_none_or(|s| s.expose().len() < 16) {
-            return Err("webhook.secret (at least 16 bytes) is required with webhook.url".into());
-        }
-        if let Some(url) = &self.url
-            && !matches!(url.scheme(), "http" | "https")
-        {
-            return Err(format!("webhook.url {url} must be http or https"));
         }
         Ok(())
     }

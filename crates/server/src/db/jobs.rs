@@ -92,11 +92,13 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Job>, DbError>;
     /// Keeps a long job's lease; false when it was lost (taken over, or retried).
     async fn extend(&self, job: &Job, until: OffsetDateTime) -> Result<bool, DbError>;
-    /// Records how `job` ended; false (and nothing written) when its lease was lost.
+    /// Records how `job` ended, and the webhook events that announces;
+    /// false (and nothing written) when its lease was lost.
     async fn finish(
         &self,
         job: &Job,
         outcome: &Outcome,
+        announce: &[super::NewDelivery],
         now: OffsetDateTime,
     ) -> Result<bool, DbError>;
     /// The jobs of one upload, oldest first.

@@ -8,10 +8,12 @@ mod error;
 mod group_commit;
 mod idempotency;
 mod jobs;
+mod outbox;
 mod point_reads;
 mod postgres;
 mod sql_jobs;
 mod sqlite;
+mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -28,8 +30,10 @@ pub use deletions::{DeletionStore, Erasure};
 pub use error::DbError;
 pub use idempotency::{IdempotencyStore, KeyClaim};
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
+pub use outbox::NewDelivery;
 pub use postgres::PgRepo;
 pub use sqlite::SqliteRepo;
+pub use webhooks::{Attempt, Delivery, DeliveryFilter, WebhookStore};
 
 /// The current time at the millisecond precision records keep, so that a value
 /// returned before a write equals the value read back after it.
@@ -131,6 +135,9 @@ pub struct Transition {
     /// The completion claim's token the change needs: a completer that lost
     /// its claim records nothing.
     pub claim: Option<Uuid>,
+    /// Webhook events announcing the change, recorded in the same
+    /// transaction: sent only if it commits, never lost if it does.
+    pub announce: Vec<NewDelivery>,
 }
 
 impl Transition {
@@ -143,12 +150,19 @@ impl Transition {
             size: None,
             enqueue: None,
             claim: None,
+            announce: Vec::new(),
         }
     }
 
     /// The same change, made only while `token` holds the completion claim.
     pub fn claimed(mut self, token: Uuid) -> Self {
         self.claim = Some(token);
+        self
+    }
+
+    /// The same change, recording `deliveries` with it.
+    pub fn announcing(mut self, deliveries: Vec<NewDelivery>) -> Self {
+        self.announce = deliveries;
         self
     }
 }
@@ -283,4 +297,6 @@ pub trait Database: UploadRepo {
     fn idempotency(&self) -> &dyn IdempotencyStore;
     /// Tombstones still to purge, and erasures of users.
     fn deletions(&self) -> &dyn DeletionStore;
+    /// The webhook outbox and delivery log.
+    fn webhooks(&self) -> &dyn WebhookStore;
 }

@@ -15,7 +15,7 @@ use super::group_commit::GroupCommit;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
     AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
-    Transition, Upload, UploadRepo, Usage, UsageQuery,
+    Transition, Upload, UploadRepo, Usage, UsageQuery, WebhookStore,
 };
 
 /// Shared by several uploadgate nodes: every state change is one conditional
@@ -88,6 +88,10 @@ impl Database for PgRepo {
     }
 
     fn deletions(&self) -> &dyn DeletionStore {
+        &self.access
+    }
+
+    fn webhooks(&self) -> &dyn WebhookStore {
         &self.access
     }
 }

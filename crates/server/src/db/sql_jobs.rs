@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::columns::{self, millis, processing_json};
 use super::jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
+use super::outbox::{NewDelivery, insert_deliveries};
 use super::{DbError, Transition};
 use crate::config::Processor;
 
@@ -275,6 +276,7 @@ where
                 .await?;
             insert_job(&mut *tx, id, job, change.at).await?;
         }
+        insert_deliveries::<DB>(&mut tx, &change.announce, change.at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -357,6 +359,7 @@ where
         &self,
         job: &Job,
         outcome: &Outcome,
+        announce: &[NewDelivery],
         now: OffsetDateTime,
     ) -> Result<bool, DbError> {
         let (state, error, run_at) = settled(outcome, now);
@@ -387,6 +390,7 @@ where
         {
             insert_job(&mut *tx, job.upload_id, next, now).await?;
         }
+        insert_deliveries::<DB>(&mut tx, announce, now).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -17,7 +17,7 @@ use super::point_reads::PointReads;
 use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
     AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
-    Transition, Upload, UploadRepo, Usage, UsageQuery,
+    Transition, Upload, UploadRepo, Usage, UsageQuery, WebhookStore,
 };
 
 #[derive(Debug, Clone)]
@@ -105,6 +105,10 @@ impl Database for SqliteRepo {
     }
 
     fn deletions(&self) -> &dyn DeletionStore {
+        &self.access
+    }
+
+    fn webhooks(&self) -> &dyn WebhookStore {
         &self.access
     }
 }

@@ -11,14 +11,10 @@ mod metadata;
 mod scan;
 mod sniff;
 mod thumbnail;
-mod webhook;
 mod worker;
 
 use uploadgate_api::Processing;
 
-pub use webhook::{
-    DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature, verify_signature,
-};
 pub use worker::{run_workers, spawn};
 
 use crate::config::Processor;
@@ -64,6 +60,7 @@ async fn run(
         Processor::Metadata => metadata::run(uploads, upload, processing).await,
         Processor::Scan => scan::run(uploads, upload, processing).await,
         Processor::Thumbnail => thumbnail::run(uploads, upload, processing).await,
-        Processor::Webhook => webhook::run(uploads, job, upload, processing).await,
+        // Replaced by webhook events; a job an earlier version queued ends here.
+        Processor::Webhook => Ok(()),
     }
 }

@@ -1,17 +1,17 @@
 //! The worker loop: claim a due job, run it under a renewed lease, record how
 //! it ended.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rand::Rng as _;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use uploadgate_api::{Processing, ProcessingState, UploadStatus};
+use uploadgate_api::{EventType, Processing, ProcessingState, UploadStatus};
 
 use super::{ProcessError, run};
-use crate::config::{Config, Processor, WorkersConfig};
-use crate::db::{self, Job, NewJob, Outcome, Upload};
+use crate::config::{Config, Processor};
+use crate::db::{self, Job, NewDelivery, NewJob, Outcome, Upload};
 use crate::metrics::{JobKindLabels, JobLabels};
+use crate::retry_delay::{doubling, with_jitter};
 use crate::uploads::Uploads;
 
 /// `run_workers` in a task of its own (inside `serve`).
@@ -64,17 +64,13 @@ async fn work(uploads: Uploads, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The processors this process's config can run: scans need a clamd and
-/// webhooks a URL; the rest need nothing. Jobs of the others wait for a
-/// worker (on another node) that can.
+/// The processors this process's config can run: scans need a clamd; the
+/// rest need nothing. Jobs of the others wait for a worker (on another node)
+/// that can.
 pub fn runnable(config: &Config) -> Vec<Processor> {
     Processor::ALL
         .into_iter()
-        .filter(|kind| match kind {
-            Processor::Scan => config.scan.clamd.is_some(),
-            Processor::Webhook => config.webhook.url.is_some(),
-            _ => true,
-        })
+        .filter(|kind| *kind != Processor::Scan || config.scan.clamd.is_some())
         .collect()
 }
 
@@ -101,7 +97,12 @@ async fn run_claimed(uploads: &Uploads, job: Job) {
             Ok(outcome) => outcome,
             Err(ProcessError::Retry(error)) if job.attempts < settings.max_attempts => {
                 Outcome::Retry {
-                    retry_at: db::now() + with_jitter(backoff(settings, job.attempts)),
+                    retry_at: db::now()
+                        + with_jitter(doubling(
+                            settings.backoff,
+                            settings.max_backoff,
+                            job.attempts,
+                        )),
                     error,
                 }
             }
@@ -141,7 +142,13 @@ async fn run_claimed(uploads: &Uploads, job: Job) {
             outcome: label,
         })
         .inc();
-    match uploads.db.jobs().finish(&job, &outcome, db::now()).await {
+    let announce = announcement(uploads, &job, &outcome).await;
+    match uploads
+        .db
+        .jobs()
+        .finish(&job, &outcome, &announce, db::now())
+        .await
+    {
         Ok(true) => {
             if matches!(outcome, Outcome::Succeeded { next: Some(_), .. }) {
                 uploads.work.notify_waiters();
@@ -185,11 +192,8 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         });
     }
     let next = if processing.state == ProcessingState::Quarantined {
-        // Nothing more happens to an infected file but telling the application.
-        job.next
-            .iter()
-            .position(|kind| *kind == Processor::Webhook)
-            .and_then(|at| NewJob::pipeline(&job.next[at..]))
+        // Nothing more happens to an infected file (its event tells the application).
+        None
     } else {
         NewJob::pipeline(&job.next)
     };
@@ -197,6 +201,44 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         processing.state = ProcessingState::Ready;
     }
     Ok(Outcome::Succeeded { processing, next })
+}
+
+/// The `processing.*` event, when `outcome` ends the upload's pipeline, to
+/// record with it. A deleted upload gets none: its `upload.deleted` said it all.
+async fn announcement(uploads: &Uploads, job: &Job, outcome: &Outcome) -> Vec<NewDelivery> {
+    let (processing, event) = match outcome {
+        Outcome::Succeeded {
+            processing,
+            next: None,
+        } => {
+            let event = if processing.state == ProcessingState::Quarantined {
+                EventType::ProcessingQuarantined
+            } else {
+                EventType::ProcessingReady
+            };
+            (processing, event)
+        }
+        Outcome::Dead { processing, .. } => (processing, EventType::ProcessingFailed),
+        Outcome::Succeeded { next: Some(_), .. } | Outcome::Retry { .. } => return Vec::new(),
+    };
+    if !uploads.config.webhooks.wants(event) {
+        return Vec::new();
+    }
+    match uploads.db.get(job.upload_id).await {
+        Ok(Some(upload)) if upload.status != UploadStatus::Deleted => uploads.announce(
+            event,
+            &Upload {
+                processing: Some(processing.clone()),
+                ..upload
+            },
+        ),
+        Ok(_) => Vec::new(),
+        Err(err) => {
+            // Unrecorded, the job runs again and announces then.
+            tracing::warn!(job = %job.id, %err, "cannot read the upload to announce its processing");
+            Vec::new()
+        }
+    }
 }
 
 /// Whether `upload` was deleted while its job ran; if so, what the job wrote
@@ -256,20 +298,6 @@ async fn keep_lease(uploads: &Uploads, job: &Job) -> String {
     }
 }
 
-/// `workers.backoff` doubled per attempt so far, capped at `workers.max_backoff`.
-fn backoff(settings: &WorkersConfig, attempts: u32) -> Duration {
-    let exponent = attempts.saturating_sub(1).min(20);
-    settings
-        .backoff
-        .saturating_mul(1 << exponent)
-        .min(settings.max_backoff)
-}
-
-/// Up to 25% more, so that jobs failing together do not retry together.
-fn with_jitter(delay: Duration) -> Duration {
-    delay.mul_f64(1.0 + rand::rng().random_range(0.0..0.25))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,24 +307,14 @@ mod tests {
         let mut config = Config::default();
         assert_eq!(
             runnable(&config),
-            [Processor::Sniff, Processor::Metadata, Processor::Thumbnail]
+            [
+                Processor::Sniff,
+                Processor::Metadata,
+                Processor::Thumbnail,
+                Processor::Webhook
+            ]
         );
         config.scan.clamd = Some("tcp://127.0.0.1:3310".into());
-        config.webhook.url = Some("http://127.0.0.1:1/hook".parse().expect("url"));
         assert_eq!(runnable(&config), Processor::ALL);
-    }
-
-    #[test]
-    fn backoff_doubles_per_attempt_up_to_the_cap() {
-        let settings = WorkersConfig {
-            backoff: Duration::from_secs(2),
-            max_backoff: Duration::from_secs(60),
-            ..WorkersConfig::default()
-        };
-        let delays: Vec<u64> = (1..=7).map(|n| backoff(&settings, n).as_secs()).collect();
-        assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(backoff(&settings, u32::MAX).as_secs(), 60);
-        let jittered = with_jitter(Duration::from_secs(100));
-        assert!((100..=125).contains(&jittered.as_secs()), "{jittered:?}");
     }
 }

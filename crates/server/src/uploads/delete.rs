@@ -9,8 +9,9 @@
 //! every object is confirmed gone). Usage drops with the status (the quota
 //! triggers count only uploads in progress or completed).
 
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{EventType, UploadStatus};
 
+use super::announce::scrubbed;
 use super::{UploadError, Uploads};
 use crate::auth::{Principal, Via};
 use crate::db::{self, Transition, Upload};
@@ -82,13 +83,20 @@ impl Uploads {
         reason: Reason,
     ) -> Result<Upload, UploadError> {
         let now = db::now();
+        let mut after = Upload {
+            status: UploadStatus::Deleted,
+            deleted_at: Some(now),
+            ..upload.clone()
+        };
+        if reason == Reason::Erasure {
+            // What an erasure announces keeps nothing personal either.
+            after = scrubbed(&after);
+        }
+        let change = Transition::to(UploadStatus::Deleted, now)
+            .announcing(self.announce(EventType::UploadDeleted, &after));
         if !self
             .db
-            .transition(
-                upload.id,
-                upload.status,
-                &Transition::to(UploadStatus::Deleted, now),
-            )
+            .transition(upload.id, upload.status, &change)
             .await?
         {
             // Only a deletion moves a finished upload: another one got there first.

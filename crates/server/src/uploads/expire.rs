@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{EventType, UploadStatus};
 
 use super::{UploadError, Uploads};
 use crate::db::{self, DbError, Transition, Upload};
@@ -68,7 +68,13 @@ impl Uploads {
         {
             return Ok(Expiry::Left);
         }
-        let change = Transition::to(UploadStatus::Expired, now).claimed(token);
+        let expired = Upload {
+            status: UploadStatus::Expired,
+            ..upload.clone()
+        };
+        let change = Transition::to(UploadStatus::Expired, now)
+            .claimed(token)
+            .announcing(self.announce(EventType::UploadExpired, &expired));
         if !self
             .db
             .transition(upload.id, upload.status, &change)

@@ -6,9 +6,11 @@
 //! on HTTP, and fail with `UploadError`.
 
 mod abort;
+mod announce;
 mod complete;
 mod create;
 mod delete;
+mod deliveries;
 mod erase;
 mod error;
 mod event;

@@ -346,7 +346,7 @@ async fn the_janitor_deletes_uploads_past_their_profile_retention() {
 }
 
 /// Waits until the erasure at `location` is done; returns its last state.
-async fn erased(app: &TestApp, key: &str, location: &str) -> Value {
+pub async fn erased(app: &TestApp, key: &str, location: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let response = app

@@ -9,16 +9,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
-use uploadgate_server::processing::{run_workers, verify_signature};
+use uploadgate_server::processing::run_workers;
 
-use crate::webhook_receiver::{Receiver, Reply};
+use crate::fake_clamd::{FakeClamd, Reply as ClamdReply};
 use uploadgate_api::{ProcessingState, UploadStatus};
 use uploadgate_server::config::{Config, Processor};
 use uploadgate_server::secret::Secret;
 use uploadgate_testkit::{MIB, TestApp, TestAppBuilder, id_of, put_as_instructed, strings};
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 const EVENTS_SECRET: &str = "test-events-secret";
 
 /// Fast workers: tests wait for them.
@@ -339,26 +338,32 @@ async fn decompression_bombs_and_broken_images_are_refused_and_the_worker_goes_o
     );
 }
 
-/// Deliveries to `url`, signed with `WEBHOOK_SECRET`, given `timeout` each.
-fn webhook(url: &str, timeout: Duration) -> impl FnOnce(&mut Config) + Send + 'static {
-    let url = url.parse().expect("receiver URL");
+/// Scans go to `clamd`, each given `timeout`.
+fn scanning(clamd: &FakeClamd, timeout: Duration) -> impl FnOnce(&mut Config) + Send + 'static {
+    let address = clamd.address.clone();
     move |config| {
-        config.webhook.url = Some(url);
-        config.webhook.secret = Some(Secret::new(WEBHOOK_SECRET));
-        config.webhook.timeout = timeout;
+        config.scan.clamd = Some(address);
+        config.scan.timeout = timeout;
     }
 }
 
+/// The job of `kind` in a described upload.
+fn job<'a>(record: &'a Value, kind: &str) -> &'a Value {
+    record["processing"]["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["kind"] == kind)
+        .expect("the job")
+}
+
 #[tokio::test]
-async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
-    let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(503)]).await;
-    let app = with_processors(
-        TestApp::builder(),
-        &[Processor::Metadata, Processor::Webhook],
-    )
-    .configure(webhook(&receiver.url, Duration::from_secs(2)))
-    .start()
-    .await;
+async fn a_job_that_fails_twice_succeeds_on_its_third_attempt() {
+    let clamd = FakeClamd::start(&[ClamdReply::Hang, ClamdReply::Hang]).await;
+    let app = with_processors(TestApp::builder(), &[Processor::Scan, Processor::Metadata])
+        .configure(scanning(&clamd, Duration::from_millis(300)))
+        .start()
+        .await;
     let id = upload(
         &app,
         "alice",
@@ -369,51 +374,12 @@ async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
     .await;
     let record = processed(&app, "alice", &id).await;
     assert_eq!(record["processing"]["state"], "ready", "{record}");
-
-    let deliveries = receiver.deliveries();
-    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
-    let ids: std::collections::BTreeSet<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
-    assert_eq!(ids.len(), 1, "one logical delivery: {ids:?}");
-    assert_eq!(
-        deliveries.iter().filter(|d| d.status == Some(200)).count(),
-        1
-    );
-    for delivery in &deliveries {
-        assert!(
-            verify_signature(
-                WEBHOOK_SECRET.as_bytes(),
-                delivery.timestamp,
-                &delivery.body,
-                &delivery.signature
-            ),
-            "bad signature on {delivery:?}"
-        );
-        assert!(!verify_signature(
-            b"another secret!!",
-            delivery.timestamp,
-            &delivery.body,
-            &delivery.signature
-        ));
-    }
-    let body: Value = serde_json::from_slice(&deliveries[2].body).expect("json");
-    assert_eq!(body["event"], "upload.processed");
-    assert_eq!(body["deliveryId"], deliveries[2].id.as_str());
-    assert_eq!(body["upload"]["id"], id.as_str());
-    assert_eq!(body["upload"]["processing"]["state"], "ready");
-    assert_eq!(
-        body["upload"]["processing"]["sha256"],
-        hex::encode(Sha256::digest(b"some bytes"))
-    );
-    let webhook = record["processing"]["jobs"]
-        .as_array()
-        .expect("jobs")
-        .iter()
-        .find(|j| j["kind"] == "webhook")
-        .expect("webhook job")
-        .clone();
-    assert_eq!(webhook["id"], deliveries[0].id.as_str());
-    assert_eq!(webhook["attempts"], 3);
-    assert_eq!(webhook["state"], "done");
+    assert_eq!(record["processing"]["scan"]["verdict"], "clean");
+    assert_eq!(clamd.scans(), 3);
+    let scan = job(&record, "scan");
+    assert_eq!(scan["attempts"], 3);
+    assert_eq!(scan["state"], "done");
+    assert_eq!(job(&record, "metadata")["attempts"], 1);
 
     let metrics = app
         .client
@@ -425,7 +391,7 @@ async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
         .await
         .expect("text");
     assert!(
-        metrics.contains("uploadgate_jobs_total{kind=\"webhook\",outcome=\"retry\"} 2"),
+        metrics.contains("uploadgate_jobs_total{kind=\"scan\",outcome=\"retry\"} 2"),
         "{metrics}"
     );
     assert!(
@@ -436,10 +402,10 @@ async fn a_webhook_that_fails_twice_gets_one_logical_delivery_signed() {
 
 #[tokio::test]
 async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
-    let receiver = Receiver::start(&[Reply::Status(500), Reply::Status(500)]).await;
-    let app = with_processors(TestApp::builder(), &[Processor::Webhook])
+    let clamd = FakeClamd::start(&[ClamdReply::Hang, ClamdReply::Hang]).await;
+    let app = with_processors(TestApp::builder(), &[Processor::Scan])
         .configure(|c| c.workers.max_attempts = 2)
-        .configure(webhook(&receiver.url, Duration::from_secs(2)))
+        .configure(scanning(&clamd, Duration::from_millis(300)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
@@ -447,10 +413,7 @@ async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
     assert_eq!(record["processing"]["state"], "failed", "{record}");
     let job = &record["processing"]["jobs"][0];
     assert_eq!(job["state"], "dead");
-    assert_eq!(
-        job["lastError"],
-        "webhook answered 500 Internal Server Error"
-    );
+    assert_eq!(job["lastError"], "scan took longer than 300ms");
 
     let dead = app.get_json("alice", "/v1/jobs").await;
     assert_eq!(dead["items"].as_array().map(Vec::len), Some(1), "{dead}");
@@ -471,7 +434,7 @@ async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
     );
     let record = processed(&app, "alice", &id).await;
     assert_eq!(record["processing"]["state"], "ready", "{record}");
-    assert_eq!(receiver.deliveries().len(), 3);
+    assert_eq!(clamd.scans(), 3);
     // A job that is no longer dead cannot be retried again.
     assert_eq!(
         app.post_json("alice", &path, &json!({})).await.status(),
@@ -481,12 +444,12 @@ async fn a_job_out_of_attempts_is_dead_lettered_listed_and_retried() {
 
 #[tokio::test]
 async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
-    // The first delivery hangs: the worker is killed while it waits.
-    let receiver = Receiver::start(&[Reply::Hang]).await;
-    let app = with_processors(TestApp::builder(), &[Processor::Webhook])
+    // The first scan hangs: the worker is killed while it waits.
+    let clamd = FakeClamd::start(&[ClamdReply::Hang]).await;
+    let app = with_processors(TestApp::builder(), &[Processor::Scan])
         // The server's own workers stay off: this test runs them itself.
         .configure(|c| c.workers.concurrency = 0)
-        .configure(webhook(&receiver.url, Duration::from_secs(60)))
+        .configure(scanning(&clamd, Duration::from_secs(60)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
@@ -497,7 +460,7 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
     uploads.config = Arc::new(config);
     let (_stop, stopped) = watch::channel(false);
     let doomed = tokio::spawn(run_workers(uploads.clone(), stopped.clone()));
-    receiver.first_delivery().await;
+    clamd.first_scan().await;
     doomed.abort();
     let _ = doomed.await;
     let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
@@ -510,26 +473,20 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_be_retried() {
     let _survivor = tokio::spawn(run_workers(uploads, stopped));
     let record = processed(&app, "alice", &id).await;
     assert_eq!(record["processing"]["state"], "ready", "{record}");
-    let job = &record["processing"]["jobs"][0];
-    assert_eq!(job["attempts"], 2, "{record}");
-    let deliveries = receiver.deliveries();
-    assert_eq!(deliveries.len(), 2);
-    assert_eq!(
-        deliveries[0].id, deliveries[1].id,
-        "the retry is the same delivery"
-    );
+    assert_eq!(record["processing"]["jobs"][0]["attempts"], 2, "{record}");
+    assert_eq!(clamd.scans(), 2);
 }
 
 #[tokio::test]
 async fn shutdown_lets_the_job_under_way_finish() {
-    let receiver = Receiver::start(&[Reply::SlowOk(1500)]).await;
-    let mut app = with_processors(TestApp::builder(), &[Processor::Webhook])
-        .configure(webhook(&receiver.url, Duration::from_secs(2)))
+    let clamd = FakeClamd::start(&[ClamdReply::SlowClean(1500)]).await;
+    let mut app = with_processors(TestApp::builder(), &[Processor::Scan])
+        .configure(scanning(&clamd, Duration::from_secs(10)))
         .start()
         .await;
     let id = upload(&app, "alice", "p", "application/octet-stream", b"bytes").await;
-    receiver.first_delivery().await;
-    // Shut down (as on SIGTERM) while the delivery is under way, and start again.
+    clamd.first_scan().await;
+    // Shut down (as on SIGTERM) while the scan is under way, and start again.
     app.restart().await;
     let record = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
     assert_eq!(
@@ -537,7 +494,7 @@ async fn shutdown_lets_the_job_under_way_finish() {
         "finished before exit: {record}"
     );
     assert_eq!(record["processing"]["jobs"][0]["attempts"], 1, "{record}");
-    assert_eq!(receiver.deliveries().len(), 1);
+    assert_eq!(clamd.scans(), 1);
 }
 
 #[tokio::test]

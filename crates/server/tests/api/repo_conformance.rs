@@ -63,6 +63,7 @@ fn to(status: UploadStatus) -> Transition {
         size: Some(42),
         enqueue: None,
         claim: None,
+        announce: Vec::new(),
     }
 }
 
@@ -545,7 +546,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     };
     assert!(
         repo.jobs()
-            .finish(job, &outcome, db::now())
+            .finish(job, &outcome, &[], db::now())
             .await
             .expect("finish")
     );
@@ -564,7 +565,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     assert!(
         !repo
             .jobs()
-            .finish(job, &outcome, db::now())
+            .finish(job, &outcome, &[], db::now())
             .await
             .expect("finish")
     );
@@ -615,14 +616,14 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     assert!(
         !repo
             .jobs()
-            .finish(&first, &retry, later)
+            .finish(&first, &retry, &[], later)
             .await
             .expect("finish"),
         "stale lease"
     );
     assert!(
         repo.jobs()
-            .finish(&second, &retry, later)
+            .finish(&second, &retry, &[], later)
             .await
             .expect("finish")
     );
@@ -647,7 +648,7 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     };
     assert!(
         repo.jobs()
-            .finish(&third, &dead, later)
+            .finish(&third, &dead, &[], later)
             .await
             .expect("finish")
     );

@@ -1,5 +1,7 @@
 //! A real HTTP receiver for webhook deliveries on a loopback port, answering
-//! from a script (fail, hang, succeed) and keeping every request it got.
+//! from a script (fail, hang, succeed) and keeping every request it got;
+//! and their verification by the official Standard Webhooks library, as an
+//! application would verify them.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,20 +15,61 @@ use axum::routing::post;
 #[derive(Debug, Clone, Copy)]
 pub enum Reply {
     Status(u16),
-    /// Answers 200 after this many milliseconds.
-    SlowOk(u64),
     /// Never answers (a receiver that hangs, or a worker killed mid-delivery).
     Hang,
 }
 
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    /// `webhook-id`.
     pub id: String,
-    pub timestamp: i64,
+    pub timestamp: String,
     pub signature: String,
     pub body: Bytes,
     /// What the receiver answered.
     pub status: Option<u16>,
+}
+
+const VERIFIER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../scripts/engines/webhooks"
+);
+
+impl Delivery {
+    /// Verifies this delivery with the npm `standardwebhooks` package under
+    /// `secret`: the payload it accepts, or why it refused.
+    pub fn verify(&self, secret: &str) -> Result<serde_json::Value, String> {
+        use std::io::Write as _;
+        let input = serde_json::json!({
+            "headers": {
+                "webhook-id": self.id,
+                "webhook-timestamp": self.timestamp,
+                "webhook-signature": self.signature,
+            },
+            "body": String::from_utf8_lossy(&self.body),
+        });
+        let mut child = std::process::Command::new(VERIFIER)
+            .arg("verify")
+            .env("WEBHOOK_SECRET", secret)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("scripts/engines/webhooks (run `scripts/engines/webhooks install` once)");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.to_string().as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("verifier");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(serde_json::from_str(&text).expect("the verified payload"))
+        } else {
+            Err(text)
+        }
+    }
 }
 
 #[derive(Default)]
@@ -69,13 +112,18 @@ impl Receiver {
         self.shared.lock().expect("lock").got.clone()
     }
 
-    /// Waits (at most 20 s) until a delivery has arrived, answered or not.
-    pub async fn first_delivery(&self) {
+    /// Waits (at most 20 s) until `n` deliveries have arrived, answered or not.
+    pub async fn wait_for(&self, n: usize) -> Vec<Delivery> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.deliveries().is_empty() {
+        loop {
+            let got = self.deliveries();
+            if got.len() >= n {
+                return got;
+            }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "no delivery attempt"
+                "{} of {n} deliveries: {got:?}",
+                got.len()
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -98,13 +146,12 @@ async fn receive(
         let mut shared = shared.lock().expect("lock");
         let reply = shared.script.pop_front().unwrap_or(Reply::Status(200));
         shared.got.push(Delivery {
-            id: header("uploadgate-delivery"),
-            timestamp: header("uploadgate-timestamp").parse().unwrap_or(0),
-            signature: header("uploadgate-signature"),
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
             body: body.clone(),
             status: match reply {
                 Reply::Status(code) => Some(code),
-                Reply::SlowOk(_) => Some(200),
                 Reply::Hang => None,
             },
         });
@@ -112,10 +159,6 @@ async fn receive(
     };
     match reply {
         Reply::Status(code) => StatusCode::from_u16(code).expect("status"),
-        Reply::SlowOk(ms) => {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-            StatusCode::OK
-        }
         Reply::Hang => std::future::pending().await,
     }
 }

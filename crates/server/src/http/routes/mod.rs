@@ -13,6 +13,7 @@ mod page;
 mod responses;
 mod tokens;
 mod uploads;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -54,6 +55,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::create::create_upload_token))
         .routes(routes!(erasures::request::erase_user))
         .routes(routes!(erasures::get::get_erasure))
+        .routes(routes!(webhooks::list::list_deliveries))
+        .routes(routes!(webhooks::redeliver::redeliver))
         .routes(body_limit(
             routes!(events::s3::s3_event),
             MAX_EVENTS_BODY_BYTES,

@@ -45,6 +45,15 @@ impl IntoResponses for ErasureNotFound {
     }
 }
 
+/// 404: the webhook delivery in the path.
+pub struct DeliveryNotFound;
+
+impl IntoResponses for DeliveryNotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        problem(404, "No such delivery")
+    }
+}
+
 /// 413 and 415: the JSON body.
 pub struct JsonBody;
 

@@ -26,7 +26,7 @@ mod multipart;
 
 use std::time::Duration;
 
-use uploadgate_api::{CompletedPart, Processing, UploadStatus};
+use uploadgate_api::{CompletedPart, EventType, Processing, UploadStatus};
 
 use uuid::Uuid;
 
@@ -231,7 +231,7 @@ impl Uploads {
         size: Option<u64>,
         token: Uuid,
     ) -> Result<Upload, UploadError> {
-        let change = Transition {
+        let mut change = Transition {
             to,
             at: db::now(),
             reject_reason: reject_reason.clone(),
@@ -241,15 +241,23 @@ impl Uploads {
                 .then(|| NewJob::pipeline(self.config.processors(&upload.profile)))
                 .flatten(),
             claim: Some(token),
+            announce: Vec::new(),
         };
         for _ in 0..3 {
+            let after = settled(&upload, &change);
+            let event = match to {
+                UploadStatus::Completed => Some(EventType::UploadCompleted),
+                UploadStatus::Rejected => Some(EventType::UploadRejected),
+                _ => None,
+            };
+            change.announce = event.map_or_else(Vec::new, |e| self.announce(e, &after));
             if self
                 .db
                 .transition(upload.id, upload.status, &change)
                 .await?
             {
                 self.metrics.upload(&upload.profile, to.as_str());
-                if let (UploadStatus::Completed, Some(bytes)) = (to, upload.size.or(change.size)) {
+                if let (UploadStatus::Completed, Some(bytes)) = (to, after.size) {
                     self.metrics
                         .bytes_completed
                         .get_or_create(&ProfileLabels {
@@ -258,18 +266,9 @@ impl Uploads {
                         .inc_by(bytes);
                 }
                 if change.enqueue.is_some() {
-                    upload.processing = Some(Processing::started());
                     self.work.notify_waiters();
                 }
-                upload.status = to;
-                upload.reject_reason = reject_reason;
-                if upload.size.is_none() {
-                    upload.size = change.size;
-                }
-                if to == UploadStatus::Completed {
-                    upload.completed_at = Some(change.at);
-                }
-                return Ok(upload);
+                return Ok(after);
             }
             let before = upload.status;
             upload = self
@@ -287,4 +286,19 @@ impl Uploads {
         }
         Err(UploadError::ConcurrentUpdate)
     }
+}
+
+/// `upload` as `change` leaves it.
+fn settled(upload: &Upload, change: &Transition) -> Upload {
+    let mut after = upload.clone();
+    after.status = change.to;
+    after.reject_reason = change.reject_reason.clone().or(after.reject_reason);
+    after.size = after.size.or(change.size);
+    if change.to == UploadStatus::Completed {
+        after.completed_at = Some(change.at);
+    }
+    if change.enqueue.is_some() {
+        after.processing = Some(Processing::started());
+    }
+    after
 }

@@ -6,7 +6,7 @@ use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
 
 /// Queues one of the caller's dead-lettered jobs again, with fresh attempts
-/// (after fixing what made it fail: clamd down, a webhook receiver broken).
+/// (after fixing what made it fail: clamd down, say).
 #[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = "jobs",
     params(("id" = String, Path, description = "Job id")),
     security(("bearer" = [])),
