@@ -72,9 +72,9 @@ export class Api {
     return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
   }
 
-  /** Cancels an upload in progress: `delete`, named for what it does to one. */
+  /** Cancels an upload in progress; one that has finished meanwhile is kept (409 `upload_finished`), never deleted. */
   abort(id: string, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.delete(id, signal);
+    return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}?cancel=true`, undefined, signal);
   }
 
   downloadLink(id: string, signal?: AbortSignal): Promise<DownloadLink> {

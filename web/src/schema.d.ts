@@ -900,7 +900,8 @@ export interface components {
             data: components["schemas"]["UploadRecord"];
             /**
              * Format: date-time
-             * @description When the announced state was committed.
+             * @description When the announced change was made (recorded with it, in the same
+             *     transaction).
              */
             timestamp: string;
             type: components["schemas"]["EventType"];
@@ -1425,7 +1426,13 @@ export interface operations {
     };
     delete_upload: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true`: only cancel an upload in progress; a finished one answers 409
+                 *     `upload_finished` and is kept (what a client's cancel button wants).
+                 */
+                cancel?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Upload id */
@@ -1471,7 +1478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Being completed right now; ask again shortly */
+            /** @description Being completed right now (ask again shortly), or finished when `cancel=true` */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -68,7 +68,8 @@ impl EventType {
 pub struct WebhookEvent {
     #[serde(rename = "type")]
     pub event_type: EventType,
-    /// When the announced state was committed.
+    /// When the announced change was made (recorded with it, in the same
+    /// transaction).
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
     /// The upload as it stood then (without links). After an erasure, the

@@ -161,9 +161,15 @@ impl Api {
             .await
     }
 
-    /// Cancels an upload in progress: `delete`, named for what it does to one.
+    /// Cancels an upload in progress; one that has finished meanwhile is
+    /// kept (`upload_finished`), never deleted.
     pub async fn abort(&self, id: Uuid) -> Result<UploadRecord, ClientError> {
-        self.delete(id).await
+        self.call::<(), _>(
+            Method::DELETE,
+            &format!("v1/uploads/{id}?cancel=true"),
+            None,
+        )
+        .await
     }
 
     pub async fn download_link(&self, id: Uuid) -> Result<DownloadLink, ClientError> {

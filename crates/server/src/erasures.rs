@@ -11,16 +11,23 @@ use crate::db;
 use crate::uploads::Uploads;
 
 /// Uploads per batch: one lease renewal and one progress write each.
-const BATCH: u32 = 100;
+const BATCH: u32 = 25;
 
-/// How long a runner holds an erasure without reporting progress.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a runner holds an erasure without reporting progress: room for
+/// a batch against a slow store (each upload takes a few storage calls).
+const LEASE: Duration = Duration::from_secs(300);
+
+/// How long after its (latest) request an erasure may end: an upload created
+/// just before may still be on its way into the database (inserts are
+/// grouped).
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// How often idle runners look for an erasure another node was asked for.
 const POLL: Duration = Duration::from_secs(5);
 
-/// Pause before retrying uploads that had to wait (being completed).
-const DEFERRED_PAUSE: Duration = Duration::from_secs(1);
+/// Pause before another pass over uploads that had to wait (being
+/// completed or processed), or for the request to settle.
+const PAUSE: Duration = Duration::from_millis(500);
 
 pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -53,10 +60,25 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
     })
 }
 
-/// Erases `erasure` to the end, or until its lease is lost.
-async fn run(uploads: &Uploads, erasure: db::Erasure) {
+/// Erases `erasure` to the end, or until its lease is lost. It goes through
+/// the uploads in passes, in id order; it ends after a pass from the start
+/// finds nothing left.
+async fn run(uploads: &Uploads, claimed: db::Erasure) {
+    let mut after = None;
     loop {
-        let batch = match uploads.erase_batch(&erasure, BATCH).await {
+        // Asking again moves the cutoff: read it afresh.
+        let erasure = match uploads.db.deletions().erasure(claimed.id).await {
+            Ok(Some(current)) => db::Erasure {
+                lease: claimed.lease,
+                ..current
+            },
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(erasure = %claimed.id, %err, "cannot read an erasure");
+                return;
+            }
+        };
+        let batch = match uploads.erase_batch(&erasure, after, BATCH).await {
             Ok(batch) => batch,
             Err(err) => {
                 // Its lease runs out and a later claim carries on from here.
@@ -64,7 +86,10 @@ async fn run(uploads: &Uploads, erasure: db::Erasure) {
                 return;
             }
         };
-        let finished = batch.erased == 0 && batch.deferred == 0;
+        let settled = db::now() - erasure.requested_at >= SETTLE;
+        let finished = after.is_none() && batch.seen == 0 && settled;
+        let pass_over = batch.seen < BATCH;
+        after = if pass_over { None } else { batch.last };
         if finished && let Err(err) = forget(uploads, &erasure).await {
             tracing::warn!(erasure = %erasure.id, %err, "cannot forget what an erased user left outside their uploads");
             return;
@@ -90,8 +115,9 @@ async fn run(uploads: &Uploads, erasure: db::Erasure) {
                 return;
             }
         }
-        if batch.erased == 0 {
-            tokio::time::sleep(DEFERRED_PAUSE).await;
+        if pass_over && batch.erased == 0 {
+            // A pass that moved nothing: what is left is waiting on something.
+            tokio::time::sleep(PAUSE).await;
         }
     }
 }
@@ -108,6 +134,6 @@ async fn forget(uploads: &Uploads, erasure: &db::Erasure) -> Result<(), db::DbEr
     uploads
         .db
         .webhooks()
-        .forget_deliveries_of(&erasure.owner, erasure.requested_at)
+        .forget_deliveries_of(&erasure.owner)
         .await
 }

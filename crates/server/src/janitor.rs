@@ -46,6 +46,8 @@ pub struct Sweep {
     pub retention_deleted: u32,
     /// Deleted uploads whose objects were purged on a second try.
     pub purges_retried: u32,
+    /// Replacements (`replace = true`) a completion recorded but did not finish.
+    pub replacements_finished: u32,
 }
 
 /// Expires every upload past its deadline plus the grace period, then aborts
@@ -97,6 +99,9 @@ pub async fn sweep(uploads: &Uploads) -> Result<Sweep, UploadError> {
         .drop_deliveries(db::now() - DELIVERY_LOG_KEPT)
         .await?;
     report.retention_deleted = uploads.delete_past_retention(RETENTION_LIMIT).await?;
+    report.replacements_finished = uploads
+        .finish_replacements(db::now() - PURGE_GRACE, PAGE)
+        .await?;
     report.purges_retried = uploads.retry_purges(db::now() - PURGE_GRACE, PAGE).await?;
     let orphans = uploads.abort_orphans(cutoff, RECONCILE_LIMIT).await?;
     report.orphans_aborted = orphans.aborted;
@@ -127,7 +132,8 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                         || report.oversized_aborted > 0
                         || report.staged_deleted > 0
                         || report.retention_deleted > 0
-                        || report.purges_retried > 0 =>
+                        || report.purges_retried > 0
+                        || report.replacements_finished > 0 =>
                 {
                     tracing::info!(
                         expired = report.expired,
@@ -137,6 +143,7 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                         staged_deleted = report.staged_deleted,
                         retention_deleted = report.retention_deleted,
                         purges_retried = report.purges_retried,
+                        replacements_finished = report.replacements_finished,
                         cleanup_failures = report.cleanup_failures,
                         "janitor sweep"
                     );

@@ -5,6 +5,12 @@ ALTER TABLE uploads ADD COLUMN deleted_at BIGINT;
 ALTER TABLE uploads ADD COLUMN purged_at BIGINT;
 CREATE INDEX uploads_unpurged ON uploads (deleted_at) WHERE status = 'deleted' AND purged_at IS NULL;
 
+-- A completed upload of a `replace = true` profile whose user's earlier
+-- uploads have not been deleted yet (set with the completion, cleared once
+-- done): what the janitor finishes after a crash.
+ALTER TABLE uploads ADD COLUMN replace_pending BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX uploads_replace_pending ON uploads (completed_at) WHERE replace_pending = 1;
+
 -- Erasing a user: a durable background job that deletes, in batches, every
 -- upload the user had when it was asked for, and strips the tombstones of
 -- anything personal.
@@ -22,3 +28,5 @@ CREATE TABLE erasures (
     finished_at  BIGINT
 );
 CREATE INDEX erasures_running ON erasures (state, locked_until);
+-- One running erasure per user: asking again moves its cutoff forward.
+CREATE UNIQUE INDEX erasures_one_running ON erasures (owner) WHERE state = 'running';

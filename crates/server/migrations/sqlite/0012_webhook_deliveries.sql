@@ -9,6 +9,9 @@ CREATE TABLE webhook_deliveries (
     owner           TEXT NOT NULL,
     -- The exact body sent (signatures cover it byte for byte).
     payload         TEXT NOT NULL,
+    -- 1 when the payload holds nothing personal (an erasure's events): what
+    -- erasing the owner keeps of the log.
+    scrubbed        INTEGER NOT NULL DEFAULT 0,
     state           TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_status     INTEGER,

@@ -31,7 +31,6 @@ pub fn optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
     size(deserializer).map(Some)
 }
 
-/// A duration written as text with a unit (`"15m"`, `"1h 30m"`) or as whole seconds.
 /// `duration`, for a setting that may be left out.
 pub fn optional_duration<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -39,6 +38,7 @@ pub fn optional_duration<'de, D: Deserializer<'de>>(
     duration(deserializer).map(Some)
 }
 
+/// A duration written as text with a unit (`"15m"`, `"1h 30m"`) or as whole seconds.
 pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     match NumberOrText::deserialize(deserializer)? {
         NumberOrText::Number(secs) => Ok(Duration::from_secs(secs)),

@@ -22,6 +22,7 @@ pub struct WebhooksConfig {
     /// `whsec_` followed by the base64 of 24 to 64 random bytes. Two while
     /// rotating: every delivery then carries a signature under each, so the
     /// receiver can switch at its own pace.
+    #[serde(deserialize_with = "secret_list")]
     pub secrets: Vec<Secret>,
     /// The event types sent; every type when left out.
     pub events: Option<Vec<String>>,
@@ -74,7 +75,8 @@ impl WebhooksConfig {
             return Ok(());
         };
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("webhooks.url {url} must be http or https"));
+            // Not the URL itself: it may carry a token of the application's.
+            return Err("webhooks.url must be http or https".into());
         }
         if !(1..=2).contains(&self.secrets.len()) {
             return Err(
@@ -101,6 +103,24 @@ impl WebhooksConfig {
             );
         }
         Ok(())
+    }
+}
+
+/// A list of secrets, or one written without brackets; an error never
+/// quotes what was written (it may be a secret).
+fn secret_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(deserializer) {
+        Ok(OneOrMany::One(secret)) => Ok(vec![Secret::new(secret)]),
+        Ok(OneOrMany::Many(secrets)) => Ok(secrets.into_iter().map(Secret::new).collect()),
+        Err(_) => Err(serde::de::Error::custom(
+            "webhooks.secrets must be a list of \"whsec_...\" strings",
+        )),
     }
 }
 
@@ -149,6 +169,21 @@ mod tests {
         let mut typo = config(&[&good]);
         typo.events = Some(vec!["upload.complete".into()]);
         assert!(typo.validate().is_err());
+    }
+
+    #[test]
+    fn a_secret_written_as_a_string_or_of_the_wrong_type_is_never_quoted() {
+        let one: WebhooksConfig =
+            toml::from_str("url = \"https://a.example/h\"\nsecrets = \"whsec_c2VjcmV0\"")
+                .expect("one secret without brackets");
+        assert_eq!(one.secrets.len(), 1);
+        // As `Config::load` reads it: the file's table, then the types.
+        let table: toml::Table = toml::from_str("secrets = [\"whsec_abc\", 7]").expect("toml");
+        let err = toml::Value::Table(table)
+            .try_into::<WebhooksConfig>()
+            .expect_err("not strings")
+            .to_string();
+        assert!(!err.contains("whsec_abc"), "{err}");
     }
 
     #[test]

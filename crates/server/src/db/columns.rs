@@ -16,9 +16,11 @@ pub const COLUMNS: &str = "id, owner, profile, filename, content_type, size, che
 
 /// A conditional state change: `$1` status, `$2` now, `$3` reject reason,
 /// `$4` completed at, `$5` size (each kept when NULL), `$6` id, `$7` expected
-/// status, `$8` the completion claim's token it needs (NULL: none). The claim
-/// ends with the state; a move to `deleted` records when.
+/// status, `$8` the completion claim's token it needs (NULL: none), `$9` 1
+/// when replacing the user's earlier uploads is still to do. The claim ends
+/// with the state; a move to `deleted` records when.
 pub const TRANSITION: &str = "UPDATE uploads SET status = $1, updated_at = $2, \
+         replace_pending = $9, \
          reject_reason = COALESCE($3, reject_reason), \
          completed_at = COALESCE($4, completed_at), \
          deleted_at = CASE WHEN $1 = 'deleted' THEN $2 ELSE deleted_at END, \
@@ -102,7 +104,9 @@ pub const USAGE: &str = "SELECT \
         WHERE owner = $1 AND status IN ('pending', 'uploading') LIMIT $4) AS counted) AS in_progress, \
        (SELECT CAST(COALESCE(SUM(CASE WHEN size <> 0 THEN size ELSE reserved END), 0) AS BIGINT) \
         FROM uploads \
-        WHERE owner = $1 AND status IN ('pending', 'uploading', 'completed') \
+        WHERE owner = $1 \
+          AND (status IN ('pending', 'uploading', 'completed') \
+               OR (status = 'deleted' AND completed_at IS NOT NULL)) \
           AND id >= $2 AND created_at >= $3) AS bytes_last_day, \
        COALESCE((SELECT bytes_held FROM user_usage WHERE owner = $1), 0) AS bytes_held";
 

@@ -38,11 +38,23 @@ pub trait DeletionStore: Send + Sync + std::fmt::Debug {
         at: OffsetDateTime,
         scrub: bool,
     ) -> Result<bool, DbError>;
+    /// Marks tombstone `id`'s objects as not all gone (a purge failed after
+    /// an earlier one succeeded), so the janitor tries again.
+    async fn reopen_purge(&self, id: Uuid) -> Result<(), DbError>;
+    /// Completed uploads whose replacement of earlier ones is still to do,
+    /// completed before `cutoff`.
+    async fn pending_replacements(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError>;
+    /// Records that `id`'s replacement of earlier uploads is done.
+    async fn settle_replacement(&self, id: Uuid) -> Result<(), DbError>;
     /// Tombstones deleted before `cutoff` whose objects may still be in
     /// storage, oldest first.
     async fn unpurged(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
-    /// Starts erasing `owner`'s uploads created up to `now`, or returns the
-    /// erasure of `owner` still running.
+    /// Starts erasing `owner`'s uploads created up to `now`, or moves the
+    /// cutoff of the erasure of `owner` still running to `now`.
     async fn request_erasure(&self, owner: &str, now: OffsetDateTime) -> Result<Erasure, DbError>;
     async fn erasure(&self, id: Uuid) -> Result<Option<Erasure>, DbError>;
     /// Takes an unfinished erasure nobody holds (or whose holder's lease ran
@@ -52,8 +64,14 @@ pub trait DeletionStore: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Option<Erasure>, DbError>;
-    /// Up to `limit` uploads `erasure` has still to erase, oldest first.
-    async fn still_to_erase(&self, erasure: &Erasure, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// Up to `limit` uploads `erasure` has still to erase, in id order after
+    /// `after` (so uploads that must wait do not hold up the rest).
+    async fn still_to_erase(
+        &self,
+        erasure: &Erasure,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError>;
     /// How many uploads `erasure` has still to erase, counting up to `up_to`.
     async fn count_to_erase(&self, erasure: &Erasure, up_to: u32) -> Result<u64, DbError>;
     /// Adds `erased` to the erasure's count and keeps its lease until
@@ -113,6 +131,7 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB>,
     for<'r> Option<String>: Decode<'r, DB>,
     for<'r> i64: Decode<'r, DB>,
@@ -143,6 +162,41 @@ where
         Ok(done.affected() == 1)
     }
 
+    async fn reopen_purge(&self, id: Uuid) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE uploads SET purged_at = NULL \
+             WHERE id = $1 AND status = 'deleted' AND object_key <> ''",
+        )
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn pending_replacements(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM uploads \
+             WHERE replace_pending = 1 AND completed_at < $1 ORDER BY completed_at LIMIT $2"
+        ))
+        .bind(millis(cutoff))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn settle_replacement(&self, id: Uuid) -> Result<(), DbError> {
+        sqlx::query("UPDATE uploads SET replace_pending = 0 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn unpurged(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM uploads \
@@ -157,36 +211,21 @@ where
     }
 
     async fn request_erasure(&self, owner: &str, now: OffsetDateTime) -> Result<Erasure, DbError> {
-        let mut tx = self.writer.begin().await?;
-        let running = sqlx::query(&format!(
-            "SELECT {ERASURE_COLUMNS} FROM erasures \
-             WHERE owner = $1 AND state = 'running' ORDER BY requested_at DESC LIMIT 1"
-        ))
-        .bind(owner.to_owned())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = running {
-            return erasure_from_row(&row);
-        }
-        let erasure = Erasure {
-            id: Uuid::now_v7(),
-            owner: owner.to_owned(),
-            requested_at: now,
-            finished_at: None,
-            erased: 0,
-            lease: None,
-        };
-        sqlx::query(
+        // One statement: two requests at once end in one erasure, whose
+        // cutoff is the later request's.
+        let row = sqlx::query(&format!(
             "INSERT INTO erasures (id, owner, requested_at, state, erased, updated_at) \
-             VALUES ($1, $2, $3, 'running', 0, $3)",
-        )
-        .bind(erasure.id.to_string())
+             VALUES ($1, $2, $3, 'running', 0, $3) \
+             ON CONFLICT (owner) WHERE state = 'running' \
+             DO UPDATE SET requested_at = excluded.requested_at, updated_at = excluded.updated_at \
+             RETURNING {ERASURE_COLUMNS}"
+        ))
+        .bind(Uuid::now_v7().to_string())
         .bind(owner.to_owned())
         .bind(millis(now))
-        .execute(&mut *tx)
+        .fetch_one(&self.writer)
         .await?;
-        tx.commit().await?;
-        Ok(erasure)
+        erasure_from_row(&row)
     }
 
     async fn erasure(&self, id: Uuid) -> Result<Option<Erasure>, DbError> {
@@ -225,12 +264,20 @@ where
         .transpose()
     }
 
-    async fn still_to_erase(&self, erasure: &Erasure, limit: u32) -> Result<Vec<Upload>, DbError> {
+    async fn still_to_erase(
+        &self,
+        erasure: &Erasure,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads WHERE {TO_ERASE} ORDER BY id LIMIT $3"
+            "SELECT {COLUMNS} FROM uploads WHERE {TO_ERASE} \
+               AND (CAST($3 AS TEXT) IS NULL OR id > $3) \
+             ORDER BY id LIMIT $4"
         ))
         .bind(erasure.owner.clone())
         .bind(millis(erasure.requested_at))
+        .bind(after.map(|id| id.to_string()))
         .bind(i64::from(limit))
         .fetch_all(&self.writer)
         .await?;

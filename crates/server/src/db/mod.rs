@@ -138,6 +138,10 @@ pub struct Transition {
     /// Webhook events announcing the change, recorded in the same
     /// transaction: sent only if it commits, never lost if it does.
     pub announce: Vec<NewDelivery>,
+    /// The user's earlier uploads of this `replace = true` profile are still
+    /// to delete: recorded with the completion, so a crash before it is
+    /// done leaves it to the janitor.
+    pub replace_pending: bool,
 }
 
 impl Transition {
@@ -151,6 +155,7 @@ impl Transition {
             enqueue: None,
             claim: None,
             announce: Vec::new(),
+            replace_pending: false,
         }
     }
 
@@ -183,7 +188,8 @@ pub struct Usage {
     /// Uploads pending or uploading, up to `UsageQuery::in_progress_up_to`.
     pub in_progress: u64,
     /// Declared bytes of uploads created since the given instant, unless they
-    /// ended rejected, aborted or expired.
+    /// ended rejected, aborted or expired: a completed upload deleted since
+    /// still counts (its bytes were sent), so deleting gives no allowance back.
     pub bytes_last_day: u64,
     /// Bytes of completed uploads and of those in progress.
     pub bytes_held: u64,

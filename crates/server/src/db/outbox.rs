@@ -20,6 +20,12 @@ pub struct NewDelivery {
     pub owner: String,
     /// The exact body to send.
     pub payload: String,
+    /// The payload holds nothing personal (an erasure's): erasing the owner
+    /// keeps it in the log.
+    pub scrubbed: bool,
+    /// Recorded only if the upload is not deleted when the transaction
+    /// commits (a processing result of a file deleted meanwhile is news to nobody).
+    pub unless_deleted: bool,
 }
 
 /// Records `deliveries` on `conn`, inside the caller's transaction.
@@ -38,15 +44,20 @@ where
     for delivery in deliveries {
         sqlx::query(
             "INSERT INTO webhook_deliveries \
-                 (id, event_type, upload_id, owner, payload, state, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+                 (id, event_type, upload_id, owner, payload, scrubbed, state, attempts, \
+                  next_attempt_at, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7 \
+             WHERE $8 = 0 OR EXISTS \
+                 (SELECT 1 FROM uploads WHERE id = $3 AND status <> 'deleted')",
         )
         .bind(delivery.id.clone())
         .bind(delivery.event.as_str().to_owned())
         .bind(delivery.upload_id.to_string())
         .bind(delivery.owner.clone())
         .bind(delivery.payload.clone())
+        .bind(i64::from(delivery.scrubbed))
         .bind(millis(now))
+        .bind(i64::from(delivery.unless_deleted))
         .execute(&mut *conn)
         .await?;
     }

@@ -109,6 +109,11 @@ mod sql {
     pub const SET_PROCESSING: &str = "UPDATE uploads SET processing = $1, updated_at = $2 \
          WHERE id = $3 AND status <> 'deleted'";
 
+    /// `$1` now, `$2` upload id: its queued jobs, settled unrun.
+    pub const DROP_QUEUED: &str = "UPDATE jobs SET state = 'done', \
+             last_error = 'not run: the upload was deleted', updated_at = $1 \
+         WHERE upload_id = $2 AND state = 'queued'";
+
     /// `$1` id, `$2` upload id, `$3` kind, `$4` next, `$5` now. A second job of
     /// the same processor for the same upload is not queued.
     pub const INSERT: &str = "INSERT INTO jobs \
@@ -262,6 +267,7 @@ where
             .bind(id.to_string())
             .bind(from.as_str())
             .bind(change.claim.map(|token| token.to_string()))
+            .bind(i64::from(change.replace_pending))
             .execute(&mut *tx)
             .await?;
         if result.affected() != 1 {
@@ -275,6 +281,15 @@ where
                 .execute(&mut *tx)
                 .await?;
             insert_job(&mut *tx, id, job, change.at).await?;
+        }
+        if change.to == UploadStatus::Deleted {
+            // Nothing more is done to a deleted file; a job under way ends
+            // on its own and purges what it wrote.
+            sqlx::query(sql::DROP_QUEUED)
+                .bind(millis(change.at))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         insert_deliveries::<DB>(&mut tx, &change.announce, change.at).await?;
         tx.commit().await?;

@@ -73,11 +73,10 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
     async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, DbError>;
     /// Queues delivery `id` again now, whatever its state; `None` when unknown.
     async fn redeliver(&self, id: &str, now: OffsetDateTime) -> Result<Option<Delivery>, DbError>;
-    /// Drops `owner`'s deliveries but the `upload.deleted` ones recorded
-    /// since `since` (an erasure's, written without anything personal): an
-    /// erased user's filenames and metadata must not outlive it in the log.
-    async fn forget_deliveries_of(&self, owner: &str, since: OffsetDateTime)
-    -> Result<(), DbError>;
+    /// Drops `owner`'s deliveries but those written without anything
+    /// personal (an erasure's): an erased user's filenames and metadata must
+    /// not outlive it in the log.
+    async fn forget_deliveries_of(&self, owner: &str) -> Result<(), DbError>;
     /// Drops settled deliveries (delivered or failed) created before `before`.
     async fn drop_deliveries(&self, before: OffsetDateTime) -> Result<u64, DbError>;
 }
@@ -226,9 +225,11 @@ where
         // Dropping the lease of an attempt under way makes its outcome go
         // unrecorded, so the redelivery is never overwritten by it (the
         // receiver may then see the same webhook-id twice, as it may anyway).
+        // The attempts count again from zero: a redelivery gets the full
+        // series of retries.
         sqlx::query(&format!(
             "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $1, \
-                 lease = NULL, locked_until = NULL \
+                 attempts = 0, lease = NULL, locked_until = NULL \
              WHERE id = $2 RETURNING {COLUMNS}"
         ))
         .bind(millis(now))
@@ -240,19 +241,11 @@ where
         .transpose()
     }
 
-    async fn forget_deliveries_of(
-        &self,
-        owner: &str,
-        since: OffsetDateTime,
-    ) -> Result<(), DbError> {
-        sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE owner = $1 \
-               AND NOT (event_type = 'upload.deleted' AND created_at >= $2)",
-        )
-        .bind(owner.to_owned())
-        .bind(millis(since))
-        .execute(&self.writer)
-        .await?;
+    async fn forget_deliveries_of(&self, owner: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE owner = $1 AND scrubbed = 0")
+            .bind(owner.to_owned())
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -171,6 +171,9 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         .ok_or_else(|| ProcessError::Permanent("the upload no longer exists".into()))?;
     if upload.status == UploadStatus::Deleted {
         // Nothing more to do for a file that is gone; the pipeline ends here.
+        // An earlier attempt that died may have written something: purge
+        // again (the tombstone keeps its keys while jobs remain).
+        purge_or_retry(uploads, &upload).await?;
         return Ok(Outcome::Succeeded {
             processing: upload.processing.unwrap_or_else(Processing::started),
             next: None,
@@ -265,11 +268,19 @@ async fn deleted_meanwhile(
         processing: Some(processing.clone()),
         ..upload.clone()
     };
-    uploads
-        .purge(&gone, false)
-        .await
-        .map_err(|err| ProcessError::Retry(err.to_string()))?;
+    purge_or_retry(uploads, &gone).await?;
     Ok(true)
+}
+
+/// Purges a deleted upload's objects; a failure makes the job try again.
+async fn purge_or_retry(uploads: &Uploads, gone: &Upload) -> Result<(), ProcessError> {
+    match uploads.purge(gone, false).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ProcessError::Retry(
+            "could not delete what was written for a deleted upload".into(),
+        )),
+        Err(err) => Err(ProcessError::Retry(err.to_string())),
+    }
 }
 
 async fn dead(uploads: &Uploads, job: &Job, error: String) -> Outcome {

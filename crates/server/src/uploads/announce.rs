@@ -27,6 +27,14 @@ impl Uploads {
                 upload_id: upload.id,
                 owner: upload.owner.clone(),
                 payload,
+                // Only a scrub empties the key.
+                scrubbed: upload.key.is_empty(),
+                unless_deleted: matches!(
+                    event,
+                    EventType::ProcessingReady
+                        | EventType::ProcessingQuarantined
+                        | EventType::ProcessingFailed
+                ),
             }],
             Err(err) => {
                 // A record always serializes; should it not, the state still changes.

@@ -45,11 +45,22 @@ impl Uploads {
     /// `DELETE /v1/uploads/{id}` by `user`: as `delete`, except that a scoped
     /// upload token, which sends files and does not manage them, may only
     /// cancel the uploads it started.
-    pub async fn delete_by(&self, user: &Principal, upload: Upload) -> Result<Upload, UploadError> {
+    /// With `cancel_only` (a client cancelling a transfer), a finished
+    /// upload is left alone and answers `Finished`: a cancel that loses a
+    /// race with the completion must not delete the file.
+    pub async fn delete_by(
+        &self,
+        user: &Principal,
+        upload: Upload,
+        cancel_only: bool,
+    ) -> Result<Upload, UploadError> {
         let finished = !matches!(
             upload.status,
             UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted
         );
+        if finished && cancel_only {
+            return Err(UploadError::Finished(upload.status));
+        }
         if finished && matches!(user.via, Via::UploadToken(_)) {
             return Err(UploadError::NotPermitted(
                 "an upload token cancels the uploads it started; deleting files takes the user's own credentials".into(),
@@ -154,6 +165,8 @@ impl Uploads {
                 }
             }
             if failed {
+                // Whatever an earlier purge recorded, something is back.
+                self.db.deletions().reopen_purge(upload.id).await?;
                 return Ok(false);
             }
         }

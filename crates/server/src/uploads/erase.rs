@@ -3,7 +3,7 @@
 //! anything personal. It runs in the background (`crate::erasures`) in
 //! bounded batches under a lease, so it survives a crash and shows progress.
 
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{JobState, UploadStatus};
 use uuid::Uuid;
 
 use super::{Reason, UploadError, Uploads};
@@ -24,14 +24,19 @@ pub struct ErasureProgress {
 /// What one batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Batch {
+    /// Uploads looked at.
+    pub seen: u32,
     pub erased: u64,
-    /// Uploads left for a later batch: being completed at that moment, or
-    /// their objects could not be deleted yet.
+    /// Uploads left for a later pass: being completed or processed at that
+    /// moment, or their objects could not be deleted yet.
     pub deferred: u64,
+    /// The last upload looked at: where the next batch of this pass starts.
+    pub last: Option<Uuid>,
 }
 
 impl Uploads {
-    /// Starts erasing `user` (or returns the erasure of `user` still running).
+    /// Starts erasing `user` (or moves the cutoff of the erasure of `user`
+    /// still running to now).
     pub async fn request_erasure(&self, user: &str) -> Result<ErasureProgress, UploadError> {
         let erasure = self.db.deletions().request_erasure(user, db::now()).await?;
         tracing::info!(erasure = %erasure.id, "erasure of a user requested");
@@ -62,10 +67,23 @@ impl Uploads {
         Ok(ErasureProgress { erasure, remaining })
     }
 
-    /// Erases up to `size` of the uploads `erasure` still has to erase.
-    pub async fn erase_batch(&self, erasure: &Erasure, size: u32) -> Result<Batch, UploadError> {
+    /// Erases up to `size` of the uploads `erasure` still has to erase,
+    /// those after `after` in id order.
+    pub async fn erase_batch(
+        &self,
+        erasure: &Erasure,
+        after: Option<Uuid>,
+        size: u32,
+    ) -> Result<Batch, UploadError> {
         let mut batch = Batch::default();
-        for upload in self.db.deletions().still_to_erase(erasure, size).await? {
+        for upload in self
+            .db
+            .deletions()
+            .still_to_erase(erasure, after, size)
+            .await?
+        {
+            batch.seen += 1;
+            batch.last = Some(upload.id);
             if self.erase_one(upload).await? {
                 batch.erased += 1;
             } else {
@@ -98,6 +116,15 @@ impl Uploads {
                 Err(err) => return Err(err),
             },
         };
+        // A job still running may write to storage after this purge; it
+        // purges again when it ends, which needs the keys a scrub would
+        // take. So the scrub waits for a later batch. (The deletion dropped
+        // the queued ones.)
+        let jobs = self.db.jobs().jobs_of(tombstone.id).await?;
+        if jobs.iter().any(|job| job.state == JobState::Running) {
+            self.purge(&tombstone, false).await?;
+            return Ok(false);
+        }
         self.purge(&tombstone, true).await
     }
 }

@@ -83,10 +83,44 @@ impl Uploads {
                 Err(err) => return Err(err),
             }
         }
-        if superseded {
-            return self.delete(completed, Reason::Replaced).await;
+        let now = if superseded {
+            self.delete(completed, Reason::Replaced).await?
+        } else {
+            completed
+        };
+        self.db.deletions().settle_replacement(now.id).await?;
+        Ok(now)
+    }
+
+    /// Finishes replacements a completion recorded but did not get to (it
+    /// crashed, or storage failed), for uploads completed before `before`;
+    /// returns how many were finished.
+    pub async fn finish_replacements(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u32, UploadError> {
+        let mut done = 0;
+        for completed in self
+            .db
+            .deletions()
+            .pending_replacements(before, limit)
+            .await?
+        {
+            let replaces = self
+                .config
+                .profiles
+                .get(&completed.profile)
+                .is_some_and(|p| p.replace);
+            if replaces {
+                self.replace_previous(completed).await?;
+            } else {
+                // The profile no longer asks for it.
+                self.db.deletions().settle_replacement(completed.id).await?;
+            }
+            done += 1;
         }
-        Ok(completed)
+        Ok(done)
     }
 
     /// Purges again tombstones deleted before `before` whose objects were

@@ -12,12 +12,10 @@ use uploadgate_server::config::Processor;
 use uploadgate_server::db::{self, Transition, UsageQuery};
 use uploadgate_server::janitor;
 use uploadgate_testkit::{
-    MIB, PNG, TestApp, TestAppBuilder, id_of, problem, put_as_instructed, strings,
+    MIB, PDF, PNG, TestApp, TestAppBuilder, id_of, problem, put_as_instructed, strings,
 };
 
 use crate::processing::{fast_workers, png, processed};
-
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n";
 
 /// Profile `p` (any type, thumbnails made) and profile `plain`.
 fn builder() -> TestAppBuilder {
@@ -109,6 +107,24 @@ async fn deleting_a_completed_upload_empties_storage_and_leaves_a_tombstone() {
     assert!(deleted["deletedAt"].is_string(), "{deleted}");
     assert_eq!(still_stored(&app, &keys).await, Vec::<String>::new());
     assert_eq!(bytes_held(&app, "alice").await, 0, "usage drops");
+    let today = app
+        .state()
+        .uploads
+        .db
+        .usage(
+            "alice",
+            UsageQuery {
+                since: Some(db::now() - Duration::from_secs(3600)),
+                ..UsageQuery::default()
+            },
+        )
+        .await
+        .expect("usage");
+    assert_eq!(
+        today.bytes_last_day,
+        image.len() as u64,
+        "the bytes were sent: deleting gives no daily allowance back"
+    );
     let stored = app.record(&id).await;
     assert!(stored.purged_at.is_some(), "purge recorded");
 
@@ -318,6 +334,56 @@ async fn the_janitor_finishes_a_deletion_cut_short() {
     assert_eq!(again, 0, "done once");
 }
 
+/// A completion that committed, then crashed before deleting the user's
+/// earlier upload: the janitor finishes the replacement.
+#[tokio::test]
+async fn the_janitor_finishes_a_replacement_cut_short() {
+    let app = builder()
+        .profile("avatars", |p| {
+            p.content_types = strings(["image/png"]);
+            p.replace = true;
+        })
+        .start()
+        .await;
+    let first = app.upload("alice", Some("avatars"), "image/png", PNG).await;
+    let second = app
+        .create("alice", json!({"filename": "b.png", "contentType": "image/png", "size": PNG.len(), "profile": "avatars"}))
+        .await;
+    put_as_instructed(&app.client, &second, PNG.to_vec(), &[]).await;
+    let uploads = &app.state().uploads;
+    let second_id = uuid::Uuid::parse_str(&id_of(&second)).expect("uuid");
+    let crashed = Transition {
+        replace_pending: true,
+        ..Transition::to(UploadStatus::Completed, db::now())
+    };
+    assert!(
+        uploads
+            .db
+            .transition(second_id, UploadStatus::Pending, &crashed)
+            .await
+            .expect("transition")
+    );
+    let first_now = app
+        .get_json("alice", &format!("/v1/uploads/{}", first.id))
+        .await;
+    assert_eq!(first_now["status"], "completed", "not replaced yet");
+    let finished = uploads
+        .finish_replacements(db::now() + Duration::from_secs(1), 100)
+        .await
+        .expect("finish");
+    assert_eq!(finished, 1);
+    let first_now = app
+        .get_json("alice", &format!("/v1/uploads/{}", first.id))
+        .await;
+    assert_eq!(first_now["status"], "deleted");
+    assert!(app.store().head(&first.key).await.expect("head").is_none());
+    let again = uploads
+        .finish_replacements(db::now() + Duration::from_secs(1), 100)
+        .await
+        .expect("finish");
+    assert_eq!(again, 0, "done once");
+}
+
 #[tokio::test]
 async fn the_janitor_deletes_uploads_past_their_profile_retention() {
     let app = builder()
@@ -454,6 +520,37 @@ async fn erasing_a_user_deletes_everything_in_batches_and_keeps_nothing_personal
     // Another user's file is untouched.
     assert!(app.store().head(&bobs.key).await.expect("head").is_some());
     assert_eq!(app.download("bob", &bobs.id.to_string()).await, PNG);
+
+    // Asking again while one runs moves its cutoff: an upload created
+    // after the first request is erased too.
+    let first: Value = app
+        .client
+        .delete(app.url("/v1/users/carol/uploads"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("erase")
+        .json()
+        .await
+        .expect("json");
+    let late = app.create_put("carol", "image/png", PNG).await;
+    let second: Value = app
+        .client
+        .delete(app.url("/v1/users/carol/uploads"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("erase")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(second["id"], first["id"], "the same erasure");
+    let location = format!("/v1/erasures/{}", first["id"].as_str().expect("id"));
+    assert_eq!(erased(&app, &key, &location).await["erased"], 1);
+    assert_eq!(
+        app.record(&id_of(&late)).await.status,
+        UploadStatus::Deleted
+    );
 
     // Asked again, a new erasure finds nothing left to do.
     let again: Value = app

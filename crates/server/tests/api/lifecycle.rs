@@ -178,6 +178,20 @@ async fn deleting_a_completed_upload_deletes_it_rather_than_aborting() {
 }
 
 #[tokio::test]
+async fn a_cancel_that_comes_after_the_completion_keeps_the_file() {
+    let app = TestApp::start().await;
+    let record = app.send_png("alice").await;
+    let id = id_of(&record);
+    assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
+    let response = app
+        .delete("alice", &format!("/v1/uploads/{id}?cancel=true"))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(problem(response).await["code"], "upload_finished");
+    assert_eq!(app.download("alice", &id).await, PNG);
+}
+
+#[tokio::test]
 async fn another_users_upload_does_not_exist_for_them() {
     let app = TestApp::start().await;
     let record = app.send_png("alice").await;

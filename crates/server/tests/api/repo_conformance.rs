@@ -64,6 +64,7 @@ fn to(status: UploadStatus) -> Transition {
         enqueue: None,
         claim: None,
         announce: Vec::new(),
+        replace_pending: false,
     }
 }
 

@@ -12,7 +12,7 @@ use uploadgate_server::auth::Scope;
 use uploadgate_server::config::Processor;
 use uploadgate_server::secret::Secret;
 use uploadgate_testkit::{
-    PNG, TestApp, TestAppBuilder, id_of, problem, put_as_instructed, strings,
+    PDF, PNG, TestApp, TestAppBuilder, id_of, problem, put_as_instructed, strings,
 };
 
 use crate::deletion::erased;
@@ -26,8 +26,6 @@ fn secret(byte: u8) -> String {
         base64::engine::general_purpose::STANDARD.encode([byte; 32])
     )
 }
-
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n";
 
 /// Events to `receiver`, signed with `secrets`, retried quickly.
 fn builder(receiver: &Receiver, secrets: &[String], events: Option<&[&str]>) -> TestAppBuilder {
@@ -285,7 +283,7 @@ async fn a_failing_endpoint_is_retried_under_one_id_logged_and_redelivered() {
     assert_eq!(verified_type(&again, &secret(1)), "upload.completed");
     let log = settled_log(&app, &key).await;
     assert_eq!(log[0]["state"], "delivered", "{log:?}");
-    assert_eq!(log[0]["attempts"], 4);
+    assert_eq!(log[0]["attempts"], 1, "counted afresh");
 }
 
 #[tokio::test]

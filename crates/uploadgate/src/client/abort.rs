@@ -14,7 +14,7 @@ pub struct AbortArgs {
 }
 
 pub async fn run(args: AbortArgs) -> Result<ExitCode, ClientError> {
-    let record = args.connection.api()?.delete(parse_id(&args.id)?).await?;
+    let record = args.connection.api()?.abort(parse_id(&args.id)?).await?;
     println!("{} is {}", record.id, record.status.as_str());
     Ok(exit::ok())
 }

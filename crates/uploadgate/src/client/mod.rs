@@ -1,4 +1,4 @@
-//! The client subcommands: `upload`, `status`, `ls`, `download`, `abort` (also `rm`).
+//! The client subcommands: `upload`, `status`, `ls`, `download`, `abort`, `rm`.
 //! They hold an uploadgate token only, never storage credentials.
 
 mod abort;
@@ -6,6 +6,7 @@ mod download;
 mod exit;
 mod ls;
 mod progress;
+mod rm;
 mod status;
 mod upload;
 
@@ -51,9 +52,12 @@ pub enum ClientCommand {
     Ls(ls::LsArgs),
     /// Download a completed upload.
     Download(download::DownloadArgs),
-    /// Abort an upload in progress, or delete a finished one (its file leaves storage).
-    #[command(alias = "rm", alias = "delete")]
+    /// Abort an upload in progress (a finished one is kept).
     Abort(abort::AbortArgs),
+    /// Delete an upload: its file, thumbnails and any quarantined copy leave
+    /// storage; its record stays as a tombstone. An upload in progress is aborted.
+    #[command(alias = "delete")]
+    Rm(rm::RmArgs),
 }
 
 pub async fn run(command: ClientCommand) -> ExitCode {
@@ -63,6 +67,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Ls(args) => ls::run(args).await,
         ClientCommand::Download(args) => download::run(args).await,
         ClientCommand::Abort(args) => abort::run(args).await,
+        ClientCommand::Rm(args) => rm::run(args).await,
     };
     match result {
         Ok(code) => code,
