@@ -10,12 +10,14 @@ use tokio::sync::watch;
 use crate::db;
 use crate::uploads::Uploads;
 
-/// Uploads per batch: one lease renewal and one progress write each.
-const BATCH: u32 = 25;
+/// Uploads per batch: one lease renewal and one progress write each. Each
+/// upload takes about ten storage calls, so a batch fits the lease even
+/// against a slow store.
+const BATCH: u32 = 10;
 
-/// How long a runner holds an erasure without reporting progress: room for
-/// a batch against a slow store (each upload takes a few storage calls).
-const LEASE: Duration = Duration::from_secs(300);
+/// How long a runner holds an erasure without reporting progress: what a
+/// node that dies mid-erasure delays it by.
+const LEASE: Duration = Duration::from_secs(60);
 
 /// How long after its (latest) request an erasure may end: an upload created
 /// just before may still be on its way into the database (inserts are

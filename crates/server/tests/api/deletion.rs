@@ -29,6 +29,27 @@ fn builder() -> TestAppBuilder {
         .configure(fast_workers)
 }
 
+/// `builder()` and profile `avatars`, one PNG per user (`replace`).
+fn with_avatars() -> TestAppBuilder {
+    builder().profile("avatars", |p| {
+        p.content_types = strings(["image/png"]);
+        p.replace = true;
+    })
+}
+
+/// `DELETE /v1/users/{user}/uploads` with `key`: the erasure it answered.
+pub async fn erase(app: &TestApp, key: &str, user: &str) -> Value {
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/users/{user}/uploads")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("erase");
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.json().await.expect("json")
+}
+
 /// Every key an upload may have in storage: the file, its staged copy, its
 /// quarantined copy, and its thumbnails (as recorded, or as they would be named).
 fn every_key(app: &TestApp, record: &Value) -> Vec<String> {
@@ -237,13 +258,7 @@ async fn an_upload_token_cancels_its_uploads_but_deletes_no_file() {
 
 #[tokio::test]
 async fn replace_keeps_only_the_newest_upload_of_a_user() {
-    let app = builder()
-        .profile("avatars", |p| {
-            p.content_types = strings(["image/png"]);
-            p.replace = true;
-        })
-        .start()
-        .await;
+    let app = with_avatars().start().await;
     let first = app.upload("alice", Some("avatars"), "image/png", PNG).await;
     let bobs = app.upload("bob", Some("avatars"), "image/png", PNG).await;
     let other_profile = app.upload("alice", Some("plain"), "image/png", PNG).await;
@@ -338,13 +353,7 @@ async fn the_janitor_finishes_a_deletion_cut_short() {
 /// earlier upload: the janitor finishes the replacement.
 #[tokio::test]
 async fn the_janitor_finishes_a_replacement_cut_short() {
-    let app = builder()
-        .profile("avatars", |p| {
-            p.content_types = strings(["image/png"]);
-            p.replace = true;
-        })
-        .start()
-        .await;
+    let app = with_avatars().start().await;
     let first = app.upload("alice", Some("avatars"), "image/png", PNG).await;
     let second = app
         .create("alice", json!({"filename": "b.png", "contentType": "image/png", "size": PNG.len(), "profile": "avatars"}))
@@ -523,27 +532,9 @@ async fn erasing_a_user_deletes_everything_in_batches_and_keeps_nothing_personal
 
     // Asking again while one runs moves its cutoff: an upload created
     // after the first request is erased too.
-    let first: Value = app
-        .client
-        .delete(app.url("/v1/users/carol/uploads"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("erase")
-        .json()
-        .await
-        .expect("json");
+    let first: Value = erase(&app, &key, "carol").await;
     let late = app.create_put("carol", "image/png", PNG).await;
-    let second: Value = app
-        .client
-        .delete(app.url("/v1/users/carol/uploads"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("erase")
-        .json()
-        .await
-        .expect("json");
+    let second: Value = erase(&app, &key, "carol").await;
     assert_eq!(second["id"], first["id"], "the same erasure");
     let location = format!("/v1/erasures/{}", first["id"].as_str().expect("id"));
     assert_eq!(erased(&app, &key, &location).await["erased"], 1);
@@ -553,16 +544,7 @@ async fn erasing_a_user_deletes_everything_in_batches_and_keeps_nothing_personal
     );
 
     // Asked again, a new erasure finds nothing left to do.
-    let again: Value = app
-        .client
-        .delete(app.url("/v1/users/alice/uploads"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("erase")
-        .json()
-        .await
-        .expect("json");
+    let again: Value = erase(&app, &key, "alice").await;
     let location = format!("/v1/erasures/{}", again["id"].as_str().expect("id"));
     assert_eq!(erased(&app, &key, &location).await["erased"], 0);
     let unknown = app

@@ -15,7 +15,7 @@ use uploadgate_testkit::{
     PDF, PNG, TestApp, TestAppBuilder, id_of, problem, put_as_instructed, strings,
 };
 
-use crate::deletion::erased;
+use crate::deletion::{erase, erased};
 use crate::processing::{fast_workers, processed};
 use crate::webhook_receiver::{Delivery, Receiver, Reply};
 
@@ -320,16 +320,7 @@ async fn an_erasure_leaves_nothing_personal_in_the_events_or_their_log() {
     let bobs = app.upload("bob", Some("plain"), "image/png", PNG).await;
     receiver.wait_for(2).await;
 
-    let started: Value = app
-        .client
-        .delete(app.url("/v1/users/alice/uploads"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("erase")
-        .json()
-        .await
-        .expect("json");
+    let started: Value = erase(&app, &key, "alice").await;
     let location = format!("/v1/erasures/{}", started["id"].as_str().expect("id"));
     erased(&app, &key, &location).await;
     let deliveries = receiver.wait_for(3).await;
