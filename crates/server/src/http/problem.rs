@@ -102,6 +102,7 @@ impl From<UploadError> for ApiError {
             UploadError::Db(err) => return err.into(),
             UploadError::Internal(cause) => return Self::internal(cause),
             UploadError::NotFound => C::UploadNotFound,
+            UploadError::NoSuch(_) => C::NotFound,
             UploadError::QuotaExceeded(_) => C::QuotaExceeded,
             UploadError::NotPermitted(_) => C::NotPermitted,
             UploadError::TokenLimitReached => C::TokenLimitReached,
@@ -273,6 +274,7 @@ mod tests {
     fn every_domain_refusal_has_its_code_and_status() {
         let cases = [
             (UploadError::NotFound, ErrorCode::UploadNotFound),
+            (UploadError::NoSuch("erasure"), ErrorCode::NotFound),
             (
                 UploadError::Finished(uploadgate_api::UploadStatus::Completed),
                 ErrorCode::UploadFinished,

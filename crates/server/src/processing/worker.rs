@@ -207,7 +207,8 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
 }
 
 /// The `processing.*` event, when `outcome` ends the upload's pipeline, to
-/// record with it. A deleted upload gets none: its `upload.deleted` said it all.
+/// record with it. A deleted upload gets none (its `upload.deleted` said it
+/// all): the outbox checks that in the recording transaction.
 async fn announcement(uploads: &Uploads, job: &Job, outcome: &Outcome) -> Vec<NewDelivery> {
     let (processing, event) = match outcome {
         Outcome::Succeeded {
@@ -228,14 +229,14 @@ async fn announcement(uploads: &Uploads, job: &Job, outcome: &Outcome) -> Vec<Ne
         return Vec::new();
     }
     match uploads.db.get(job.upload_id).await {
-        Ok(Some(upload)) if upload.status != UploadStatus::Deleted => uploads.announce(
+        Ok(Some(upload)) => uploads.announce(
             event,
             &Upload {
                 processing: Some(processing.clone()),
                 ..upload
             },
         ),
-        Ok(_) => Vec::new(),
+        Ok(None) => Vec::new(),
         Err(err) => {
             // Unrecorded, the job runs again and announces then.
             tracing::warn!(job = %job.id, %err, "cannot read the upload to announce its processing");

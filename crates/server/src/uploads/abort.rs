@@ -86,13 +86,21 @@ impl Uploads {
                 .abort_multipart(&upload.key, &multipart.upload_id)
                 .await?;
         }
+        Ok(self
+            .delete_objects(upload, &[&upload.staging_key, &upload.key])
+            .await)
+    }
+
+    /// Deletes `keys` of `upload` from storage; returns how many deletions
+    /// failed (each logged; the caller decides who tries again).
+    pub(super) async fn delete_objects(&self, upload: &Upload, keys: &[&String]) -> u32 {
         let mut failures = 0;
-        for key in [&upload.staging_key, &upload.key] {
+        for key in keys {
             if let Err(err) = self.store.delete(key).await {
-                tracing::warn!(upload = %upload.id, %err, "could not delete an object of an upload that will not complete");
+                tracing::warn!(upload = %upload.id, status = upload.status.as_str(), %err, "could not delete an object of an upload");
                 failures += 1;
             }
         }
-        Ok(failures)
+        failures
     }
 }

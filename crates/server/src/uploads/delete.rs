@@ -157,14 +157,8 @@ impl Uploads {
             }
             objects.sort();
             objects.dedup();
-            let mut failed = false;
-            for key in &objects {
-                if let Err(err) = self.store.delete(key).await {
-                    tracing::warn!(upload = %upload.id, %err, "could not delete an object of a deleted upload; the janitor tries again");
-                    failed = true;
-                }
-            }
-            if failed {
+            let keys: Vec<&String> = objects.iter().collect();
+            if self.delete_objects(upload, &keys).await > 0 {
                 // Whatever an earlier purge recorded, something is back.
                 self.db.deletions().reopen_purge(upload.id).await?;
                 return Ok(false);

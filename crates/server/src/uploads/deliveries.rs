@@ -24,7 +24,7 @@ impl Uploads {
             .webhooks()
             .redeliver(id, db::now())
             .await?
-            .ok_or(UploadError::NotFound)?;
+            .ok_or(UploadError::NoSuch("delivery"))?;
         self.work.notify_waiters();
         Ok(delivery_record(delivery))
     }

@@ -45,13 +45,13 @@ impl Uploads {
     }
 
     pub async fn erasure(&self, id: &str) -> Result<ErasureProgress, UploadError> {
-        let id = Uuid::parse_str(id).map_err(|_| UploadError::NotFound)?;
+        let id = Uuid::parse_str(id).map_err(|_| UploadError::NoSuch("erasure"))?;
         let erasure = self
             .db
             .deletions()
             .erasure(id)
             .await?
-            .ok_or(UploadError::NotFound)?;
+            .ok_or(UploadError::NoSuch("erasure"))?;
         self.progress(erasure).await
     }
 

@@ -12,6 +12,9 @@ pub enum UploadError {
     /// No such upload, or not the caller's: the two look the same.
     #[error("no such upload")]
     NotFound,
+    /// Another resource the caller named (an erasure, a webhook delivery).
+    #[error("no such {0}")]
+    NoSuch(&'static str),
     /// The request breaks the profile's rules or is malformed.
     #[error(transparent)]
     Invalid(#[from] Invalid),

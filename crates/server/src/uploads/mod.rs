@@ -93,6 +93,12 @@ impl Uploads {
             .or_else(|| self.config.profiles.get(DEFAULT_PROFILE))
     }
 
+    /// Whether `profile` keeps one upload per user (`replace = true`). A
+    /// profile removed from the config since replaces nothing.
+    fn replaces(&self, profile: &str) -> bool {
+        self.config.profiles.get(profile).is_some_and(|p| p.replace)
+    }
+
     /// How long URLs for an upload of `profile` stay valid.
     pub fn url_ttl(&self, profile: &str) -> Duration {
         self.profile_of(profile)

@@ -55,12 +55,7 @@ impl Uploads {
     /// completed first. Two completions at once agree: the one that looks
     /// last sees both. Returns `completed` as it now stands.
     pub(super) async fn replace_previous(&self, completed: Upload) -> Result<Upload, UploadError> {
-        if !self
-            .config
-            .profiles
-            .get(&completed.profile)
-            .is_some_and(|p| p.replace)
-        {
+        if !self.replaces(&completed.profile) {
             return Ok(completed);
         }
         let filter = ListFilter {
@@ -107,12 +102,7 @@ impl Uploads {
             .pending_replacements(before, limit)
             .await?
         {
-            let replaces = self
-                .config
-                .profiles
-                .get(&completed.profile)
-                .is_some_and(|p| p.replace);
-            if replaces {
+            if self.replaces(&completed.profile) {
                 self.replace_previous(completed).await?;
             } else {
                 // The profile no longer asks for it.

@@ -242,12 +242,7 @@ impl Uploads {
                 .flatten(),
             claim: Some(token),
             announce: Vec::new(),
-            replace_pending: to == UploadStatus::Completed
-                && self
-                    .config
-                    .profiles
-                    .get(&upload.profile)
-                    .is_some_and(|p| p.replace),
+            replace_pending: to == UploadStatus::Completed && self.replaces(&upload.profile),
         };
         for _ in 0..3 {
             let after = settled(&upload, &change);

@@ -1,12 +1,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
-use uploadgate_api::{Erasure, ErrorCode};
+use uploadgate_api::Erasure;
 
 use crate::auth::Scope;
 use crate::http::extract::Backend;
 use crate::http::routes::responses::{ErasureNotFound, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
-use crate::uploads::UploadError;
 
 /// How far an erasure got: uploads erased so far and still to erase.
 #[utoipa::path(get, path = "/v1/erasures/{id}", tag = "erasures",
@@ -22,9 +21,5 @@ pub async fn get_erasure(
     Path(id): Path<String>,
 ) -> Result<Json<Erasure>, ApiError> {
     backend.require(Scope::Uploads)?;
-    let progress = state.uploads.erasure(&id).await.map_err(|err| match err {
-        UploadError::NotFound => ApiError::new(ErrorCode::NotFound, "no such erasure"),
-        err => err.into(),
-    })?;
-    Ok(Json(super::view(progress)))
+    Ok(Json(super::view(state.uploads.erasure(&id).await?)))
 }

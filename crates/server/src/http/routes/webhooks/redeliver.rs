@@ -1,13 +1,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use uploadgate_api::{ErrorCode, WebhookDelivery};
+use uploadgate_api::WebhookDelivery;
 
 use crate::auth::Scope;
 use crate::http::extract::Backend;
 use crate::http::routes::responses::{DeliveryNotFound, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
-use crate::uploads::UploadError;
 
 /// Sends a delivery again, now, whatever its state, with the same
 /// `webhook-id` (a receiver that had it drops the copy). Takes an API key
@@ -25,13 +24,6 @@ pub async fn redeliver(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
     backend.require(Scope::Admin)?;
-    let delivery = state
-        .uploads
-        .redeliver(&id)
-        .await
-        .map_err(|err| match err {
-            UploadError::NotFound => ApiError::new(ErrorCode::NotFound, "no such delivery"),
-            err => err.into(),
-        })?;
+    let delivery = state.uploads.redeliver(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)))
 }
