@@ -20,7 +20,34 @@ impl Uploads {
     pub async fn create(
         &self,
         user: &Principal,
+        req: CreateUpload,
+    ) -> Result<(Upload, UploadInstructions), UploadError> {
+        self.create_declared(user, req, Shape::Planned).await
+    }
+
+    /// The simple door (`/api/upload/*`): one presigned PUT whatever the
+    /// profile's multipart threshold, since its clients know no parts; up to
+    /// the 5 GiB that storage takes in one request.
+    pub async fn create_single_put(
+        &self,
+        user: &Principal,
         mut req: CreateUpload,
+    ) -> Result<(Upload, UploadInstructions), UploadError> {
+        if req.size > MAX_SINGLE_REQUEST {
+            return Err(Invalid::MultipartRequired {
+                threshold: MAX_SINGLE_REQUEST,
+            }
+            .into());
+        }
+        req.method = Some(UploadMethod::Put);
+        self.create_declared(user, req, Shape::Single).await
+    }
+
+    async fn create_declared(
+        &self,
+        user: &Principal,
+        mut req: CreateUpload,
+        shape: Shape,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let method = req.method.unwrap_or(UploadMethod::Put);
         let mut metadata = req.metadata.take().unwrap_or_default();
@@ -30,8 +57,8 @@ impl Uploads {
             .profiles
             .get(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE))
         {
-            Some(profile) => plan_parts(profile, &req)?,
-            None => None,
+            Some(profile) if shape == Shape::Planned => plan_parts(profile, &req)?,
+            _ => None,
         };
         let intent = Intent {
             profile: req.profile.as_deref(),
@@ -208,6 +235,18 @@ impl Uploads {
             }
         })
     }
+}
+
+/// S3's limit on an object sent in one request.
+const MAX_SINGLE_REQUEST: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Whether a declared file may be split into parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// In parts above the profile's threshold.
+    Planned,
+    /// Always in one request.
+    Single,
 }
 
 /// The part layout when the declared size is over the profile's multipart threshold.

@@ -29,6 +29,16 @@ impl Uploads {
             .ok_or(UploadError::NotFound)
     }
 
+    /// The caller's upload stored (or to be stored) under `key`, the name the
+    /// simple door hands out; another user's key is `NotFound` too.
+    pub async fn find_by_key(&self, user: &Principal, key: &str) -> Result<Upload, UploadError> {
+        self.db
+            .find_by_key(&user.user, key)
+            .await?
+            .filter(|upload| within_grant(user, upload))
+            .ok_or(UploadError::NotFound)
+    }
+
     /// The caller's multipart upload that has both this object key and this
     /// storage upload id (how Uppy's protocol names uploads); anything else is
     /// `NotFound`.
@@ -38,15 +48,9 @@ impl Uploads {
         key: &str,
         upload_id: &str,
     ) -> Result<Upload, UploadError> {
-        let upload = self
-            .db
-            .find_by_key(&user.user, key)
-            .await?
-            .ok_or(UploadError::NotFound)?;
+        let upload = self.find_by_key(user, key).await?;
         match &upload.multipart {
-            Some(multipart) if multipart.upload_id == upload_id && within_grant(user, &upload) => {
-                Ok(upload)
-            }
+            Some(multipart) if multipart.upload_id == upload_id => Ok(upload),
             _ => Err(UploadError::NotFound),
         }
     }

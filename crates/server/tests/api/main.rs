@@ -23,6 +23,7 @@ mod problems;
 mod processing;
 mod races;
 mod repo_conformance;
+mod simple_door;
 mod storage_refusals;
 mod store_conformance;
 mod upload_tokens;

@@ -11,6 +11,7 @@ mod metrics;
 mod openapi;
 mod page;
 mod responses;
+mod simple;
 mod tokens;
 mod uploads;
 mod webhooks;
@@ -64,7 +65,7 @@ fn api() -> OpenApiRouter<AppState> {
 }
 
 /// Every route: the documented API, then the page, the probes' neighbours and
-/// the Companion door, which are not part of the OpenAPI document.
+/// the Companion and simple doors, which are not part of the OpenAPI document.
 pub fn router() -> Router<AppState> {
     let (api, _) = api().split_for_parts();
     api.route("/", get(page::index))
@@ -73,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::serve))
         .route("/metrics", get(metrics::serve))
         .nest("/companion/{token}", companion::router())
+        .nest("/api/upload", simple::router())
         .fallback(|| async { ApiError::new(uploadgate_api::ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
