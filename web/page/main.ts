@@ -100,7 +100,7 @@ function showUpload(upload: Upload, onSettled: () => void): void {
 
   const rate = new Rate();
   upload.addEventListener("progress", () => {
-    const percent = upload.total === 0 ? 100 : Math.floor((upload.loaded / upload.total) * 100);
+    const percent = upload.percent;
     progress.value = percent;
     item.dataset.percent = String(percent);
     if (upload.state !== "uploading") return;

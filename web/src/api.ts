@@ -21,6 +21,47 @@ export interface ApiOptions {
   retry?: RetryOptions;
 }
 
+/** What every call takes besides its own arguments. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface CreateOptions extends CallOptions {
+  /**
+   * Makes the creation safe to send again: the same key answers with the same
+   * upload. A fresh random key by default; pass your own to keep one across
+   * page loads.
+   */
+  idempotencyKey?: string;
+}
+
+export interface SignPartsOptions extends CallOptions {
+  partNumbers: number[];
+  /** Base64 SHA-256 by part number; storage then refuses a part with other bytes. */
+  checksumsSha256?: Record<string, string>;
+}
+
+export interface CompleteOptions extends CallOptions {
+  /** The parts storage acknowledged, with their ETags; the server finds them otherwise. */
+  parts?: CompletedPart[];
+}
+
+interface Request {
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Statuses whose body is an answer, not an error (422: a rejected upload's record). */
+  answers?: number[];
+  headers?: Record<string, string>;
+  /**
+   * Sending it twice does what sending it once does. Only such requests are
+   * retried after a lost answer: a retried creation without an
+   * `Idempotency-Key` could make a second upload.
+   */
+  idempotent: boolean;
+}
+
 export class Api {
   readonly baseUrl: string;
   readonly #token: ApiOptions["token"];
@@ -33,64 +74,75 @@ export class Api {
   }
 
   /** Retries (after a lost answer) carry the same `Idempotency-Key`: they get the same upload back, never a second. */
-  create(body: CreateUpload, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("POST", "/v1/uploads", body, signal, [], { "idempotency-key": idempotencyKey() });
+  create(body: CreateUpload, options: CreateOptions = {}): Promise<UploadRecord> {
+    const key = options.idempotencyKey ?? idempotencyKey();
+    return this.#call({
+      method: "POST",
+      path: "/v1/uploads",
+      body,
+      signal: options.signal,
+      headers: { "idempotency-key": key },
+      idempotent: true,
+    });
   }
 
-  get(id: string, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
+  get(id: string, options: CallOptions = {}): Promise<UploadRecord> {
+    return this.#call({ method: "GET", path: uploadPath(id), signal: options.signal, idempotent: true });
   }
 
   /** `createdAfter` / `createdBefore`: RFC 3339 instants; `metadata`: one `key=value` entry. */
-  list(options: ListQuery = {}, signal?: AbortSignal): Promise<UploadList> {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(options)) {
-      if (value !== undefined) query.set(name, String(value));
+  list(query: ListQuery = {}, options: CallOptions = {}): Promise<UploadList> {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) search.set(name, String(value));
     }
-    const suffix = query.size > 0 ? `?${query}` : "";
-    return this.#call("GET", `/v1/uploads${suffix}`, undefined, signal);
+    const suffix = search.size > 0 ? `?${search}` : "";
+    return this.#call({ method: "GET", path: `/v1/uploads${suffix}`, signal: options.signal, idempotent: true });
   }
 
-  /** `checksumsSha256`: base64 SHA-256 by part number; storage then refuses a part with other bytes. */
-  signParts(
-    id: string,
-    partNumbers: number[],
-    signal?: AbortSignal,
-    checksumsSha256?: Record<string, string>,
-  ): Promise<SignedParts> {
-    const body = checksumsSha256 ? { partNumbers, checksumsSha256 } : { partNumbers };
-    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/parts`, body, signal);
+  /** Signing the same parts again gives fresh URLs for the same parts. */
+  signParts(id: string, options: SignPartsOptions): Promise<SignedParts> {
+    const { partNumbers, checksumsSha256 } = options;
+    return this.#call({
+      method: "POST",
+      path: `${uploadPath(id)}/parts`,
+      body: checksumsSha256 ? { partNumbers, checksumsSha256 } : { partNumbers },
+      signal: options.signal,
+      idempotent: true,
+    });
   }
 
-  /** Verifies what landed. A rejected upload (422) resolves too: see `status` and `rejectReason`. */
-  complete(id: string, parts?: CompletedPart[], signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("POST", `/v1/uploads/${encodeURIComponent(id)}/complete`, parts ? { parts } : {}, signal, [422]);
+  /** Verifies what landed; completing twice gives the same answer. A rejected upload (422) resolves too: see `status` and `rejectReason`. */
+  complete(id: string, options: CompleteOptions = {}): Promise<UploadRecord> {
+    return this.#call({
+      method: "POST",
+      path: `${uploadPath(id)}/complete`,
+      body: options.parts ? { parts: options.parts } : {},
+      signal: options.signal,
+      answers: [422],
+      idempotent: true,
+    });
   }
 
   /** Cancels an upload in progress (`aborted`), or deletes a finished one (`deleted`). */
-  delete(id: string, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}`, undefined, signal);
+  delete(id: string, options: CallOptions = {}): Promise<UploadRecord> {
+    return this.#call({ method: "DELETE", path: uploadPath(id), signal: options.signal, idempotent: true });
   }
 
   /** Cancels an upload in progress; one that has finished meanwhile is kept (409 `upload_finished`), never deleted. */
-  abort(id: string, signal?: AbortSignal): Promise<UploadRecord> {
-    return this.#call("DELETE", `/v1/uploads/${encodeURIComponent(id)}?cancel=true`, undefined, signal);
+  abort(id: string, options: CallOptions = {}): Promise<UploadRecord> {
+    return this.#call({ method: "DELETE", path: `${uploadPath(id)}?cancel=true`, signal: options.signal, idempotent: true });
   }
 
-  downloadLink(id: string, signal?: AbortSignal): Promise<DownloadLink> {
-    return this.#call("GET", `/v1/uploads/${encodeURIComponent(id)}/download`, undefined, signal);
+  downloadLink(id: string, options: CallOptions = {}): Promise<DownloadLink> {
+    return this.#call({ method: "GET", path: `${uploadPath(id)}/download`, signal: options.signal, idempotent: true });
   }
 
-  async #call<T>(
-    method: string,
-    path: string,
-    body: unknown,
-    signal?: AbortSignal,
-    okStatuses: number[] = [],
-    extraHeaders: Record<string, string> = {},
-  ): Promise<T> {
+  async #call<T>(request: Request): Promise<T> {
+    const { method, path, body, signal } = request;
     for (let attempt = 1; ; attempt++) {
       const token = typeof this.#token === "function" ? await this.#token() : this.#token;
+      const retries = request.idempotent && attempt < this.#retry.attempts;
       let response: Response;
       try {
         response = await fetch(this.baseUrl + path, {
@@ -99,16 +151,16 @@ export class Api {
           headers: {
             authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { "content-type": "application/json" }),
-            ...extraHeaders,
+            ...request.headers,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (error) {
-        if (signal?.aborted || attempt >= this.#retry.attempts) throw error;
+        if (signal?.aborted || !retries) throw error;
         await sleep(backoff(this.#retry, attempt), signal);
         continue;
       }
-      if (response.ok || okStatuses.includes(response.status)) {
+      if (response.ok || request.answers?.includes(response.status)) {
         return (await response.json()) as T;
       }
       const problem = await readProblem(response);
@@ -117,11 +169,15 @@ export class Api {
       // earlier attempt is still creating it: ask again shortly.
       const busy =
         response.status === 409 && (error.code === "completion_in_progress" || error.code === "creation_in_progress");
-      if (!(error.retryable || busy) || attempt >= this.#retry.attempts) throw error;
+      if (!(error.retryable || busy) || !retries) throw error;
       const retryAfter = response.headers.get("retry-after");
       await sleep(backoff(this.#retry, attempt, retryAfter === null ? undefined : Number(retryAfter)), signal);
     }
   }
+}
+
+function uploadPath(id: string): string {
+  return `/v1/uploads/${encodeURIComponent(id)}`;
 }
 
 async function readProblem(response: Response): Promise<Problem | undefined> {

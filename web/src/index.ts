@@ -12,8 +12,10 @@ import { Upload, type UploadOptions } from "./upload";
 
 export { Api } from "./api";
 export { ApiError, TransferError } from "./errors";
-export { Upload } from "./upload";
-export type { ProgressDetail, UploadOptions, UploadState } from "./upload";
+export { STATE_LABELS, Upload } from "./upload";
+export type { ProgressDetail, UploadEventMap, UploadOptions, UploadState } from "./upload";
+export type { ApiOptions, CallOptions, CompleteOptions, CreateOptions, SignPartsOptions } from "./api";
+export type { RetryOptions } from "./retry";
 export type * from "./types";
 
 export interface UploadgateOptions extends ApiOptions {

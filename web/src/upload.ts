@@ -18,6 +18,18 @@ export type UploadState =
   | "failed"
   | "canceled";
 
+/** A word for each state, for people: lists, statuses, screen readers. */
+export const STATE_LABELS: Readonly<Record<UploadState, string>> = {
+  idle: "waiting",
+  uploading: "uploading",
+  paused: "paused",
+  completing: "verifying",
+  completed: "completed",
+  rejected: "rejected",
+  failed: "failed",
+  canceled: "canceled",
+};
+
 export interface UploadOptions {
   /** The server profile (policy) to upload under; the server's default otherwise. */
   profile?: string;
@@ -37,6 +49,39 @@ export interface ProgressDetail {
   /** Bytes storage has acknowledged or is receiving now, resumed ones included. */
   loaded: number;
   total: number;
+}
+
+/** The events an `Upload` dispatches, for typed listeners. */
+export interface UploadEventMap {
+  progress: CustomEvent<ProgressDetail>;
+  statechange: CustomEvent<UploadState>;
+}
+
+type Listener<K extends keyof UploadEventMap> = (this: Upload, event: UploadEventMap[K]) => unknown;
+
+// Typed overloads merged into the class below, so that
+// `upload.addEventListener("progress", (e) => e.detail.loaded)` compiles under `strict`.
+export interface Upload {
+  addEventListener<K extends keyof UploadEventMap>(
+    type: K,
+    listener: Listener<K>,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof UploadEventMap>(
+    type: K,
+    listener: Listener<K>,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
 }
 
 /** A part URL this close to expiry is signed again before use. */
@@ -96,6 +141,12 @@ export class Upload extends EventTarget {
     return this.file.size;
   }
 
+  /** `loaded` as whole percents, 0 to 100; an empty file is at 100 once completed. */
+  get percent(): number {
+    if (this.total === 0) return this.state === "completed" ? 100 : 0;
+    return Math.floor((this.loaded / this.total) * 100);
+  }
+
   /** Starts (once); the same promise on every call. */
   start(): Promise<UploadRecord> {
     if (this.state === "idle") this.#launch();
@@ -147,7 +198,7 @@ export class Upload extends EventTarget {
         await this.#sendWhole(record, signal);
       }
       this.#setState("completing");
-      this.#finish(await this.#api.complete(record.id, parts, signal));
+      this.#finish(await this.#api.complete(record.id, { parts, signal }));
     } catch (error) {
       if (isAbort(error) && (this.state === "paused" || this.state === "canceled")) return;
       this.error = error instanceof Error ? error : new Error(String(error));
@@ -161,7 +212,7 @@ export class Upload extends EventTarget {
     const identity = this.#identity();
     const saved = this.#resume.load(identity);
     if (saved) {
-      const found = await this.#api.get(saved.id, signal).catch((error: unknown) => {
+      const found = await this.#api.get(saved.id, { signal }).catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 404) return undefined;
         throw error;
       });
@@ -191,7 +242,7 @@ export class Upload extends EventTarget {
         profile: this.options.profile ?? null,
         metadata: this.options.metadata ?? null,
       },
-      signal,
+      { signal },
     );
     if (this.record.upload?.method === "MULTIPART") {
       this.#resume.save(identity, this.record.id);
@@ -263,7 +314,11 @@ export class Upload extends EventTarget {
   ): Promise<SignedPart> {
     const cached = this.#signed.get(partNumber);
     if (!refresh && cached && Date.parse(cached.expiresAt) - Date.now() > EXPIRY_MARGIN_MS) return cached;
-    const signed = await this.#api.signParts(id, [partNumber], signal, checksum ? { [partNumber]: checksum } : undefined);
+    const signed = await this.#api.signParts(id, {
+      partNumbers: [partNumber],
+      checksumsSha256: checksum ? { [partNumber]: checksum } : undefined,
+      signal,
+    });
     const part = signed.parts.find((p) => p.partNumber === partNumber);
     if (!part) throw new Error(`the server did not sign part ${partNumber}`);
     this.#signed.set(partNumber, part);
