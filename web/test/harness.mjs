@@ -2,7 +2,7 @@
 // embedded store and SQLite in a temp dir) and Debian's Chromium through
 // playwright-core. Nothing is mocked.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -63,6 +63,11 @@ export async function startServer({ port = 0, topToml = "", extraToml = "" } = {
   return {
     ...found,
     logs: () => logs,
+    /** A new API key with `scopes`, made by `uploadgate keys create` as an operator would. */
+    apiKey(name, scopes) {
+      const args = ["--config", config, "keys", "create", "--name", name, ...scopes.flatMap((s) => ["--scope", s])];
+      return execFileSync(binary, args, { encoding: "utf8" }).trim();
+    },
     /** `GET path` on API v1 with the demo token. */
     async get(path) {
       const response = await fetch(found.api + path, { headers: { authorization: `Bearer ${found.token}` } });
@@ -153,4 +158,41 @@ export async function eventually(check, { timeoutMs = 30_000, what = "condition"
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The part number a presigned part URL is for; undefined for other requests. */
+export function partNumber(url) {
+  const value = new URL(url).searchParams.get("partNumber");
+  return value === null ? undefined : Number(value);
+}
+
+/**
+ * Lets the first `count` part requests of `page` through and holds the rest,
+ * as a page closed mid-upload leaves them. After `reloaded()` the held ones
+ * die and every later part request goes through, its number in `afterReload`.
+ */
+export async function holdPartsAfter(page, count) {
+  const passed = new Set();
+  const held = [];
+  const gate = { afterReload: [], reloading: false };
+  await page.route(
+    (url) => partNumber(url.href) !== undefined,
+    async (route) => {
+      const n = partNumber(route.request().url());
+      if (gate.reloading) {
+        gate.afterReload.push(n);
+        return route.continue();
+      }
+      if (passed.size < count && !passed.has(n)) {
+        passed.add(n);
+        return route.continue();
+      }
+      held.push(route);
+    },
+  );
+  gate.reloaded = async () => {
+    gate.reloading = true;
+    for (const route of held) await route.abort().catch(() => undefined);
+  };
+  return gate;
 }

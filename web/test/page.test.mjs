@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ARTIFACTS, eventually, launchBrowser, noise, png, startServer, tempFile } from "./harness.mjs";
+import { ARTIFACTS, eventually, holdPartsAfter, launchBrowser, noise, partNumber, png, startServer, tempFile } from "./harness.mjs";
 
 const MiB = 1024 * 1024;
 const PROFILE = `[profiles.default]
@@ -43,12 +43,6 @@ async function throttleUploads(page, bytesPerSecond) {
     downloadThroughput: -1,
     uploadThroughput: bytesPerSecond,
   });
-}
-
-/** The part number a presigned part URL is for; undefined for other requests. */
-function partNumber(url) {
-  const value = new URL(url).searchParams.get("partNumber");
-  return value === null ? undefined : Number(value);
 }
 
 test("the printed link signs in and leaves no token in the address bar", async () => {
@@ -117,28 +111,8 @@ test("a 40 MiB file goes in parts and its progress climbs to 100", async () => {
 test("after a reload mid-upload, picking the same file sends only the missing parts", async () => {
   const page = await openPage();
   const path = tempFile("resume-me.bin", noise(40 * MiB));
-  let phase = 1;
-  const beforeReload = new Set();
-  const afterReload = [];
-  const held = [];
-  await page.route(
-    (url) => partNumber(url.href) !== undefined,
-    async (route) => {
-      const n = partNumber(route.request().url());
-      if (phase === 1) {
-        // Let three parts through, hold the rest: the page is reloaded meanwhile.
-        if (beforeReload.size < 3 && !beforeReload.has(n)) {
-          beforeReload.add(n);
-          await route.continue();
-        } else {
-          held.push(route);
-        }
-      } else {
-        afterReload.push(n);
-        await route.continue();
-      }
-    },
-  );
+  // Three parts go through, the rest are held: the page is reloaded meanwhile.
+  const parts = await holdPartsAfter(page, 3);
   await page.setInputFiles("#files", path);
   const id = await eventually(async () => {
     const list = await server.get("/v1/uploads?limit=1");
@@ -150,8 +124,7 @@ test("after a reload mid-upload, picking the same file sends only the missing pa
 
   // Reload with parts still held: their requests die with the page.
   await page.reload();
-  phase = 2;
-  for (const route of held) await route.abort().catch(() => undefined);
+  await parts.reloaded();
   // What storage holds now is what must not be sent again.
   const stored = (await server.get(`/v1/uploads/${id}`)).uploadedParts.map((p) => p.partNumber);
   assert.ok(stored.length >= 3 && stored.length < 8, `stored: ${stored}`);
@@ -161,10 +134,10 @@ test("after a reload mid-upload, picking the same file sends only the missing pa
 
   const record = await server.get(`/v1/uploads/${id}`);
   assert.equal(record.status, "completed", "the same upload completed");
-  const resent = afterReload.filter((n) => stored.includes(n));
+  const resent = parts.afterReload.filter((n) => stored.includes(n));
   assert.deepEqual(resent, [], `parts storage held were sent again: ${resent}`);
   assert.deepEqual(
-    [...new Set([...stored, ...afterReload])].sort((a, b) => a - b),
+    [...new Set([...stored, ...parts.afterReload])].sort((a, b) => a - b),
     [1, 2, 3, 4, 5, 6, 7, 8],
   );
   assert.equal(await item.getAttribute("data-resumed"), String(stored.length * 5 * MiB));
