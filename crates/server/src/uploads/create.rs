@@ -25,14 +25,26 @@ impl Uploads {
         self.create_declared(user, req, Shape::Planned).await
     }
 
-    /// The simple door (`/api/upload/*`): one presigned PUT whatever the
-    /// profile's multipart threshold, since its clients know no parts; up to
-    /// the 5 GiB that storage takes in one request.
+    /// The simple door (`/api/upload/*`): one presigned PUT that needs no
+    /// header but `Content-Type`, whatever the profile's multipart threshold,
+    /// since its clients know no parts and send nothing else; up to the 5 GiB
+    /// that storage takes in one request. Refused before anything is recorded.
     pub async fn create_single_put(
         &self,
         user: &Principal,
         mut req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
+        let mut profile = req.profile.clone();
+        Self::restrict(user, &mut profile, &mut Default::default())?;
+        if self
+            .config
+            .encryption(profile.as_deref().unwrap_or(DEFAULT_PROFILE))
+            .is_some()
+        {
+            return Err(UploadError::NotPermitted(
+                "this profile's uploads carry encryption headers a plain PUT does not send: use API v1".into(),
+            ));
+        }
         if req.size > MAX_SINGLE_REQUEST {
             return Err(Invalid::MultipartRequired {
                 threshold: MAX_SINGLE_REQUEST,

@@ -5,6 +5,10 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use uploadgate_api::CreateUpload;
+use uploadgate_server::auth::Principal;
+use uploadgate_server::config::Profile;
+use uploadgate_server::uploads::{UploadError, Uploads};
 use uploadgate_testkit::{MIB, PNG, TestApp, strings};
 
 async fn app() -> TestApp {
@@ -251,4 +255,59 @@ async fn the_door_shares_api_v1_rate_limits() {
         tutorial_error(second, StatusCode::TOO_MANY_REQUESTS).await["code"],
         "rate_limited"
     );
+}
+
+#[tokio::test]
+async fn what_a_plain_put_cannot_do_is_refused_before_anything_is_recorded() {
+    let app = TestApp::builder()
+        .profile("default", |p| {
+            p.content_types = strings(["image/png"]);
+            p.max_size = 8 * 1024 * MIB;
+        })
+        .start()
+        .await;
+    // Over S3's 5 GiB for one request, though the profile allows 8 GiB.
+    let huge = describe("huge.png", "image/png", 5 * 1024 * MIB as usize + 1);
+    let refused = app
+        .post_json("alice", "/api/upload/generate-url", &huge)
+        .await;
+    assert_eq!(
+        tutorial_error(refused, StatusCode::BAD_REQUEST).await["code"],
+        "multipart_required"
+    );
+
+    let negative = json!({"fileName": "a.png", "fileType": "image/png", "fileSize": -1});
+    let refused = app
+        .post_json("alice", "/api/upload/generate-url", &negative)
+        .await;
+    tutorial_error(refused, StatusCode::BAD_REQUEST).await;
+
+    // An encrypted profile's PUT must carry headers the tutorial's client never
+    // sends. Neither test store applies encryption (the server refuses such a
+    // profile at start), so the domain is asked directly, over the same database.
+    let mut config = app.config().clone();
+    let sealed = Profile {
+        content_types: strings(["image/png"]),
+        sse: Some("AES256".into()),
+        ..Profile::default()
+    };
+    config.profiles.insert("sealed".into(), sealed);
+    let uploads = Uploads::new(config, app.state().uploads.db.clone(), app.store().clone());
+    let request = CreateUpload {
+        filename: "a.png".into(),
+        content_type: "image/png".into(),
+        size: 64,
+        profile: Some("sealed".into()),
+        checksum_sha256: None,
+        metadata: None,
+        method: None,
+    };
+    let refused = uploads
+        .create_single_put(&Principal::user("alice"), request)
+        .await
+        .expect_err("an encrypted profile through the simple door");
+    assert!(matches!(refused, UploadError::NotPermitted(_)), "{refused}");
+
+    let listed = app.get_json("alice", "/v1/uploads").await;
+    assert_eq!(listed["items"], json!([]), "a refusal left a record");
 }

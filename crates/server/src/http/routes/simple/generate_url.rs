@@ -1,7 +1,7 @@
 use axum::Json as JsonBody;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use uploadgate_api::{CreateUpload, ErrorCode, UploadInstructions};
+use uploadgate_api::{CreateUpload, UploadInstructions};
 
 use crate::http::extract::{AuthUser, ClientIp, Json};
 use crate::http::{ApiError, AppState};
@@ -47,13 +47,13 @@ pub async fn generate_url(
     let UploadInstructions::Put { url, headers } = instructions else {
         return Err(ApiError::internal("the simple door got no PUT"));
     };
-    // Its client sends `Content-Type` and nothing else; a profile whose PUT
-    // must carry more (server-side encryption headers) cannot use this door.
+    // Its client sends `Content-Type` and nothing else, which the domain
+    // promised to need; anything more is a bug to log, not the client's fault.
     if headers.keys().any(|name| name != "content-type") {
-        return Err(ApiError::new(
-            ErrorCode::NotPermitted,
-            "this profile's uploads need headers a plain PUT does not send: use API v1",
-        ));
+        return Err(ApiError::internal(format!(
+            "the simple door got a PUT that needs headers: {:?}",
+            headers.keys().collect::<Vec<_>>()
+        )));
     }
     Ok(JsonBody(GeneratedUrl {
         presigned_url: url,
