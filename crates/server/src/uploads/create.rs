@@ -46,9 +46,20 @@ impl Uploads {
             ));
         }
         if req.size > MAX_SINGLE_REQUEST {
-            return Err(Invalid::MultipartRequired {
-                threshold: MAX_SINGLE_REQUEST,
-            }
+            return Err(Invalid::field(
+                "size",
+                "one PUT takes at most 5 GiB (5368709120 bytes): send larger files in parts, through API v1",
+            )
+            .into());
+        }
+        // Storage checks the type against the signed one byte for byte, and
+        // this client sends its own spelling.
+        let signed = intake::essence(&req.content_type);
+        if signed != req.content_type {
+            return Err(Invalid::field(
+                "contentType",
+                format!("send the type as {signed:?}: a plain PUT must carry exactly the type it was signed for"),
+            )
             .into());
         }
         req.method = Some(UploadMethod::Put);

@@ -89,14 +89,20 @@ pub fn accept<'c>(
     Ok((upload, profile))
 }
 
-/// The declared type, reduced to a lowercase `type/subtype` that the profile allows.
-fn check_content_type(profile: &Profile, declared: &str) -> Result<String, Invalid> {
-    let essence = declared
+/// The declared type reduced to lowercase `type/subtype`, the form that is
+/// recorded and signed.
+pub fn essence(declared: &str) -> String {
+    declared
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// The declared type, reduced to a lowercase `type/subtype` that the profile allows.
+fn check_content_type(profile: &Profile, declared: &str) -> Result<String, Invalid> {
+    let essence = essence(declared);
     let valid = essence
         .split_once('/')
         .is_some_and(|(kind, sub)| is_token(kind) && is_token(sub) && kind != "*" && sub != "*");

@@ -160,6 +160,45 @@ async fn refusals_come_as_error_and_code() {
         tutorial_error(anonymous, StatusCode::UNAUTHORIZED).await["code"],
         "unauthorized"
     );
+
+    let wrong_method = app
+        .client
+        .get(app.url("/api/upload/complete"))
+        .bearer_auth(app.token("alice"))
+        .send()
+        .await
+        .expect("send");
+    let body = tutorial_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(body["code"], "method_not_allowed");
+    let typo = app
+        .post_json("alice", "/api/upload/generate-link", &json!({}))
+        .await;
+    assert_eq!(
+        tutorial_error(typo, StatusCode::NOT_FOUND).await["code"],
+        "not_found"
+    );
+
+    // A type storage would see spelled otherwise than signed: refused up front,
+    // not as a 403 from storage after the upload was recorded.
+    for spelling in ["image/PNG", "image/png; charset=binary"] {
+        let response = app
+            .post_json(
+                "alice",
+                "/api/upload/generate-url",
+                &describe("a.png", spelling, 10),
+            )
+            .await;
+        let body = tutorial_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(
+            body["error"]
+                .as_str()
+                .expect("error")
+                .contains("\"image/png\""),
+            "{body}"
+        );
+    }
+    let listed = app.get_json("alice", "/v1/uploads").await;
+    assert_eq!(listed["items"], json!([]), "a refusal left a record");
 }
 
 #[tokio::test]
@@ -242,13 +281,21 @@ async fn the_door_shares_api_v1_rate_limits() {
         })
         .start()
         .await;
-    let body = describe("a.png", "image/png", 64);
+    // The budget spent on API v1 is gone for the door too.
     let first = app
-        .post_json("alice", "/api/upload/generate-url", &body)
+        .post_json(
+            "alice",
+            "/v1/uploads",
+            &json!({"filename": "a.png", "contentType": "image/png", "size": 64}),
+        )
         .await;
-    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.status(), StatusCode::CREATED);
     let second = app
-        .post_json("alice", "/api/upload/generate-url", &body)
+        .post_json(
+            "alice",
+            "/api/upload/generate-url",
+            &describe("a.png", "image/png", 64),
+        )
         .await;
     assert!(second.headers().contains_key("retry-after"));
     assert_eq!(
@@ -271,9 +318,10 @@ async fn what_a_plain_put_cannot_do_is_refused_before_anything_is_recorded() {
     let refused = app
         .post_json("alice", "/api/upload/generate-url", &huge)
         .await;
-    assert_eq!(
-        tutorial_error(refused, StatusCode::BAD_REQUEST).await["code"],
-        "multipart_required"
+    let body = tutorial_error(refused, StatusCode::BAD_REQUEST).await;
+    assert!(
+        body["error"].as_str().expect("error").contains("5 GiB"),
+        "{body}"
     );
 
     let negative = json!({"fileName": "a.png", "fileType": "image/png", "fileSize": -1});

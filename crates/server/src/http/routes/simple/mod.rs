@@ -18,9 +18,9 @@ use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
-use uploadgate_api::Problem;
+use uploadgate_api::{ErrorCode, Problem};
 
-use crate::http::AppState;
+use crate::http::{ApiError, AppState};
 
 /// A problem body is a few hundred bytes; anything larger is not one of ours.
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;
@@ -29,6 +29,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/generate-url", post(generate_url::generate_url))
         .route("/complete", post(complete::complete))
+        // Here, so that the layer below gives them the door's shape too.
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "this route takes POST")
+        })
+        .fallback(|| async {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "no such route: POST /api/upload/generate-url or /api/upload/complete",
+            )
+        })
         // Extractor rejections (a bad token, a malformed body) are problem
         // bodies too, so the shape is changed after the handler, in one place.
         .layer(map_response(tutorial_errors))
@@ -47,7 +57,8 @@ async fn tutorial_errors(response: Response) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_PROBLEM_BYTES).await else {
-        return (parts.status, "error").into_response();
+        let body = json!({"error": "the error could not be read", "code": "internal_error"});
+        return (parts.status, axum::Json(body)).into_response();
     };
     let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
