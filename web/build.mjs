@@ -24,6 +24,8 @@ await esbuild.build({
   entryPoints: ["react/src/index.ts"],
   outfile: "react/dist/index.js",
   jsx: "automatic",
+  // Next.js's App Router renders these only as client components.
+  banner: { js: '"use client";' },
   external: ["react", "react/jsx-runtime", "@uploadgate/client"],
 });
 types("react/tsconfig.json");

@@ -54,12 +54,6 @@ interface Request {
   /** Statuses whose body is an answer, not an error (422: a rejected upload's record). */
   answers?: number[];
   headers?: Record<string, string>;
-  /**
-   * Sending it twice does what sending it once does. Only such requests are
-   * retried after a lost answer: a retried creation without an
-   * `Idempotency-Key` could make a second upload.
-   */
-  idempotent: boolean;
 }
 
 export class Api {
@@ -82,12 +76,11 @@ export class Api {
       body,
       signal: options.signal,
       headers: { "idempotency-key": key },
-      idempotent: true,
     });
   }
 
   get(id: string, options: CallOptions = {}): Promise<UploadRecord> {
-    return this.#call({ method: "GET", path: uploadPath(id), signal: options.signal, idempotent: true });
+    return this.#call({ method: "GET", path: uploadPath(id), signal: options.signal });
   }
 
   /** `createdAfter` / `createdBefore`: RFC 3339 instants; `metadata`: one `key=value` entry. */
@@ -97,7 +90,7 @@ export class Api {
       if (value !== undefined) search.set(name, String(value));
     }
     const suffix = search.size > 0 ? `?${search}` : "";
-    return this.#call({ method: "GET", path: `/v1/uploads${suffix}`, signal: options.signal, idempotent: true });
+    return this.#call({ method: "GET", path: `/v1/uploads${suffix}`, signal: options.signal });
   }
 
   /** Signing the same parts again gives fresh URLs for the same parts. */
@@ -108,7 +101,6 @@ export class Api {
       path: `${uploadPath(id)}/parts`,
       body: checksumsSha256 ? { partNumbers, checksumsSha256 } : { partNumbers },
       signal: options.signal,
-      idempotent: true,
     });
   }
 
@@ -120,29 +112,33 @@ export class Api {
       body: options.parts ? { parts: options.parts } : {},
       signal: options.signal,
       answers: [422],
-      idempotent: true,
     });
   }
 
   /** Cancels an upload in progress (`aborted`), or deletes a finished one (`deleted`). */
   delete(id: string, options: CallOptions = {}): Promise<UploadRecord> {
-    return this.#call({ method: "DELETE", path: uploadPath(id), signal: options.signal, idempotent: true });
+    return this.#call({ method: "DELETE", path: uploadPath(id), signal: options.signal });
   }
 
   /** Cancels an upload in progress; one that has finished meanwhile is kept (409 `upload_finished`), never deleted. */
   abort(id: string, options: CallOptions = {}): Promise<UploadRecord> {
-    return this.#call({ method: "DELETE", path: `${uploadPath(id)}?cancel=true`, signal: options.signal, idempotent: true });
+    return this.#call({ method: "DELETE", path: `${uploadPath(id)}?cancel=true`, signal: options.signal });
   }
 
   downloadLink(id: string, options: CallOptions = {}): Promise<DownloadLink> {
-    return this.#call({ method: "GET", path: `${uploadPath(id)}/download`, signal: options.signal, idempotent: true });
+    return this.#call({ method: "GET", path: `${uploadPath(id)}/download`, signal: options.signal });
   }
 
+  /**
+   * Every call here is safe to send twice, so a lost answer is retried: reads
+   * and cancels by nature, signing and completion by the server's contract,
+   * creation by its `Idempotency-Key`. A call that is not must not come here.
+   */
   async #call<T>(request: Request): Promise<T> {
     const { method, path, body, signal } = request;
     for (let attempt = 1; ; attempt++) {
       const token = typeof this.#token === "function" ? await this.#token() : this.#token;
-      const retries = request.idempotent && attempt < this.#retry.attempts;
+      const retries = attempt < this.#retry.attempts;
       let response: Response;
       try {
         response = await fetch(this.baseUrl + path, {
@@ -189,7 +185,7 @@ async function readProblem(response: Response): Promise<Problem | undefined> {
 }
 
 /** 128 random bits, hex; `crypto.randomUUID` is missing outside secure contexts, `getRandomValues` is not. */
-function idempotencyKey(): string {
+export function idempotencyKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

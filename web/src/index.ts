@@ -33,7 +33,7 @@ export class Uploadgate {
 
   constructor(options: UploadgateOptions) {
     this.api = new Api(options);
-    this.#resume = new ResumeStore(this.api.baseUrl, options.storage === undefined ? defaultStorage() : options.storage);
+    this.#resume = new ResumeStore(this.api.baseUrl, options.storage === undefined ? defaultStorage : options.storage);
     this.#parallel = Math.max(1, Math.min(options.parallel ?? 4, 16));
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
   }

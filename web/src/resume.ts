@@ -17,12 +17,18 @@ export interface FileIdentity {
 }
 
 export class ResumeStore {
-  readonly #storage: Storage | null;
+  #storage: Storage | null | (() => Storage | null);
   readonly #server: string;
 
-  constructor(server: string, storage: Storage | null) {
+  /** `storage` may be a function, called at first use: making a client then touches no browser API (server-side rendering). */
+  constructor(server: string, storage: Storage | null | (() => Storage | null)) {
     this.#server = server;
     this.#storage = storage;
+  }
+
+  get #store(): Storage | null {
+    if (typeof this.#storage === "function") this.#storage = this.#storage();
+    return this.#storage;
   }
 
   #key(file: FileIdentity): string {
@@ -30,7 +36,7 @@ export class ResumeStore {
   }
 
   load(file: FileIdentity): Saved | undefined {
-    const raw = this.#storage?.getItem(this.#key(file));
+    const raw = this.#store?.getItem(this.#key(file));
     if (!raw) return undefined;
     try {
       const saved = JSON.parse(raw) as Saved;
@@ -44,14 +50,14 @@ export class ResumeStore {
 
   save(file: FileIdentity, id: string): void {
     try {
-      this.#storage?.setItem(this.#key(file), JSON.stringify({ id, savedAt: Date.now() } satisfies Saved));
+      this.#store?.setItem(this.#key(file), JSON.stringify({ id, savedAt: Date.now() } satisfies Saved));
     } catch {
       // Storage full or disabled: the upload works, it just cannot resume after a reload.
     }
   }
 
   forget(file: FileIdentity): void {
-    this.#storage?.removeItem(this.#key(file));
+    this.#store?.removeItem(this.#key(file));
   }
 }
 

@@ -1,10 +1,10 @@
 // One file's upload: create (or resume) it, send its bytes straight to
 // storage, have the server verify them.
 
-import type { Api } from "./api";
+import { type Api, idempotencyKey } from "./api";
 import { ApiError, TransferError } from "./errors";
 import type { ResumeStore } from "./resume";
-import { type RetryOptions, backoff, isAbort, sleep } from "./retry";
+import { type RetryOptions, backoff, sleep } from "./retry";
 import { send } from "./transfer";
 import type { CompletedPart, SignedPart, UploadRecord } from "./types";
 
@@ -61,6 +61,7 @@ type Listener<K extends keyof UploadEventMap> = (this: Upload, event: UploadEven
 
 // Typed overloads merged into the class below, so that
 // `upload.addEventListener("progress", (e) => e.detail.loaded)` compiles under `strict`.
+// (An interface cannot extend a generic one here: EventTarget's own methods clash.)
 export interface Upload {
   addEventListener<K extends keyof UploadEventMap>(
     type: K,
@@ -116,6 +117,13 @@ export class Upload extends EventTarget {
   /** Parts storage holds: number to ETag. */
   readonly #stored = new Map<number, string | null>();
   readonly #signed = new Map<number, SignedPart>();
+  /**
+   * One key for this upload's creation, however often it is sent: a creation
+   * interrupted by a pause and sent again, or one canceled before its answer,
+   * names the same upload, never a second.
+   */
+  readonly #creationKey = idempotencyKey();
+  #creationSent = false;
 
   constructor(api: Api, resume: ResumeStore, settings: UploadSettings, file: Blob, options: UploadOptions = {}) {
     super();
@@ -172,6 +180,11 @@ export class Upload extends EventTarget {
     this.#controller.abort();
     await this.#running?.catch(() => undefined);
     this.#resume.forget(this.#identity());
+    // Canceled while its creation was on the way: the server may have made the
+    // upload. Asking again with the same key finds it, so that it is aborted.
+    if (!this.record && this.#creationSent) {
+      this.record = await this.#create().catch(() => undefined);
+    }
     if (this.record) {
       await this.#api.abort(this.record.id).catch(() => undefined);
     }
@@ -200,7 +213,9 @@ export class Upload extends EventTarget {
       this.#setState("completing");
       this.#finish(await this.#api.complete(record.id, { parts, signal }));
     } catch (error) {
-      if (isAbort(error) && (this.state === "paused" || this.state === "canceled")) return;
+      // This run was stopped by a pause or a cancel; a resume may already have
+      // started the next run, which carries on from what storage holds.
+      if (signal.aborted) return;
       this.error = error instanceof Error ? error : new Error(String(error));
       this.#setState("failed");
       this.#settle.reject(this.error);
@@ -233,21 +248,24 @@ export class Upload extends EventTarget {
       }
       this.#resume.forget(identity);
     }
-    const file = this.file;
-    this.record = await this.#api.create(
-      {
-        filename: this.options.filename ?? file.name ?? "file",
-        contentType: this.options.contentType || file.type || "application/octet-stream",
-        size: file.size,
-        profile: this.options.profile ?? null,
-        metadata: this.options.metadata ?? null,
-      },
-      { signal },
-    );
+    this.#creationSent = true;
+    this.record = await this.#create(signal);
     if (this.record.upload?.method === "MULTIPART") {
       this.#resume.save(identity, this.record.id);
     }
     return undefined;
+  }
+
+  #create(signal?: AbortSignal): Promise<UploadRecord> {
+    const file = this.file;
+    const body = {
+      filename: this.options.filename ?? file.name ?? "file",
+      contentType: this.options.contentType || file.type || "application/octet-stream",
+      size: file.size,
+      profile: this.options.profile ?? null,
+      metadata: this.options.metadata ?? null,
+    };
+    return this.#api.create(body, { idempotencyKey: this.#creationKey, signal });
   }
 
   async #sendWhole(record: UploadRecord, signal: AbortSignal): Promise<void> {

@@ -72,7 +72,7 @@ before(async () => {
   const ports = { api: await freePort(), react: await freePort(), html: await freePort(), tutorial: await freePort() };
   const origins = ["react", "html", "tutorial"].map((name) => `"http://127.0.0.1:${ports[name]}"`).join(", ");
   server = await startServer({ port: ports.api, topToml: `cors_origins = [${origins}]\n`, extraToml: PROFILE });
-  const apiKey = server.apiKey("examples", ["tokens"]);
+  const apiKey = server.apiKey("examples", ["tokens", "uploads"]);
   sites.react = await startBackend(join(workspace, "react-vite/dist"), ports.react, apiKey);
   sites.html = await startBackend(join(workspace, "html"), ports.html, apiKey);
   sites.tutorial = await startBackend(join(workspace, "tutorial"), ports.tutorial, apiKey);
@@ -200,6 +200,49 @@ test("react: useUpload drives the app's own avatar control", async () => {
   await page.close();
 });
 
+test("html: a token set before the element is defined is kept; without one, the upload fails and says why", async () => {
+  const page = await open("html");
+  const outcome = await page.evaluate(async () => {
+    const { UploadgateDropzone } = await import("/node_modules/@uploadgate/element/dist/uploadgate-dropzone.js");
+    const config = await (await fetch("/config.json")).json();
+    const token = async () => (await (await fetch("/api/upload-token")).json()).token;
+    const events = (element) =>
+      new Promise((resolve) => {
+        const seen = [];
+        for (const type of ["upload-start", "upload-progress", "upload-complete", "upload-error"]) {
+          element.addEventListener(type, (event) => {
+            seen.push(type);
+            if (type === "upload-complete" || type === "upload-error") {
+              resolve({ seen, status: event.detail.record?.status, error: event.detail.error?.message, percent: event.detail.percent });
+            }
+          });
+        }
+      });
+    // Properties set while the element is still unknown, as frameworks do.
+    const early = document.createElement("late-dropzone");
+    early.setAttribute("server", config.uploadgate);
+    early.token = token;
+    document.body.append(early);
+    const bare = document.createElement("late-dropzone");
+    bare.setAttribute("server", config.uploadgate);
+    document.body.append(bare);
+    customElements.define("late-dropzone", class extends UploadgateDropzone {});
+    const file = (name) => new File([new Uint8Array(1000)], name, { type: "application/octet-stream" });
+    const withToken = events(early);
+    early.add([file("late.bin")]);
+    const withoutToken = events(bare);
+    bare.add([file("bare.bin")]);
+    return { withToken: await withToken, withoutToken: await withoutToken };
+  });
+  assert.equal(outcome.withToken.status, "completed");
+  assert.equal(outcome.withToken.percent, 100);
+  assert.deepEqual([outcome.withToken.seen[0], outcome.withToken.seen.at(-1)], ["upload-start", "upload-complete"]);
+  assert.match(outcome.withoutToken.error, /no token/);
+  assert.equal((await latest("late.bin")).status, "completed");
+  assert.match(await page.locator('late-dropzone li[data-state="failed"] [role="alert"]').innerText(), /no token/);
+  await page.close();
+});
+
 test("tutorial: the tutorial's front end uploads through the simple door unchanged", async () => {
   const page = await browser.newPage();
   const puts = [];
@@ -235,9 +278,14 @@ test("the React package and the element render and import on a server (no DOM)",
   const html = execFileSync("node", ["--input-type=module", "-e", script], { cwd: join(workspace, "react-vite"), encoding: "utf8", env: { ...process.env, NODE_PATH: modules } });
   assert.match(html, /role="button"/);
   assert.match(html, /<button type="button">Pick<\/button>/);
-  const element = execFileSync("node", ["--input-type=module", "-e", `import("@uploadgate/element").then((m) => console.log(typeof m.UploadgateDropzone))`], {
-    cwd: join(workspace, "html"),
-    encoding: "utf8",
-  });
-  assert.equal(element.trim(), "function");
+  const imports = ["@uploadgate/element", "@uploadgate/element/define", "@uploadgate/element/standalone", "@uploadgate/client"];
+  const element = execFileSync(
+    "node",
+    ["--input-type=module", "-e", `for (const name of ${JSON.stringify(imports)}) console.log(Object.keys(await import(name)).length > 0)`],
+    { cwd: join(workspace, "html"), encoding: "utf8" },
+  );
+  assert.deepEqual(element.trim().split("\n"), ["true", "true", "true", "true"]);
+  // Next.js renders the React package only as client components.
+  const built = readFileSync(join(modules, "@uploadgate/react/dist/index.js"), "utf8");
+  assert.ok(built.startsWith('"use client";'), "no use client directive");
 });

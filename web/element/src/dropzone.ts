@@ -5,7 +5,7 @@
 
 import { STATE_LABELS, Uploadgate, type Upload } from "@uploadgate/client";
 
-import type { UploadgateEventDetail } from "./events";
+import type { UploadgateEventDetail, UploadgateEventMap } from "./events";
 
 type TokenSource = string | (() => string | Promise<string>);
 
@@ -23,20 +23,74 @@ const TEMPLATE = `
 <ul part="list" aria-live="polite"></ul>
 `;
 
+type Listener<K extends keyof UploadgateEventMap> = (this: UploadgateDropzone, event: UploadgateEventMap[K]) => unknown;
+
+// Typed overloads merged into the class below, as `Upload` has them.
+export interface UploadgateDropzone {
+  addEventListener<K extends keyof UploadgateEventMap>(
+    type: K,
+    listener: Listener<K>,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener<K extends keyof HTMLElementEventMap>(
+    type: K,
+    listener: (this: UploadgateDropzone, event: HTMLElementEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof UploadgateEventMap>(
+    type: K,
+    listener: Listener<K>,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "uploadgate-dropzone": UploadgateDropzone;
+  }
+}
+
 // Importing this on a server (server-side rendering) must not throw.
 const Base: typeof HTMLElement = globalThis.HTMLElement ?? (class {} as typeof HTMLElement);
 
 export class UploadgateDropzone extends Base {
-  static readonly observedAttributes = ["accept", "multiple", "disabled"];
+  static readonly observedAttributes = ["accept", "multiple", "disabled", "server", "parallel"];
 
-  /** The bearer token, or a function giving the current one (called before every API request). */
-  token: TokenSource | undefined;
-  /** A client made elsewhere; otherwise one is made from `server` and `token`. */
-  client: Uploadgate | undefined;
+  #token: TokenSource | undefined;
+  #client: Uploadgate | undefined;
+  /** The client made from `server` and `token`, remade when `server` or `parallel` change. */
+  #made: Uploadgate | undefined;
   readonly #uploads: Upload[] = [];
   #root: ShadowRoot | undefined;
 
+  /** The bearer token, or a function giving the current one (called before every API request). */
+  get token(): TokenSource | undefined {
+    return this.#token;
+  }
+  set token(value: TokenSource | undefined) {
+    this.#token = value;
+  }
+
+  /** A client made elsewhere; otherwise one is made from `server` and `token`. */
+  get client(): Uploadgate | undefined {
+    return this.#client;
+  }
+  set client(value: Uploadgate | undefined) {
+    this.#client = value;
+  }
+
   connectedCallback(): void {
+    // Set on the element before it was defined (a framework, or a script that
+    // ran first), these are own properties that hide the accessors: move them.
+    for (const name of ["token", "client"] as const) {
+      if (Object.prototype.hasOwnProperty.call(this, name)) {
+        const value = this[name];
+        delete (this as Partial<Pick<this, typeof name>>)[name];
+        (this as Record<typeof name, unknown>)[name] = value;
+      }
+    }
     if (this.#root) return;
     this.#root = this.attachShadow({ mode: "open" });
     this.#root.innerHTML = TEMPLATE;
@@ -70,7 +124,8 @@ export class UploadgateDropzone extends Base {
     });
   }
 
-  attributeChangedCallback(): void {
+  attributeChangedCallback(name: string): void {
+    if (name === "server" || name === "parallel") this.#made = undefined;
     if (this.#root) this.#applyAttributes();
   }
 
@@ -79,10 +134,11 @@ export class UploadgateDropzone extends Base {
     if (!this.hasAttribute("disabled")) this.#input().click();
   }
 
-  /** Uploads `files`, each in a row of its own; returns their uploads. */
+  /** Uploads `files`, each in a row of its own; returns their uploads. The element must be in the document. */
   add(files: Iterable<File | Blob>): Upload[] {
+    if (!this.#root) throw new Error("<uploadgate-dropzone> uploads once it is in the document");
     if (this.hasAttribute("disabled")) return [];
-    const client = this.#client();
+    const client = this.#clientNow();
     const profile = this.getAttribute("profile") ?? undefined;
     return Array.from(files, (file) => {
       const upload = client.upload(file, { profile });
@@ -97,21 +153,21 @@ export class UploadgateDropzone extends Base {
     return this.#uploads;
   }
 
-  #client(): Uploadgate {
-    if (this.client) return this.client;
-    if (!this.token && !this.hasAttribute("token")) {
-      throw new Error("<uploadgate-dropzone> needs a token: set its `token` property");
-    }
-    this.client = new Uploadgate({
+  #clientNow(): Uploadgate {
+    if (this.#client) return this.#client;
+    this.#made ??= new Uploadgate({
       baseUrl: this.getAttribute("server") ?? location.origin,
-      // Read on every request, so that a token set later (or refreshed) is used.
+      // Read on every request, so that a token set later (or refreshed) is used;
+      // without one, each upload fails and says why.
       token: () => {
-        const current = this.token ?? this.getAttribute("token") ?? "";
+        // Never from an attribute: a bearer token does not belong in markup.
+        const current = this.#token;
+        if (!current) throw new Error("<uploadgate-dropzone> has no token: set its `token` property");
         return typeof current === "function" ? current() : current;
       },
       parallel: Number(this.getAttribute("parallel")) || undefined,
     });
-    return this.client;
+    return this.#made;
   }
 
   #track(upload: Upload): void {

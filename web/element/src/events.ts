@@ -22,7 +22,3 @@ export interface UploadgateEventMap {
   "upload-complete": CustomEvent<UploadgateEventDetail>;
   "upload-error": CustomEvent<UploadgateEventDetail>;
 }
-
-declare global {
-  interface HTMLElementEventMap extends UploadgateEventMap {}
-}

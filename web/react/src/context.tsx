@@ -1,5 +1,5 @@
 import { Uploadgate, type UploadgateOptions } from "@uploadgate/client";
-import { type ReactNode, createContext, useContext, useState } from "react";
+import { type ReactNode, createContext, useCallback, useContext, useState } from "react";
 
 const Context = createContext<Uploadgate | undefined>(undefined);
 
@@ -20,6 +20,19 @@ export function UploadgateProvider({ client, options, children }: UploadgateProv
   const value = client ?? made;
   if (!value) throw new Error("UploadgateProvider needs a client or options");
   return <Context.Provider value={value}>{children}</Context.Provider>;
+}
+
+/**
+ * The client given as `client`, or the nearest provider's, looked up when it
+ * is needed: a control handed shared uploads never needs one of its own.
+ */
+export function useClientLater(client?: Uploadgate): () => Uploadgate {
+  const provided = useContext(Context);
+  const found = client ?? provided;
+  return useCallback(() => {
+    if (!found) throw new Error("no uploadgate client: wrap the tree in <UploadgateProvider> or pass `client`");
+    return found;
+  }, [found]);
 }
 
 /** The client given as `client`, or the nearest provider's. */

@@ -1,9 +1,14 @@
 import type { ReactNode } from "react";
 
+import { mergeOptions } from "./outcome";
 import { useFilePicker } from "./useFilePicker";
 import { type UseUploads, type UseUploadsOptions, useUploads } from "./useUploads";
 
-/** What the drop zone and the button have in common. */
+/**
+ * What the drop zone and the button have in common. With shared `uploads`,
+ * the control's own `profile`, `filename`, `contentType` and `metadata` still
+ * apply to the files it adds; its callbacks do not (the shared hook's do).
+ */
 export interface UploadControlProps extends UseUploadsOptions {
   /** Share uploads with other components (from `useUploads`); otherwise the control keeps its own. */
   uploads?: UseUploads;
@@ -26,7 +31,7 @@ export function useUploadControl(props: UploadControlProps, multiple: boolean) {
     accept: props.accept,
     multiple,
     disabled: props.disabled,
-    onFiles: (files) => uploads.add(files),
+    onFiles: (files) => uploads.add(files, mergeOptions(props)),
   });
   return { uploads, picker };
 }

@@ -44,6 +44,14 @@ export function itemOf(key: string, upload: Upload): UploadItem {
   };
 }
 
+let counter = 0;
+
+/** A key no other item of this page has. */
+export function nextKey(): string {
+  counter += 1;
+  return `ug-${counter}`;
+}
+
 /** Whether the upload may still send bytes (and so be paused or canceled). */
 export function isActive(state: UploadState): boolean {
   return state === "idle" || state === "uploading" || state === "paused" || state === "completing";

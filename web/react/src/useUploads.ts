@@ -1,16 +1,13 @@
-import type { Uploadgate, Upload, UploadOptions, UploadRecord } from "@uploadgate/client";
+import type { Upload, UploadOptions, Uploadgate } from "@uploadgate/client";
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { useUploadgate } from "./context";
-import { type UploadItem, isActive, itemOf } from "./item";
+import { useClientLater } from "./context";
+import { type UploadItem, isActive, itemOf, nextKey } from "./item";
+import { type UploadCallbacks, mergeOptions, startReporting } from "./outcome";
 
-export interface UseUploadsOptions extends UploadOptions {
+export interface UseUploadsOptions extends UploadOptions, UploadCallbacks {
   /** Otherwise the nearest `UploadgateProvider`'s. */
   client?: Uploadgate;
-  /** A file's upload was verified and completed (`record.status === "completed"`). */
-  onComplete?: (record: UploadRecord, item: UploadItem) => void;
-  /** A file failed, or its bytes were rejected on verification (`record.rejectReason`). */
-  onError?: (error: Error, item: UploadItem) => void;
 }
 
 export interface UseUploads {
@@ -25,68 +22,73 @@ export interface UseUploads {
   clearFinished(): void;
 }
 
-let counter = 0;
-
 /**
  * Many files at once, each with its own progress, state, error and record.
- * Uploads go on when the component unmounts; only its listeners stop.
+ * Uploads go on when the component unmounts; its listeners stop, and come back
+ * if it mounts again (StrictMode, Fast Refresh).
  */
 export function useUploads(options: UseUploadsOptions = {}): UseUploads {
-  const client = useUploadgate(options.client);
+  const client = useClientLater(options.client);
   const [items, setItems] = useState<UploadItem[]>([]);
-  const tracked = useRef(new Map<string, { upload: Upload; stop: () => void }>());
+  const tracked = useRef(new Map<string, Upload>());
+  const listening = useRef(new Map<string, () => void>());
+  const mounted = useRef(false);
   // The latest callbacks and upload options, without re-subscribing on every render.
   const latest = useRef(options);
   latest.current = options;
 
   const refresh = useCallback(() => {
-    setItems(Array.from(tracked.current, ([key, { upload }]) => itemOf(key, upload)));
+    setItems(Array.from(tracked.current, ([key, upload]) => itemOf(key, upload)));
   }, []);
 
+  const listen = useCallback(
+    (key: string, upload: Upload) => {
+      if (listening.current.has(key)) return;
+      upload.addEventListener("progress", refresh);
+      upload.addEventListener("statechange", refresh);
+      listening.current.set(key, () => {
+        upload.removeEventListener("progress", refresh);
+        upload.removeEventListener("statechange", refresh);
+      });
+    },
+    [refresh],
+  );
+
   useEffect(() => {
-    const current = tracked.current;
+    mounted.current = true;
+    for (const [key, upload] of tracked.current) listen(key, upload);
+    refresh();
+    const current = listening.current;
     return () => {
-      for (const { stop } of current.values()) stop();
+      mounted.current = false;
+      for (const stop of current.values()) stop();
+      current.clear();
     };
-  }, []);
+  }, [listen, refresh]);
 
   const add = useCallback(
     (files: Iterable<File | Blob> | ArrayLike<File>, options?: UploadOptions): Upload[] => {
-      const { profile, filename, contentType, metadata } = latest.current;
-      const uploadOptions: UploadOptions = { profile, filename, contentType, metadata, ...options };
+      const gate = client();
+      const uploadOptions = mergeOptions(latest.current, options);
       const uploads = Array.from(files as Iterable<File | Blob>, (file) => {
-        const key = `ug-${++counter}`;
-        const upload = client.upload(file, uploadOptions);
-        const changed = () => refresh();
-        upload.addEventListener("progress", changed);
-        upload.addEventListener("statechange", changed);
-        const stop = () => {
-          upload.removeEventListener("progress", changed);
-          upload.removeEventListener("statechange", changed);
-        };
-        tracked.current.set(key, { upload, stop });
-        upload.start().then(
-          (record) => {
-            const item = itemOf(key, upload);
-            if (record.status === "completed") latest.current.onComplete?.(record, item);
-            else latest.current.onError?.(new Error(record.rejectReason ?? "the upload was rejected"), item);
-          },
-          (error: Error) => {
-            if (upload.state !== "canceled") latest.current.onError?.(error, itemOf(key, upload));
-          },
-        );
+        const key = nextKey();
+        const upload = gate.upload(file, uploadOptions);
+        tracked.current.set(key, upload);
+        if (mounted.current) listen(key, upload);
+        void startReporting(key, upload, () => latest.current);
         return upload;
       });
       refresh();
       return uploads;
     },
-    [client, refresh],
+    [client, listen, refresh],
   );
 
   const clearFinished = useCallback(() => {
-    for (const [key, { upload, stop }] of tracked.current) {
+    for (const [key, upload] of tracked.current) {
       if (!isActive(upload.state)) {
-        stop();
+        listening.current.get(key)?.();
+        listening.current.delete(key);
         tracked.current.delete(key);
       }
     }

@@ -111,3 +111,95 @@ test("a multipart upload is remembered for a reload, and forgotten once complete
   assert.equal(remembered, 1);
   assert.equal(storage.length, 0);
 });
+
+/** A promise and the function that settles it. */
+function gate() {
+  let open;
+  const opened = new Promise((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function until(check) {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), "timed out");
+}
+
+test("a part URL is reused after a pause while fresh, and signed again once close to expiry", async () => {
+  for (const [expiresInMs, expected] of [[600_000, [1]], [10_000, [1, 1]]]) {
+    const held = gate();
+    let puts = 0;
+    const signed = [];
+    const server = await fakeApi(async (request) => {
+      const url = new URL(request.url, "http://x");
+      if (url.pathname === "/v1/uploads") {
+        return { status: 201, json: { id: "u1", status: "pending", upload: { method: "MULTIPART", partSize: PART, partCount: 1 } } };
+      }
+      if (url.pathname.endsWith("/parts")) {
+        signed.push(...JSON.parse(request.body).partNumbers);
+        const expiresAt = new Date(Date.now() + expiresInMs).toISOString();
+        return { status: 200, json: { parts: [{ partNumber: 1, url: `${server.base}/store/1`, headers: {}, expiresAt }] } };
+      }
+      if (url.pathname === "/store/1") {
+        // The first PUT hangs until the test has paused the upload.
+        if (++puts === 1) await held.opened;
+        return { status: 200, headers: { etag: '"e1"' }, body: "" };
+      }
+      return { status: 200, json: { id: "u1", status: "completed" } };
+    });
+    servers.push(server);
+    const gateway = new Uploadgate({ baseUrl: server.base, token: "t", storage: null, retry: FAST });
+    const upload = gateway.upload(file(1));
+    const done = upload.start();
+    await until(() => puts === 1);
+    upload.pause();
+    held.open();
+    upload.resume();
+    assert.equal((await done).status, "completed");
+    assert.deepEqual(signed, expected, `URLs valid for ${expiresInMs} ms`);
+  }
+});
+
+test("a creation cut short by a pause is sent again with its key, and a cancel aborts what it made", async () => {
+  // The server makes each upload at once, but its first answer for a key waits for the test.
+  const held = [gate(), gate()];
+  const created = new Map();
+  const aborted = [];
+  const server = await fakeApi(async (request) => {
+    const url = new URL(request.url, "http://x");
+    if (request.method === "POST" && url.pathname === "/v1/uploads") {
+      const key = request.headers["idempotency-key"];
+      if (!created.has(key)) {
+        created.set(key, `u${created.size + 1}`);
+        await held[created.size - 1].opened;
+      }
+      return { status: 201, json: { id: created.get(key), status: "pending", upload: { method: "PUT", url: `${server.base}/store`, headers: {} } } };
+    }
+    if (request.method === "DELETE") {
+      aborted.push(url.pathname);
+      return { status: 200, json: { id: "u1", status: "aborted" } };
+    }
+    if (url.pathname === "/store") return { status: 200, headers: { etag: '"e"' }, body: "" };
+    return { status: 200, json: { id: created.values().next().value, status: "completed" } };
+  });
+  servers.push(server);
+  const gateway = new Uploadgate({ baseUrl: server.base, token: "t", storage: null, retry: FAST });
+
+  const paused = gateway.upload(file(1));
+  const done = paused.start();
+  await until(() => server.requests.length === 1);
+  paused.pause();
+  held[0].open();
+  paused.resume();
+  assert.equal((await done).status, "completed");
+  assert.equal(created.size, 1, "a second upload was made");
+
+  const canceled = gateway.upload(file(1));
+  const gone = canceled.start().catch((e) => e);
+  await until(() => created.size === 2);
+  const canceling = canceled.cancel();
+  held[1].open();
+  await canceling;
+  assert.equal((await gone).name, "AbortError");
+  assert.deepEqual(aborted, ["/v1/uploads/u2"]);
+  assert.equal(created.size, 2);
+});
