@@ -153,6 +153,22 @@ for (const [app, { input }] of Object.entries(APPS)) {
     await page.close();
   });
 
+  test(`${app}: the drop zone is reached with Tab and opens the picker with Enter or Space`, async () => {
+    const page = await open(app);
+    const zone = app === "html" ? page.locator('uploadgate-dropzone [part~="zone"]') : page.locator('[role="button"][aria-controls]');
+    for (const key of ["Enter", " "]) {
+      await page.keyboard.press("Tab");
+      assert.equal(await zone.evaluate((element) => element === (element.getRootNode().activeElement ?? document.activeElement)), true, "Tab did not reach the zone");
+      const chooser = page.waitForEvent("filechooser", { timeout: 5000 });
+      await page.keyboard.press(key);
+      const picker = await chooser;
+      assert.equal(picker.isMultiple(), true);
+      await page.reload();
+      await page.locator("h1").waitFor();
+    }
+    await page.close();
+  });
+
   test(`${app}: a file the profile refuses shows why`, async () => {
     const page = await open(app);
     await input(page).setInputFiles(tempFile(`${app}-notes.txt`, "plain text"));
