@@ -63,3 +63,6 @@ lua() { # method, json body, headers...
     echo "$file"
 }
 
+# wrk's latency ("899.00us", "4.70ms", "1.20s") in milliseconds.
+ms() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    printf "%.3f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : 1) }' <<<"$1"; }

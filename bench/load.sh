@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Requests/s and p99 of uploadgate's request routes, side by side in one run with
-# the reference presigners in ../shared/anchors (Express + AWS SDK v3, Flask +
-# boto3, and a no-op axum echo that marks this machine's ceiling).
+# the reference servers in ../shared/anchors: Express + AWS SDK v3, Flask + boto3,
+# a no-op axum echo that marks this machine's ceiling, and durable-axum, the
+# floor of a gatekeeper that keeps a durable record (validation, one durable
+# SQLite row, one signature). Every uploadgate figure is also given as a ratio
+# to durable-axum's, beside Express's and the echo's.
 #
 #   bench/load.sh                 # 3 rounds of 10 s per target, 64 connections
 #   ROUNDS=1 DURATION=30s CONNECTIONS=128 bench/load.sh
@@ -77,6 +80,9 @@ target "uploadgate POST /v1/uploads/{id}/parts (1 part)" "$api/v1/uploads/$uploa
 target "uploadgate GET /companion/<token>/s3/params (record + POST policy)" \
     "$api/companion/$token/s3/params?filename=a.png&type=image%2Fpng" "$(lua GET '')" "$server_pid" rss
 target "uploadgate GET /v1/uploads/{id}" "$api/v1/uploads/$upload_id" "$(lua GET '' "$auth")" "$server_pid" rss
+# The anchors' own route and body, through uploadgate's simple door.
+target "uploadgate POST /api/upload/generate-url, SQLite (the anchors' route)" "$api/api/upload/generate-url" \
+    "$(lua POST '{"fileName":"a.png","fileType":"image/png","fileSize":1234}' "$auth" "$json")" "$server_pid" rss
 
 if [[ ${POSTGRES:-1} == 1 ]]; then
     pg_url=$(PG_FSYNC=on scripts/engines/postgres start "$work/pg" 2>"$work/pg.log")
@@ -98,11 +104,9 @@ if [[ -x $ANCHORS/start.sh ]]; then
     anchor "anchor: Flask + boto3, 2 workers (no record)" "${FLASK_PORT:-18081}"
     echo_target=${#targets[@]}
     anchor "anchor: no-op axum echo (ceiling)" "${NOOP_PORT:-18082}"
+    durable_target=${#targets[@]}
+    anchor "anchor: durable-axum (durable floor)" "${DURABLE_PORT:-18083}"
 fi
-
-# wrk's latency ("899.00us", "4.70ms", "1.20s") in milliseconds.
-ms() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-    printf "%.2f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : 1) }' <<<"$1"; }
 
 # One wrk run of target $1; appends "rps p50 p99 errors cpu_us rss" to $work/samples.$1.
 measure() {
@@ -155,9 +159,17 @@ done
 
 if [[ -n ${express_target:-} ]]; then
     express=${median_rps[express_target]} echo_rps=${median_rps[echo_target]}
+    durable=$work/samples.$durable_target
     echo
+    echo "Against the anchors (medians; requests/s and CPU: above 1 is more; p99: above 1 is slower):"
+    echo
+    echo "| route | requests/s vs durable-axum | p99 vs durable-axum | CPU per request vs durable-axum | requests/s vs Express | % of the echo |"
+    echo "| --- | --- | --- | --- | --- | --- |"
     for ((i = 0; i < uploadgate_targets; i++)); do
+        file=$work/samples.$i
         awk -v name="${targets[$i]%%$'\t'*}" -v r="${median_rps[i]}" -v x="$express" -v e="$echo_rps" \
-            'BEGIN {printf "%s: %.1f times Express, %.0f%% of the echo\n", name, r / x, 100 * r / e}'
+            -v d="$(column_median "$durable" 1)" -v p="$(column_median "$file" 3)" -v dp="$(column_median "$durable" 3)" \
+            -v c="$(column_median "$file" 5)" -v dc="$(column_median "$durable" 5)" \
+            'BEGIN {printf "| %s | %.2fx | %.2fx | %.2fx | %.1fx | %.0f%% |\n", name, r / d, p / dp, c / dc, r / x, 100 * r / e}'
     done
 fi
