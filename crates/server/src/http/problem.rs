@@ -79,6 +79,18 @@ impl ApiError {
         err
     }
 
+    /// `upload`, unless verification rejected it: then 422 `upload_rejected`
+    /// saying why, for the doors whose clients read a rejection as an error.
+    pub fn unless_rejected(upload: crate::db::Upload) -> Result<crate::db::Upload, Self> {
+        if upload.status != uploadgate_api::UploadStatus::Rejected {
+            return Ok(upload);
+        }
+        Err(Self::new(
+            ErrorCode::UploadRejected,
+            upload.reject_reason.unwrap_or_default(),
+        ))
+    }
+
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -2,7 +2,7 @@ use axum::Json as JsonBody;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uploadgate_api::{CompletedPart, ErrorCode, UploadStatus};
+use uploadgate_api::CompletedPart;
 
 use super::{KeyQuery, PathTokenUser, UploadPath, find_multipart};
 use crate::http::extract::{Json, Query};
@@ -39,13 +39,7 @@ pub async fn complete_multipart(
             etag: p.etag,
         })
         .collect();
-    let upload = state.uploads.complete(upload, Some(parts)).await?;
-    if upload.status == UploadStatus::Rejected {
-        return Err(ApiError::new(
-            ErrorCode::UploadRejected,
-            upload.reject_reason.unwrap_or_default(),
-        ));
-    }
+    let upload = ApiError::unless_rejected(state.uploads.complete(upload, Some(parts)).await?)?;
     Ok(JsonBody(json!({
         "location": format!("/v1/uploads/{}", upload.id),
         "key": upload.key,

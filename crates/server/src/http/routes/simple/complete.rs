@@ -1,7 +1,7 @@
 use axum::Json as JsonBody;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use uploadgate_api::{ErrorCode, UploadRecord, UploadStatus};
+use uploadgate_api::UploadRecord;
 
 use crate::http::extract::{AuthUser, Json};
 use crate::http::{ApiError, AppState};
@@ -29,13 +29,7 @@ pub async fn complete(
     Json(body): Json<Complete>,
 ) -> Result<JsonBody<Completed>, ApiError> {
     let upload = state.uploads.find_by_key(&user, &body.object_key).await?;
-    let upload = state.uploads.complete(upload, None).await?;
-    if upload.status == UploadStatus::Rejected {
-        return Err(ApiError::new(
-            ErrorCode::UploadRejected,
-            upload.reject_reason.unwrap_or_default(),
-        ));
-    }
+    let upload = ApiError::unless_rejected(state.uploads.complete(upload, None).await?)?;
     let record = state.uploads.describe(&user, &upload).await?;
     Ok(JsonBody(Completed {
         success: true,
