@@ -2,7 +2,13 @@
 # deploy, see Cargo.toml), a work dir, and helpers to start `uploadgate serve`
 # and describe wrk requests.
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --profile dist --ignore-rust-version --locked -p uploadgate --quiet
+# PROFILE=release builds in minutes instead of 20, for trying a change; figures
+# to publish come from dist. Two builds, so that the load generator's features
+# never change the server's.
+PROFILE=${PROFILE:-dist}
+bin=target/$PROFILE
+cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate --quiet
+cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate-loadgen --quiet
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -29,7 +35,7 @@ listen = "127.0.0.1:$store_port"
 content_types = ["video/*"]
 max_size = "20GiB"
 TOML
-    RUST_LOG=warn target/dist/uploadgate --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
+    RUST_LOG=warn "$bin/uploadgate" --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
     pid=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
     token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")

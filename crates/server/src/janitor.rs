@@ -120,10 +120,15 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                 () = tokio::time::sleep(interval) => {}
                 _ = stop.changed() => return,
             }
+            let started = std::time::Instant::now();
             let result = tokio::select! {
                 result = sweep(&uploads) => result,
                 _ = stop.changed() => return,
             };
+            uploads
+                .metrics
+                .janitor_seconds
+                .observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(report)
                     if report.expired > 0

@@ -93,6 +93,7 @@ pub struct Metrics {
     pub job_seconds: Family<JobKindLabels, Histogram>,
     /// Read from the database at each scrape: shared by every node and worker.
     pub queue_depth: Family<QueueLabels, Gauge>,
+    pub janitor_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -196,9 +197,19 @@ impl Default for Metrics {
             "Jobs in the queue by state (all nodes)",
             queue_depth.clone(),
         );
+        // 1 ms to ~9 min: a sweep pages through every upload past its deadline.
+        let janitor_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 20));
+        register(
+            &mut registry,
+            &mut names,
+            "janitor_sweep_duration_seconds",
+            "Duration of this node's janitor sweeps",
+            janitor_seconds.clone(),
+        );
         Self {
             registry,
             names,
+            janitor_seconds,
             jobs,
             webhooks,
             job_seconds,
