@@ -1,6 +1,7 @@
 //! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
 
 mod access;
+mod checkpointer;
 mod claims;
 mod columns;
 mod deletions;

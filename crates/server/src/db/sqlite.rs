@@ -10,6 +10,7 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::access::SqlAccess;
+use super::checkpointer::{self, Checkpointer};
 use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
 use super::group_commit::GroupCommit;
@@ -34,6 +35,8 @@ pub struct SqliteRepo {
     jobs: SqlJobs<Sqlite>,
     claims: Claims<Sqlite>,
     access: SqlAccess<Sqlite>,
+    /// Stops when the last clone of the repository is dropped.
+    _checkpointer: Arc<Checkpointer>,
 }
 
 const DIALECT: Dialect = Dialect {
@@ -51,15 +54,24 @@ impl SqliteRepo {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let writer_options = checkpointer::WRITER_PRAGMAS
+            .iter()
+            .fold(options.clone(), |options, (key, value)| {
+                options.pragma(*key, *value)
+            });
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // A connection to a local file does not go stale the way a socket does,
             // and the test costs a trip to sqlx's connection thread.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let checkpointer = Arc::new(Checkpointer::start(
+            options.get_filename(),
+            checkpointer::INTERVAL,
+        )?);
         let points = Arc::new(PointReads::open(options.get_filename())?);
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
@@ -79,6 +91,7 @@ impl SqliteRepo {
             readers,
             points,
             inserts,
+            _checkpointer: checkpointer,
         })
     }
 }
