@@ -4,9 +4,12 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
+import { extname, join } from "node:path";
+import * as esbuild from "esbuild";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { deflateSync, crc32 } from "node:zlib";
 import { chromium } from "playwright-core";
@@ -88,6 +91,36 @@ export async function startServer({ port = 0, topToml = "", extraToml = "" } = {
       child.kill("SIGTERM");
     },
   };
+}
+
+const UPPY_DIR = new URL("../uppy/", import.meta.url);
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+
+/**
+ * Bundles the Uppy page (Uppy's published packages, `web/uppy/`) with esbuild
+ * and serves it on loopback `port`. Resolves with its origin and a `close()`.
+ */
+export async function startUppySite(port) {
+  await esbuild.build({
+    entryPoints: [new URL("main.js", UPPY_DIR).pathname],
+    bundle: true,
+    format: "esm",
+    outdir: new URL("dist/", UPPY_DIR).pathname,
+    logLevel: "warning",
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  const site = createHttpServer(async (request, response) => {
+    const path = new URL(request.url, origin).pathname.replace(/^\/+/, "") || "index.html";
+    try {
+      const body = await readFile(new URL(path, UPPY_DIR));
+      response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => site.listen(port, "127.0.0.1", resolve));
+  return { origin, close: () => site.close() };
 }
 
 /** Headless Chromium from Debian (no browser download). */

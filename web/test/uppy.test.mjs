@@ -3,15 +3,8 @@
 // one file through the POST-form path, one in parts.
 
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { extname } from "node:path";
 import { after, before, test } from "node:test";
-import * as esbuild from "esbuild";
-import { ARTIFACTS, freePort, launchBrowser, startServer } from "./harness.mjs";
-
-const UPPY_DIR = new URL("../uppy/", import.meta.url);
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+import { ARTIFACTS, freePort, launchBrowser, startServer, startUppySite } from "./harness.mjs";
 
 let server;
 let browser;
@@ -19,26 +12,9 @@ let site;
 let siteOrigin;
 
 before(async () => {
-  await esbuild.build({
-    entryPoints: [new URL("main.js", UPPY_DIR).pathname],
-    bundle: true,
-    format: "esm",
-    outdir: new URL("dist/", UPPY_DIR).pathname,
-    logLevel: "warning",
-  });
   const [apiPort, sitePort] = [await freePort(), await freePort()];
-  siteOrigin = `http://127.0.0.1:${sitePort}`;
-  site = createServer(async (request, response) => {
-    const path = new URL(request.url, siteOrigin).pathname.replace(/^\/+/, "") || "index.html";
-    try {
-      const body = await readFile(new URL(path, UPPY_DIR));
-      response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => site.listen(sitePort, "127.0.0.1", resolve));
+  site = await startUppySite(sitePort);
+  siteOrigin = site.origin;
   server = await startServer({
     port: apiPort,
     topToml: `cors_origins = ["http://127.0.0.1:${apiPort}", "${siteOrigin}"]\n`,
