@@ -82,6 +82,27 @@ where
         .bind(value)
 }
 
+/// Uploads in progress whose deadline is before `$1`, oldest first, `$2` of
+/// them. Each status reads its own range of `(status, expires_at)` in order:
+/// with both in one `IN`, the database sorted every stale upload to return the
+/// first page, so a backlog of a million made each page of the janitor's
+/// sweep read a million rows.
+pub fn stale() -> String {
+    let range = |status: &str| {
+        format!(
+            "SELECT {COLUMNS} FROM uploads WHERE status = '{status}' AND expires_at < $1 \
+             ORDER BY expires_at LIMIT $2"
+        )
+    };
+    format!(
+        "SELECT {COLUMNS} FROM (\
+           SELECT * FROM ({}) AS pending UNION ALL SELECT * FROM ({}) AS uploading\
+         ) AS stale ORDER BY expires_at LIMIT $2",
+        range("pending"),
+        range("uploading"),
+    )
+}
+
 /// Multipart uploads being sent in parts their clients size (no recorded
 /// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
 pub fn client_parts_uploading() -> String {

@@ -162,15 +162,11 @@ impl UploadRepo for PgRepo {
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads \
-             WHERE status IN ('pending', 'uploading') AND expires_at < $1 \
-             ORDER BY expires_at LIMIT $2"
-        ))
-        .bind(millis(cutoff))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&columns::stale())
+            .bind(millis(cutoff))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(columns::from_row).collect()
     }
 

@@ -188,15 +188,11 @@ impl UploadRepo for SqliteRepo {
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM uploads \
-             WHERE status IN ('pending', 'uploading') AND expires_at < ? \
-             ORDER BY expires_at LIMIT ?"
-        ))
-        .bind(millis(cutoff))
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await?;
+        let rows = sqlx::query(&columns::stale())
+            .bind(millis(cutoff))
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter().map(columns::from_row).collect()
     }
 

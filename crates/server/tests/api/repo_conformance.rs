@@ -727,3 +727,39 @@ async fn a_worker_only_claims_the_processors_it_can_run() {
         .expect("the scan job");
     assert_eq!(claimed.upload_id, scan.id);
 }
+
+#[tokio::test]
+async fn stale_uploads_of_both_states_come_oldest_deadline_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = repo(&dir).await;
+    let now = db::now();
+    let at = |status: UploadStatus, seconds_ago: i64| Upload {
+        status,
+        size: Some(1),
+        expires_at: now - time::Duration::seconds(seconds_ago),
+        ..upload("alice")
+    };
+    let uploads = [
+        at(UploadStatus::Uploading, 40),
+        at(UploadStatus::Pending, 50),
+        at(UploadStatus::Uploading, 20),
+        at(UploadStatus::Pending, 30),
+        at(UploadStatus::Completed, 60),
+        at(UploadStatus::Pending, -60),
+    ];
+    for upload in &uploads {
+        repo.insert(upload).await.expect("insert");
+    }
+    let ids = |found: Vec<Upload>| found.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let [u40, p50, u20, p30, ..] = &uploads;
+    assert_eq!(
+        ids(repo.stale(now, 3).await.expect("stale")),
+        [p50.id, u40.id, p30.id],
+        "a page takes the oldest deadlines across both states"
+    );
+    assert_eq!(
+        ids(repo.stale(now, 10).await.expect("stale")),
+        [p50.id, u40.id, p30.id, u20.id],
+        "neither a finished upload nor one still in time"
+    );
+}
