@@ -186,3 +186,64 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(sent_ms: u64, latency_ms: u64, ok: bool) -> Sample {
+        Sample {
+            sent: Duration::from_millis(sent_ms),
+            latency: Duration::from_millis(latency_ms),
+            ok,
+        }
+    }
+
+    #[test]
+    fn each_second_has_its_own_tail_and_the_summary_counts_the_stalls() {
+        // Second 0: 100 fast requests; second 1: 99 fast and one of 120 ms;
+        // second 2: 98 fast and two failures of 30 ms.
+        let mut samples: Vec<Sample> = (0..100).map(|i| sample(i * 5, 2, true)).collect();
+        samples.extend((0..99).map(|i| sample(1000 + i * 5, 3, true)));
+        samples.push(sample(1999, 120, true));
+        samples.extend((0..98).map(|i| sample(2000 + i * 5, 4, true)));
+        samples.extend([sample(2990, 30, false), sample(2995, 30, false)]);
+        let report = Report::new(samples, &[], 3);
+
+        let table = report.per_second_tsv();
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').collect())
+            .collect();
+        assert_eq!(rows[0][..6], ["0", "100", "0", "2.00", "2.00", "2.00"]);
+        assert_eq!(rows[1][..6], ["1", "100", "0", "3.00", "3.00", "120.00"]);
+        assert_eq!(rows[2][..6], ["2", "100", "2", "4.00", "30.00", "30.00"]);
+
+        let summary = report.summary();
+        let line = summary.lines().last().expect("a summary line");
+        for field in [
+            "requests=300.000",
+            "errors=2.000",
+            "max_ms=120.000",
+            "worst_second_p99_ms=30.000",
+        ] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+        for field in ["over_20ms=2.000", "over_50ms=1.000", "over_100ms=1.000"] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+    }
+
+    #[test]
+    fn a_sample_sent_at_the_deadline_counts_in_the_last_second() {
+        let report = Report::new(vec![sample(3000, 1, true)], &[], 3);
+        assert!(
+            report
+                .per_second_tsv()
+                .lines()
+                .nth(3)
+                .is_some_and(|l| l.starts_with("2\t1\t"))
+        );
+    }
+}

@@ -56,12 +56,13 @@ impl Checkpointer {
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
+                let mut health = Health::Keeping;
                 loop {
                     let last = !matches!(
                         stopped.recv_timeout(interval),
                         Err(RecvTimeoutError::Timeout)
                     );
-                    checkpoint(&connection);
+                    health = checkpoint(&connection, health);
                     if last {
                         return;
                     }
@@ -72,19 +73,38 @@ impl Checkpointer {
     }
 }
 
-fn checkpoint(connection: &Connection) {
+/// What the last pass found: a condition that lasts is logged when it starts
+/// and when it ends, not ten times a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Health {
+    Keeping,
+    Behind,
+    Failing,
+}
+
+/// One passive pass. Another checkpoint holding the lock (the writer's own)
+/// is no failure: SQLite reports it in the row, and the next pass goes on.
+fn checkpoint(connection: &Connection, was: Health) -> Health {
     let pass = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
         Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
     });
-    match pass {
-        Ok((frames, copied)) if frames - copied > FRAMES_BEHIND_WARNING => {
-            tracing::warn!(frames, copied, "SQLite WAL checkpoint falls behind");
+    let now = match &pass {
+        Ok((frames, copied)) if frames - copied > FRAMES_BEHIND_WARNING => Health::Behind,
+        Ok(_) => Health::Keeping,
+        Err(_) => Health::Failing,
+    };
+    if now != was {
+        match (now, pass) {
+            (Health::Behind, Ok((frames, copied))) => {
+                tracing::warn!(frames, copied, "SQLite WAL checkpoints fall behind");
+            }
+            (Health::Failing, Err(err)) => {
+                tracing::warn!(%err, "SQLite WAL checkpoints fail; retrying every pass");
+            }
+            _ => tracing::info!("SQLite WAL checkpoints keep up again"),
         }
-        Ok(_) => {}
-        // Busy (another checkpoint ran, e.g. at a connection's close) or I/O:
-        // the next pass tries again.
-        Err(err) => tracing::warn!(%err, "SQLite WAL checkpoint failed"),
     }
+    now
 }
 
 #[cfg(test)]
