@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Uploads one file (2 GiB by default) over loopback with `uploadgate upload`,
 # `aws s3 cp` (awscli from PyPI) and `rclone copyto` (Debian), to the embedded
-# store and to a single-node Garage, all with 8 MiB parts and 4 in flight,
-# and reports wall time, throughput, CPU time (user+sys) and peak RSS of each,
-# side by side in one run. Then the resume figure: `uploadgate upload` stopped
-# with Ctrl-C late in the transfer (at 80% of its wall time, which includes the
-# server's verification), run again, and the bytes sent twice.
+# store and to a single-node Garage, all with 8 MiB parts and 4 in flight.
+# The tools take turns over ROUNDS rounds (A B C A B C ...), so that the
+# machine's drift reaches all of them alike; the table gives each figure's
+# median and range, and uploadgate's ratio to each other tool.
 #
-#   bench/upload.sh                    # 2 GiB
-#   SIZE_MIB=512 STORES=embedded bench/upload.sh
+# Then the resume figure: `uploadgate upload` is stopped with Ctrl-C once
+# storage has acknowledged half the parts (read from the upload's record,
+# `uploadedParts`), then run again; the bytes sent twice are set against the
+# bound, the parts in flight at the interrupt.
+#
+#   bench/upload.sh                    # 2 GiB, 3 rounds
+#   SIZE_MIB=512 ROUNDS=5 STORES=embedded bench/upload.sh
+#   PROFILE=release bench/upload.sh    # a quicker build than dist
 #
 # Loopback only. Installs what is missing: rclone (Debian), awscli (a venv
 # cached in ~/.cache/uploadgate-bench), Garage (scripts/engines/garage).
@@ -16,6 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-2048}
 STORES=${STORES:-"embedded garage"}
+ROUNDS=${ROUNDS:-3}
+PROFILE=${PROFILE:-dist}
 PART=8
 PARALLEL=4
 
@@ -23,8 +30,8 @@ command -v rclone >/dev/null || { apt-get update -qq && apt-get install -y -qq r
 [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 venv=$HOME/.cache/uploadgate-bench/awscli
 [[ -x $venv/bin/aws ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q awscli; }
-cargo build --profile dist --ignore-rust-version --locked -p uploadgate --quiet
-ug=$PWD/target/dist/uploadgate
+cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate --quiet
+ug=$PWD/target/$PROFILE/uploadgate
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -66,25 +73,32 @@ TOML
     server_dir=$dir
 }
 
-results=()
-# measure NAME COMMAND...: one run under GNU time.
+# CPU seconds (user + system, all threads) of process $1 so far.
+cpu_of() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+
+# measure NAME COMMAND...: one run under GNU time, appended to $work/runs as
+# "store<TAB>tool<TAB>wall<TAB>cpu<TAB>rss_kib<TAB>store_cpu". The store's CPU
+# is Garage's, or for the embedded store the whole server's.
 measure() {
     local name=$1
     shift
-    local out=$work/time.txt
+    local out=$work/time.txt before
+    before=$(cpu_of "$store_pid")
     /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >"$work/last.out" 2>"$work/last.err" || {
-        echo "$name failed:" >&2
+        echo "$store $name failed:" >&2
         tail -5 "$work/last.err" >&2
-        results+=("| $store | $name | failed | | | |")
+        printf '%s\t%s\tfailed\t\t\t\n' "$store" "$name" >>"$work/runs"
         return 0
     }
     read -r wall user sys rss_kb <"$out"
-    local mibs cpu
-    mibs=$(python3 -c "print(f'{$size / 1048576 / $wall:.0f}')")
-    cpu=$(python3 -c "print(f'{$user + $sys:.1f}')")
-    results+=("| $store | $name | $wall s | $mibs MiB/s | $cpu s | $((rss_kb / 1024)) MiB |")
-    echo "$store $name: $wall s, $mibs MiB/s, CPU $cpu s, peak RSS $((rss_kb / 1024)) MiB" >&2
+    local cpu
+    cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")
+    local store_cpu
+    store_cpu=$(python3 -c "print(f'{$(cpu_of "$store_pid") - $before:.2f}')")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$store" "$name" "$wall" "$cpu" "$rss_kb" "$store_cpu" >>"$work/runs"
+    echo "$store $name: $wall s, CPU $cpu s, peak RSS $((rss_kb / 1024)) MiB, store CPU $store_cpu s" >&2
 }
+: >"$work/runs"
 
 aws_config=$work/aws.config
 cat >"$aws_config" <<CFG
@@ -115,25 +129,30 @@ force_path_style = true"
         key_id=$(cat "$server_dir/data/secrets/store-access-key-id")
         secret=$(cat "$server_dir/data/secrets/store-secret-access-key")
     fi
+    store_pid=$server_pid
+    [[ $store == garage ]] && store_pid=$(cat "$work/garage/pid")
 
-    measure "uploadgate upload" env UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" \
-        UPLOADGATE_STATE_DIR="$work/state" "$ug" upload --quiet --json --parallel "$PARALLEL" "$work/big.bin"
-    full=$(awk '{print $1}' "$work/time.txt")
-    measure "aws s3 cp" env AWS_CONFIG_FILE="$aws_config" AWS_ACCESS_KEY_ID="$key_id" \
-        AWS_SECRET_ACCESS_KEY="$secret" AWS_DEFAULT_REGION="$region" \
-        "$venv/bin/aws" s3 cp --only-show-errors --endpoint-url "$endpoint" "$work/big.bin" "s3://uploads/bench/aws.bin"
-    measure "rclone copyto" env -u AWS_CA_BUNDLE RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other \
-        RCLONE_CONFIG_S3_ACCESS_KEY_ID="$key_id" RCLONE_CONFIG_S3_SECRET_ACCESS_KEY="$secret" \
-        RCLONE_CONFIG_S3_ENDPOINT="$endpoint" RCLONE_CONFIG_S3_REGION="$region" \
-        rclone copyto --s3-chunk-size "${PART}M" --s3-upload-concurrency "$PARALLEL" \
-        --s3-upload-cutoff "${PART}M" --s3-disable-checksum "$work/big.bin" "s3:uploads/bench/rclone.bin"
+    for round in $(seq "$ROUNDS"); do
+        echo "$store, round $round of $ROUNDS" >&2
+        measure "uploadgate upload" env UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" \
+            UPLOADGATE_STATE_DIR="$work/state" "$ug" upload --quiet --json --parallel "$PARALLEL" "$work/big.bin"
+        measure "aws s3 cp" env AWS_CONFIG_FILE="$aws_config" AWS_ACCESS_KEY_ID="$key_id" \
+            AWS_SECRET_ACCESS_KEY="$secret" AWS_DEFAULT_REGION="$region" \
+            "$venv/bin/aws" s3 cp --only-show-errors --endpoint-url "$endpoint" "$work/big.bin" "s3://uploads/bench/aws.bin"
+        measure "rclone copyto" env -u AWS_CA_BUNDLE RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other \
+            RCLONE_CONFIG_S3_ACCESS_KEY_ID="$key_id" RCLONE_CONFIG_S3_SECRET_ACCESS_KEY="$secret" \
+            RCLONE_CONFIG_S3_ENDPOINT="$endpoint" RCLONE_CONFIG_S3_REGION="$region" \
+            rclone copyto --s3-chunk-size "${PART}M" --s3-upload-concurrency "$PARALLEL" \
+            --s3-upload-cutoff "${PART}M" --s3-disable-checksum "$work/big.bin" "s3:uploads/bench/rclone.bin"
+    done
 
-    # The resume figure: stopped at 80% of uploadgate's wall time (late in the
-    # transfer: the last part of the wall time is verification), then resumed.
+    # The resume figure: Ctrl-C once storage holds half the parts, as the
+    # upload's record says, then the same command again.
     UPLOADGATE_SERVER="$api" UPLOADGATE_TOKEN="$token" UPLOADGATE_STATE_DIR="$work/state-resume" \
         "$ug" upload --json --parallel "$PARALLEL" "$work/big.bin" >/dev/null 2>"$work/interrupted.err" &
     upload_pid=$!
-    sleep "$(python3 -c "print($full * 0.8)")"
+    parts=$(( (size + PART * 1048576 - 1) / (PART * 1048576) ))
+    held=$(python3 bench/stored_parts.py "$api" "$token" "$work/state-resume" "$(( parts / 2 ))")
     kill -INT "$upload_pid" 2>/dev/null || true
     wait "$upload_pid" || true
     first=$(sed -n 's/^interrupted after sending \([0-9]*\) bytes.*/\1/p' "$work/interrupted.err")
@@ -141,9 +160,9 @@ force_path_style = true"
         "$ug" upload --quiet --json --parallel "$PARALLEL" "$work/big.bin" >"$work/resumed.json"
     read -r stored sent < <(python3 -c "import json; d = json.load(open('$work/resumed.json'))[0]; print(d['bytesAlreadyStored'], d['bytesSent'])")
     if [[ -n $first ]]; then
-        resume_lines+=("| $store | $first ($((first * 100 / size))%) | $stored | $sent | $((first - stored)) | $((PARALLEL * PART * 1024 * 1024)) |")
+        resume_lines+=("| $store | $held of $parts | $first ($((first * 100 / size))%) | $stored | $sent | $((first - stored)) | $((PARALLEL * PART * 1024 * 1024)) |")
     else
-        resume_lines+=("| $store | (finished before the interrupt) | | | | |")
+        resume_lines+=("| $store | $held of $parts | (finished before the interrupt) | | | | |")
     fi
 
     kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
@@ -151,14 +170,12 @@ force_path_style = true"
 done
 
 echo
-echo "$SIZE_MIB MiB over loopback, ${PART} MiB parts, $PARALLEL in flight, $(nproc) cores, $(date -u +%F)"
+echo "$SIZE_MIB MiB over loopback, ${PART} MiB parts, $PARALLEL in flight, $(nproc) cores, $ROUNDS rounds, $PROFILE build, $(date -u +%F)"
 echo
-echo "| store | tool | wall | throughput | CPU (user+sys) | peak RSS |"
-echo "| --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${results[@]}"
+python3 bench/upload_table.py "$size" <"$work/runs"
 echo
-echo "Resume (Ctrl-C at 80% of the wall time, then the same command):"
+echo "Resume (Ctrl-C once storage held half the parts, then the same command):"
 echo
-echo "| store | bytes sent before Ctrl-C | kept in storage | sent by the resume | sent twice | bound (parts in flight) |"
-echo "| --- | --- | --- | --- | --- | --- |"
+echo "| store | parts stored at Ctrl-C | bytes sent before Ctrl-C | kept in storage | sent by the resume | sent twice | bound (parts in flight) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${resume_lines[@]}"
