@@ -142,7 +142,7 @@ force_path_style = true"
         measure "rclone copyto" env -u AWS_CA_BUNDLE RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other \
             RCLONE_CONFIG_S3_ACCESS_KEY_ID="$key_id" RCLONE_CONFIG_S3_SECRET_ACCESS_KEY="$secret" \
             RCLONE_CONFIG_S3_ENDPOINT="$endpoint" RCLONE_CONFIG_S3_REGION="$region" \
-            rclone copyto --s3-chunk-size "${PART}M" --s3-upload-concurrency "$PARALLEL" \
+            rclone copyto --ignore-times --s3-chunk-size "${PART}M" --s3-upload-concurrency "$PARALLEL" \
             --s3-upload-cutoff "${PART}M" --s3-disable-checksum "$work/big.bin" "s3:uploads/bench/rclone.bin"
     done
 
