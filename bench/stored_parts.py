@@ -1,11 +1,11 @@
 """Waits until storage holds at least N parts of the upload `uploadgate upload`
 is sending, then prints how many it holds. Run by bench/upload.sh.
 
-    stored_parts.py API TOKEN STATE_DIR N
+    stored_parts.py API TOKEN STATE_DIR N PID
 
 The upload's id comes from the CLI's resume state in STATE_DIR; the parts
 storage holds from `uploadedParts` in `GET /v1/uploads/{id}`, which asks
-storage. Gives up after 10 minutes.
+storage. Gives up when the upload's process PID has ended, or after 10 minutes.
 """
 
 import json
@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-api, token, state_dir, wanted = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+api, token, state_dir, wanted, pid = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 deadline = time.monotonic() + 600
 
 
@@ -27,7 +27,7 @@ def upload_id():
     return None
 
 
-while time.monotonic() < deadline:
+while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
     found = upload_id()
     if found:
         request = urllib.request.Request(f"{api}/v1/uploads/{found}", headers={"Authorization": f"Bearer {token}"})
@@ -37,4 +37,4 @@ while time.monotonic() < deadline:
             print(held)
             sys.exit(0)
     time.sleep(0.1)
-sys.exit("storage never held the parts asked for")
+sys.exit("the upload ended, or storage never held the parts asked for")

@@ -65,7 +65,7 @@ max_size = "100GiB"
 multipart_threshold = "${PART}MiB"
 part_size = "${PART}MiB"
 TOML
-    RUST_LOG=warn "$ug" --config "$dir/uploadgate.toml" serve >"$dir/out.log" 2>"$dir/err.log" &
+    RUST_LOG=warn "$ug" --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
     server_pid=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
     api="http://127.0.0.1:$api_port"
@@ -152,7 +152,7 @@ force_path_style = true"
         "$ug" upload --json --parallel "$PARALLEL" "$work/big.bin" >/dev/null 2>"$work/interrupted.err" &
     upload_pid=$!
     parts=$(( (size + PART * 1048576 - 1) / (PART * 1048576) ))
-    held=$(python3 bench/stored_parts.py "$api" "$token" "$work/state-resume" "$(( parts / 2 ))")
+    held=$(python3 bench/stored_parts.py "$api" "$token" "$work/state-resume" "$(( parts / 2 ))" "$upload_pid")
     kill -INT "$upload_pid" 2>/dev/null || true
     wait "$upload_pid" || true
     first=$(sed -n 's/^interrupted after sending \([0-9]*\) bytes.*/\1/p' "$work/interrupted.err")
