@@ -16,18 +16,8 @@ SIZE_MIB=${SIZE_MIB:-1024}
 PROFILE=${PROFILE:-release}
 [[ -x /usr/bin/chromium ]] || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 [[ -d web/node_modules ]] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate --quiet
-ug=$PWD/target/$PROFILE/uploadgate
-
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-    [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
-    scripts/engines/garage stop "$work/garage" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/common.sh
+trap stop_server_and_garage EXIT
 
 echo "creating a $SIZE_MIB MiB file" >&2
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/big.parts.bin"

@@ -1,19 +1,9 @@
-# Shared by bench/load.sh and bench/soak.sh: a `dist` build (the profile to
-# deploy, see Cargo.toml), a work dir, and helpers to start `uploadgate serve`
-# and describe wrk requests.
+# Shared by bench/load.sh and bench/soak.sh: bench/common.sh, the load
+# generator, and helpers to start `uploadgate serve` and describe wrk requests.
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-# PROFILE=release builds in minutes instead of 20, for trying a change; figures
-# to publish come from dist. Two builds, so that the load generator's features
-# never change the server's.
-PROFILE=${PROFILE:-dist}
-bin=target/$PROFILE
-cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate --quiet
+source bench/common.sh
+# A build of its own, so that the load generator's features never change the server's.
 cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate-loadgen --quiet
-
-work=$(mktemp -d)
-chmod 755 "$work"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Starts `uploadgate serve` in $work/$1 (extra TOML lines in $2); sets $pid, $api, $token.
 start_server() {
@@ -35,7 +25,7 @@ listen = "127.0.0.1:$store_port"
 content_types = ["video/*"]
 max_size = "20GiB"
 TOML
-    RUST_LOG=warn "$bin/uploadgate" --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
+    RUST_LOG=warn "$ug" --config "$dir/uploadgate.toml" serve --demo-token >"$dir/out.log" 2>"$dir/err.log" &
     pid=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" && break; sleep 0.1; done
     token=$(sed -n 's/.*export TOKEN=//p' "$dir/out.log")
@@ -45,14 +35,6 @@ TOML
 # Failed requests in wrk's report on stdin: non-2xx answers plus socket errors.
 wrk_errors() {
     awk '/Non-2xx/ {e += $5} /Socket errors/ {gsub(",", ""); e += $4 + $6 + $8 + $10} END {print e + 0}'
-}
-
-rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-
-# CPU time (user + system, in clock ticks) of the processes $1 (space-separated
-# pids) and their threads.
-cpu_ticks() { # shellcheck disable=SC2086
-    (cd /proc && cat ${1// /\/stat }/stat) | awk '{t += $14 + $15} END {print t}'
 }
 
 # The processes listening on loopback port $1 (all of gunicorn's workers).

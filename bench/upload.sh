@@ -22,7 +22,6 @@ cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-2048}
 STORES=${STORES:-"embedded garage"}
 ROUNDS=${ROUNDS:-3}
-PROFILE=${PROFILE:-dist}
 PART=8
 PARALLEL=4
 
@@ -30,18 +29,8 @@ command -v rclone >/dev/null || { apt-get update -qq && apt-get install -y -qq r
 [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 venv=$HOME/.cache/uploadgate-bench/awscli
 [[ -x $venv/bin/aws ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q awscli; }
-cargo build --profile "$PROFILE" --ignore-rust-version --locked -p uploadgate --quiet
-ug=$PWD/target/$PROFILE/uploadgate
-
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-    [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
-    scripts/engines/garage stop "$work/garage" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/common.sh
+trap stop_server_and_garage EXIT
 
 echo "creating a ${SIZE_MIB} MiB file" >&2
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/big.bin"
@@ -73,9 +62,6 @@ TOML
     server_dir=$dir
 }
 
-# CPU seconds (user + system, all threads) of process $1 so far.
-cpu_of() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
-
 # measure NAME COMMAND...: one run under GNU time, appended to $work/runs as
 # "store<TAB>tool<TAB>wall<TAB>cpu<TAB>rss_kib<TAB>store_cpu". The store's CPU
 # is Garage's, or for the embedded store the whole server's.
@@ -83,7 +69,7 @@ measure() {
     local name=$1
     shift
     local out=$work/time.txt before
-    before=$(cpu_of "$store_pid")
+    before=$(cpu_ticks "$store_pid")
     /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >"$work/last.out" 2>"$work/last.err" || {
         echo "$store $name failed:" >&2
         tail -5 "$work/last.err" >&2
@@ -94,7 +80,7 @@ measure() {
     local cpu
     cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")
     local store_cpu
-    store_cpu=$(python3 -c "print(f'{$(cpu_of "$store_pid") - $before:.2f}')")
+    store_cpu=$(awk -v a="$(cpu_ticks "$store_pid")" -v b="$before" 'BEGIN {printf "%.2f", (a - b) / 100}')
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$store" "$name" "$wall" "$cpu" "$rss_kb" "$store_cpu" >>"$work/runs"
     echo "$store $name: $wall s, CPU $cpu s, peak RSS $((rss_kb / 1024)) MiB, store CPU $store_cpu s" >&2
 }
