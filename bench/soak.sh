@@ -63,8 +63,9 @@ $config"
         rows=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM uploads").fetchone()[0])' \
             "$work/$database/data/uploadgate.db")
     fi
-    sweeps=$(curl -fs "$api/metrics" | awk '/^uploadgate_janitor_sweep_duration_seconds_(count|sum)/ {print $2}' | xargs)
-    read -r sweep_seconds sweep_count <<<"$sweeps"
+    metrics=$(curl -fs "$api/metrics")
+    sweep_seconds=$(awk '/^uploadgate_janitor_sweep_duration_seconds_sum/ {print $2}' <<<"$metrics")
+    sweep_count=$(awk '/^uploadgate_janitor_sweep_duration_seconds_count/ {print $2}' <<<"$metrics")
     echo "rows in the uploads table at the end: $rows; janitor: $sweep_count sweeps, $(awk -v s="$sweep_seconds" -v n="$sweep_count" 'BEGIN {printf "%.1f", n ? s / n * 1000 : 0}') ms each on average"
     kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
     server_pid=""
