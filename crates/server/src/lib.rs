@@ -7,6 +7,7 @@
 //! → `db`, `storage`, `auth`, `config` and the small modules they share.
 
 pub mod auth;
+pub mod check;
 pub mod config;
 mod cors;
 mod data_dir;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::{ApiKeys, Gate, Hs256, Issuers};
+use crate::check;
 use crate::config::Config;
 use crate::data_dir;
 use crate::db::{Database, PgRepo, SqliteRepo};
@@ -48,26 +49,13 @@ impl Server {
         let (store_settings, embedded_store) = match external_store_settings(&config) {
             Some(settings) => (settings, None),
             None => {
-                let store = embedded::start(StoreOptions {
-                    data_dir: &config.data_dir,
-                    listen: config.store.listen,
-                    public_url: config.store.public_url.as_ref(),
-                    bucket: &config.s3.bucket,
-                    cors_origins: &cors_origins,
-                })
+                let (settings, store) = start_embedded_store(
+                    &config,
+                    config.store.listen,
+                    config.store.public_url.as_ref(),
+                    &cors_origins,
+                )
                 .await?;
-                let settings = S3StoreSettings {
-                    endpoint: Some(store.endpoint.clone()),
-                    public_endpoint: Some(store.public_url.clone()),
-                    bucket: config.s3.bucket.clone(),
-                    region: config.s3.region.clone(),
-                    force_path_style: true,
-                    credentials: Some((
-                        store.access_key_id.clone(),
-                        store.secret_access_key.clone(),
-                    )),
-                    key_prefix: config.s3.key_prefix.clone(),
-                };
                 (settings, Some(store))
             }
         };
@@ -120,6 +108,14 @@ impl Server {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The checks of `uploadgate check`, run against the parts this server
+    /// uses (`serve` runs them once it listens, and logs what fails).
+    pub fn checks(&self) -> impl Future<Output = check::Report> + Send + 'static {
+        let uploads = self.state.uploads.clone();
+        let origins = self.state.cors_origins.clone();
+        async move { check::run(&uploads.config, uploads.store.as_ref(), &origins).await }
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
@@ -210,14 +206,8 @@ pub async fn run_workers(
 async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()> {
     // Profiles asking for the same encryption share one probe: each is a
     // write, a HEAD and a delete at every start.
-    let mut probed: Vec<crate::storage::Sse> = Vec::new();
-    for (name, profile) in &config.profiles {
-        let Some(sse) = profile.encryption() else {
-            continue;
-        };
-        if probed.contains(&sse) {
-            continue;
-        }
+    for (sse, profiles) in config.encryptions() {
+        let name = profiles[0];
         let applied = store
             .applies_sse(&sse)
             .await
@@ -229,9 +219,59 @@ async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()
              a store that supports it (AWS S3, or MinIO with a KMS)",
             sse.algorithm()
         );
-        probed.push(sse);
     }
     Ok(())
+}
+
+/// The embedded store on `listen`, and the settings to reach it.
+async fn start_embedded_store(
+    config: &Config,
+    listen: SocketAddr,
+    public_url: Option<&url::Url>,
+    cors_origins: &[String],
+) -> anyhow::Result<(S3StoreSettings, EmbeddedStore)> {
+    let store = embedded::start(StoreOptions {
+        data_dir: &config.data_dir,
+        listen,
+        public_url,
+        bucket: &config.s3.bucket,
+        cors_origins,
+    })
+    .await?;
+    let settings = S3StoreSettings {
+        endpoint: Some(store.endpoint.clone()),
+        public_endpoint: Some(store.public_url.clone()),
+        bucket: config.s3.bucket.clone(),
+        region: config.s3.region.clone(),
+        force_path_style: true,
+        credentials: Some((store.access_key_id.clone(), store.secret_access_key.clone())),
+        key_prefix: config.s3.key_prefix.clone(),
+    };
+    Ok((settings, store))
+}
+
+/// `uploadgate check`: every part `config` names, checked from outside any
+/// server. With the embedded store, one is started on a free loopback port
+/// over the same data dir for the length of the check, so that a running
+/// `serve` keeps its own.
+pub async fn check(config: &Config) -> anyhow::Result<check::Report> {
+    let origins = config.allowed_origins(config.listen);
+    let (settings, embedded_store) = match external_store_settings(config) {
+        Some(settings) => (settings, None),
+        None => {
+            data_dir::create_private(&config.data_dir)
+                .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let (settings, store) = start_embedded_store(config, loopback, None, &origins).await?;
+            (settings, Some(store))
+        }
+    };
+    let store = S3Store::connect(settings)
+        .await
+        .context("cannot set up the storage client")?;
+    let report = check::run(config, &store, &origins).await;
+    drop(embedded_store);
+    Ok(report)
 }
 
 /// Settings for the configured external store; `None` means the embedded one.
@@ -280,19 +320,16 @@ pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<Stri
     Ok(origins)
 }
 
+/// The configured database's URL, with the default SQLite file created
+/// owner-only first: SQLite gives its WAL and shared-memory files the database
+/// file's mode, so all three are.
 fn database_url(config: &Config) -> anyhow::Result<String> {
-    let url = match &config.database_url {
-        Some(url) => url.expose().to_owned(),
-        None => {
-            let path = config.data_dir.join("uploadgate.db");
-            // SQLite gives its WAL and shared-memory files the database
-            // file's mode: created owner-only here, all three are.
-            data_dir::create_private_file(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            format!("sqlite://{}", path.display())
-        }
-    };
-    Ok(url)
+    if config.database_url.is_none() {
+        let path = config.default_database();
+        data_dir::create_private_file(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+    }
+    Ok(config.database_url())
 }
 
 /// The configured database, migrated (`uploadgate keys`, and `serve`).

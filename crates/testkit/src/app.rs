@@ -191,8 +191,10 @@ impl TestApp {
         self.running = Some(running);
     }
 
-    /// Starts another node on the same database, store and secret.
-    pub async fn second_node(&self) -> Node {
+    /// The configuration of another process sharing this server's database,
+    /// store and secret (its embedded store reached as an external one), with
+    /// a data dir of its own.
+    pub fn shared_config(&self) -> Config {
         let data = &self.config.data_dir;
         let secret = |name: &str| {
             std::fs::read_to_string(data.join("secrets").join(name))
@@ -215,7 +217,12 @@ impl TestApp {
             config.s3.secret_access_key = Some(Secret::new(secret("store-secret-access-key")));
             config.s3.force_path_style = true;
         }
-        let running = Running::start(config).await;
+        config
+    }
+
+    /// Starts another node on the same database, store and secret.
+    pub async fn second_node(&self) -> Node {
+        let running = Running::start(self.shared_config()).await;
         Node {
             api: running.api(),
             running,

@@ -1,5 +1,6 @@
 //! `uploadgate`: parse the command line, load config, run the chosen job.
 
+mod check;
 mod client;
 mod keys;
 mod logging;
@@ -42,6 +43,15 @@ enum Command {
         /// upload page, as the zero-configuration setup always does.
         #[arg(long)]
         demo_token: bool,
+    },
+    /// Check every configured part before going live: the database, the store
+    /// (bucket, a presigned upload, CORS for each origin, encryption), identity
+    /// providers, clamd, the webhook endpoint. One line each; exits non-zero
+    /// when any fails.
+    Check {
+        /// The report as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage the external bucket (`s3.endpoint`).
     Bucket {
@@ -119,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Handled in `main`, without the server's config.
         Command::Client(_) => Ok(()),
         Command::Serve { demo_token } => serve(config, demo_token).await,
+        Command::Check { json } => check::run(&config, json).await,
         Command::Bucket {
             command: BucketCommand::Setup { days },
         } => {
@@ -186,6 +197,7 @@ async fn serve(config: Config, demo_token: bool) -> anyhow::Result<()> {
         println!("upload page: {}/?token={token}", server.api_url());
         println!("demo token (user \"demo\", valid 24h):\n  export TOKEN={token}");
     }
+    check::log_at_start(server.checks());
     server
         .run(shutdown_signal())
         .await

@@ -135,6 +135,15 @@ impl KeySet {
             .is_some()
     }
 
+    /// How many keys are kept (none before the first fetch).
+    pub fn key_count(&self) -> usize {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, HashMap::len)
+    }
+
     /// Changes whenever a key is no longer published.
     pub fn retirements(&self) -> u64 {
         self.retirements.load(Ordering::Acquire)

@@ -14,10 +14,21 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::config;
+
 pub use api_keys::{ApiKeys, NewApiKey};
 pub use gate::Gate;
 pub use hs256::{Hs256, UploadTokenRequest};
 pub use issuers::Issuers;
+
+/// Fetches `issuer`'s discovery document (unless its key set's URL is
+/// configured) and key set once, as the server does at start, without keeping
+/// them: how many usable keys it publishes, or why they cannot be had.
+pub async fn probe_issuer(issuer: &config::auth::IssuerConfig) -> Result<usize, String> {
+    let keys = jwks::KeySet::new(issuer.clone(), jwks::http_client());
+    keys.fetch().await.map_err(|err| err.to_string())?;
+    Ok(keys.key_count())
+}
 
 /// Refuses a user id that would not fit keys and log lines.
 pub fn check_user_id(user: &str) -> Result<(), AuthError> {

@@ -276,6 +276,35 @@ impl Config {
         self.profiles.get(profile).and_then(Profile::encryption)
     }
 
+    /// The database to use: `database_url`, or SQLite's `uploadgate.db` in
+    /// the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.default_database().display()),
+        }
+    }
+
+    /// Where the database lives when `database_url` is not set.
+    pub fn default_database(&self) -> PathBuf {
+        self.data_dir.join("uploadgate.db")
+    }
+
+    /// Each encryption some profile asks for, with the profiles that ask for it.
+    pub fn encryptions(&self) -> Vec<(crate::storage::Sse, Vec<&str>)> {
+        let mut asked: Vec<(crate::storage::Sse, Vec<&str>)> = Vec::new();
+        for (name, profile) in &self.profiles {
+            let Some(sse) = profile.encryption() else {
+                continue;
+            };
+            match asked.iter_mut().find(|(known, _)| *known == sse) {
+                Some((_, names)) => names.push(name),
+                None => asked.push((sse, vec![name])),
+            }
+        }
+        asked
+    }
+
     /// Base URL clients use to reach the API.
     pub fn api_public_url(&self, bound: SocketAddr) -> String {
         match &self.public_url {
@@ -294,7 +323,9 @@ impl Config {
             origins.push(format!("http://localhost:{}", bound.port()));
             origins.push(format!("http://127.0.0.1:{}", bound.port()));
         }
-        origins.dedup();
+        // The public URL may be one of the loopback spellings pushed after it.
+        let mut seen = std::collections::BTreeSet::new();
+        origins.retain(|origin| seen.insert(origin.clone()));
         origins
     }
 }

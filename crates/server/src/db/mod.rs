@@ -12,6 +12,7 @@ mod jobs;
 mod outbox;
 mod point_reads;
 mod postgres;
+mod schema;
 mod sql_jobs;
 mod sqlite;
 mod webhooks;
@@ -33,6 +34,7 @@ pub use idempotency::{IdempotencyStore, KeyClaim};
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use outbox::NewDelivery;
 pub use postgres::PgRepo;
+pub use schema::{SchemaStatus, schema_status};
 pub use sqlite::SqliteRepo;
 pub use webhooks::{Attempt, Delivery, DeliveryFilter, WebhookStore};
 

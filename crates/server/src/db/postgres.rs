@@ -46,7 +46,7 @@ impl PgRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        super::schema::POSTGRES.run(&pool).await?;
         Ok(Self::from_pool(pool))
     }
 

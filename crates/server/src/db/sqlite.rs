@@ -67,7 +67,7 @@ impl SqliteRepo {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(writer_options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        super::schema::SQLITE.run(&writer).await?;
         let checkpointer = Arc::new(Checkpointer::start(
             options.get_filename(),
             checkpointer::INTERVAL,

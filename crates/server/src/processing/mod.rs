@@ -6,7 +6,7 @@
 //! in the transaction that records its results, so a crash at any point leaves
 //! either the job to run again or its successor queued, never neither.
 
-mod clamd;
+pub(crate) mod clamd;
 mod metadata;
 mod scan;
 mod sniff;

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod check;
 mod companion;
 mod create;
 mod deletion;

@@ -33,13 +33,13 @@ const CLAMD_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/e
 
 /// A clamd for this test: `UPLOADGATE_TEST_CLAMD` (what scripts/test starts),
 /// or one started here through the same script.
-struct Clamd {
-    address: String,
+pub(crate) struct Clamd {
+    pub(crate) address: String,
     dir: Option<tempfile::TempDir>,
 }
 
 impl Clamd {
-    fn start() -> Clamd {
+    pub(crate) fn start() -> Clamd {
         if let Ok(address) = std::env::var("UPLOADGATE_TEST_CLAMD") {
             return Clamd { address, dir: None };
         }

@@ -117,12 +117,18 @@ impl S3Store {
     }
 
     pub(super) async fn head_bucket(&self) -> Result<(), StorageError> {
-        self.client
-            .head_bucket()
-            .bucket(&self.settings.bucket)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        let bucket = &self.settings.bucket;
+        let Err(err) = self.client.head_bucket().bucket(bucket).send().await else {
+            return Ok(());
+        };
+        // A HEAD answer has no body, so no error code: the status is all
+        // there is to tell an operator what is wrong.
+        let refusal = match err.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => format!("bucket {bucket:?} does not exist"),
+            Some(403) => format!("the store refused these credentials for bucket {bucket:?} (403)"),
+            Some(301) => format!("bucket {bucket:?} is in another region than s3.region"),
+            _ => return Err(classify(err)),
+        };
+        Err(StorageError::Other(refusal.into()))
     }
 }
