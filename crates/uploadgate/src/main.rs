@@ -2,6 +2,7 @@
 
 mod check;
 mod client;
+mod health;
 mod keys;
 mod logging;
 
@@ -53,6 +54,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Exit 0 when the local server answers `GET /readyz` with 200 (the
+    /// container image's health check).
+    Health,
     /// Manage the external bucket (`s3.endpoint`).
     Bucket {
         #[command(subcommand)]
@@ -130,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(_) => Ok(()),
         Command::Serve { demo_token } => serve(config, demo_token).await,
         Command::Check { json } => check::run(&config, json).await,
+        Command::Health => health::run(&config).await,
         Command::Bucket {
             command: BucketCommand::Setup { days },
         } => {
