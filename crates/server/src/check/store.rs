@@ -15,6 +15,8 @@ use crate::storage::{ObjectStore, PresignedPut, UploadTarget};
 
 const PROBE: &[u8] = b"uploadgate check: this object is removed at once\n";
 const PROBE_TYPE: &str = "text/plain";
+/// The origin the CORS check sends when every origin is allowed.
+const ANY_ORIGIN: &str = "https://any-origin.example";
 
 pub(super) async fn check(
     report: &mut Report,
@@ -76,14 +78,20 @@ async fn probe(report: &mut Report, config: &Config, store: &dyn ObjectStore, or
     let http = http_client();
     let mut put = Err("no origin to send it from".to_owned());
     let mut cors = Vec::new();
-    for origin in origins {
+    for allowed in origins {
+        // `*` allows every origin: a browser sends a real one, so does the check.
+        let origin = if allowed == "*" {
+            ANY_ORIGIN
+        } else {
+            allowed.as_str()
+        };
         let preflight = bounded(preflight(&http, &presigned, origin)).await;
         let sent = bounded(send(&http, &presigned, origin)).await;
         // A PUT that failed is reported once, below, not as a CORS failure.
         let hides_etag = matches!(sent, Ok(false));
         cors.push((
-            origin,
-            preflight.and_then(|allowed| {
+            allowed,
+            preflight.and_then(|passed| {
                 if hides_etag {
                     Err(
                         "the store's answer to a PUT does not expose ETag to this origin: \
@@ -91,7 +99,7 @@ async fn probe(report: &mut Report, config: &Config, store: &dyn ObjectStore, or
                             .to_owned(),
                     )
                 } else {
-                    Ok(allowed)
+                    Ok(passed)
                 }
             }),
         ));
