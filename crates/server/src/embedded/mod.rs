@@ -2,8 +2,11 @@
 //!
 //! The S3 protocol and SigV4 verification (headers, presigned URLs, POST policies,
 //! checksums) are `s3s`'s; files live under `data_dir/store/<bucket>/` through
-//! `s3s-fs`. A CORS layer in front answers browsers' preflights, which `s3s-fs`
+//! `s3s-fs`, which `s3.rs` makes answer as S3 does for finished multipart uploads
+//! and deleted objects. A CORS layer in front answers browsers' preflights, which `s3s-fs`
 //! does not.
+
+mod s3;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -108,7 +111,7 @@ pub async fn start(options: StoreOptions<'_>) -> Result<EmbeddedStore, EmbeddedS
         source: std::io::Error::other(format!("{e:?}")),
     })?;
 
-    let mut builder = S3ServiceBuilder::new(fs);
+    let mut builder = S3ServiceBuilder::new(s3::Store::new(fs, root.clone()));
     builder.set_auth(SimpleAuth::from_single(
         access_key_id.clone(),
         secret_access_key.expose().to_owned(),

@@ -1,10 +1,11 @@
-//! What uploadgate relies on from an `ObjectStore`, checked against the embedded
-//! store. The same assertions are meant for every backend uploadgate supports.
+//! What uploadgate relies on from an `ObjectStore`, checked against the store
+//! the suite runs on (the embedded store, or Garage): the same assertions for
+//! every backend uploadgate supports.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use uploadgate_server::storage::{StorageError, UploadTarget};
+use uploadgate_server::storage::{PartTarget, StorageError, UploadTarget};
 
 use uploadgate_testkit::{PNG, TestApp};
 
@@ -75,4 +76,137 @@ async fn head_read_copy_and_delete_honour_etags() {
     store.delete(&a).await.expect("delete");
     assert_eq!(store.head(&a).await.expect("head"), None);
     store.ping().await.expect("bucket reachable");
+}
+
+/// PUTs `body` as part `number` of `upload_id` through a presigned URL; the
+/// store's status.
+async fn put_part(
+    app: &TestApp,
+    key: &str,
+    upload_id: &str,
+    number: u32,
+    body: &[u8],
+) -> StatusCode {
+    let signed = app
+        .store()
+        .presign_parts(
+            key,
+            upload_id,
+            &[PartTarget {
+                part_number: number,
+                size: Some(body.len() as u64),
+                checksum_sha256: None,
+            }],
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("presign");
+    let mut request = app.client.put(&signed[0].url).body(body.to_vec());
+    for (name, value) in &signed[0].headers {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("the store answers").status()
+}
+
+/// A multipart upload that was completed or aborted is gone for good, and
+/// says so as S3 does (404 `NoSuchUpload`), never as a refusal: a client
+/// resuming one must be able to tell "finished" from "forbidden".
+#[tokio::test]
+async fn a_finished_multipart_upload_is_no_such_upload_for_every_call() {
+    let app = TestApp::start().await;
+    let store = app.store();
+    let base = format!("conformance/{}", uuid::Uuid::new_v4().simple());
+    for finish in ["complete", "abort"] {
+        let key = format!("{base}/{finish}");
+        let upload_id = store
+            .create_multipart(&key, "application/octet-stream", None)
+            .await
+            .expect("create");
+        assert_eq!(
+            put_part(&app, &key, &upload_id, 1, b"one part").await,
+            StatusCode::OK
+        );
+        let parts = store.list_parts(&key, &upload_id).await.expect("list");
+        assert_eq!(parts.len(), 1);
+        if finish == "complete" {
+            store
+                .complete_multipart(&key, &upload_id, &[(1, parts[0].etag.clone())])
+                .await
+                .expect("complete");
+        } else {
+            store
+                .abort_multipart(&key, &upload_id)
+                .await
+                .expect("abort");
+        }
+
+        let status = put_part(&app, &key, &upload_id, 2, b"late part").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "a part PUT after {finish}");
+        assert!(
+            matches!(
+                store.list_parts(&key, &upload_id).await,
+                Err(StorageError::NoSuchUpload)
+            ),
+            "ListParts after {finish}"
+        );
+        assert!(
+            matches!(
+                store
+                    .complete_multipart(&key, &upload_id, &[(1, parts[0].etag.clone())])
+                    .await,
+                Err(StorageError::NoSuchUpload)
+            ),
+            "CompleteMultipartUpload after {finish}"
+        );
+        store
+            .abort_multipart(&key, &upload_id)
+            .await
+            .expect("aborting what is gone succeeds");
+    }
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(
+        store.list_parts(&format!("{base}/never"), &unknown).await,
+        Err(StorageError::NoSuchUpload)
+    ));
+    assert_eq!(
+        put_part(&app, &format!("{base}/never"), &unknown, 1, b"x").await,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// Nothing the embedded store keeps about an object outlives it: its side
+/// files name the key (the owner's id) and hold the file's MD5.
+#[tokio::test]
+async fn a_deleted_object_leaves_no_file_behind_in_the_embedded_store() {
+    if uploadgate_testkit::engines::external_store() {
+        return;
+    }
+    let app = TestApp::start().await;
+    let store = app.store();
+    let root = app.config().data_dir.join("store");
+    let files = || -> Vec<String> {
+        let mut names = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+                if entry.file_type().expect("type").is_dir() {
+                    dirs.push(entry.path());
+                } else {
+                    names.push(entry.path().display().to_string());
+                }
+            }
+        }
+        names.sort();
+        names
+    };
+    let before = files();
+    let key = "conformance/users/alice/side-files";
+    put(&app, key, PNG).await;
+    let copy = "conformance/users/alice/side-files-copy";
+    let etag = store.head(key).await.expect("head").expect("exists").etag;
+    store.copy(key, copy, &etag, None).await.expect("copy");
+    assert_ne!(files(), before);
+    store.delete(key).await.expect("delete");
+    store.delete(copy).await.expect("delete");
+    assert_eq!(files(), before, "files outlived their object");
 }
