@@ -8,6 +8,7 @@
 mod abort;
 mod announce;
 mod complete;
+mod converge;
 mod create;
 mod delete;
 mod deliveries;

@@ -11,7 +11,7 @@ use super::intake::is_sha256;
 use super::{Invalid, UploadError, Uploads};
 use crate::db::{self, Transition, Upload};
 use crate::multipart::{MAX_PARTS, MIN_PART_SIZE};
-use crate::storage::{PartTarget, PresignedPart};
+use crate::storage::{PartTarget, PresignedPart, StorageError};
 
 /// The longest a part URL of a client-sized part is valid: each may store
 /// up to 5 GiB, whatever the profile allows.
@@ -94,12 +94,17 @@ impl Uploads {
             .into());
         }
         if upload.status == UploadStatus::Uploading {
-            let held: u64 = self
-                .stored_parts(upload)
-                .await?
-                .iter()
-                .map(|p| p.size)
-                .sum();
+            let stored = match self.stored_parts(upload).await {
+                Err(UploadError::Storage(StorageError::NoSuchUpload)) => {
+                    // Assembled by a completion that died: no part is wanted any more.
+                    if let Some(done) = self.converge(upload).await? {
+                        return Err(UploadError::NotPending(done.status));
+                    }
+                    return Err(StorageError::NoSuchUpload.into());
+                }
+                stored => stored?,
+            };
+            let held: u64 = stored.iter().map(|p| p.size).sum();
             if held > max_size {
                 self.abort(upload.clone()).await?;
                 return Err(Invalid::FileTooLarge {

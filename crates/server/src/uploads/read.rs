@@ -82,6 +82,8 @@ impl Uploads {
         user: &Principal,
         upload: &Upload,
     ) -> Result<UploadRecord, UploadError> {
+        let (converged, stored) = self.parts_held(upload).await?;
+        let upload = converged.as_ref().unwrap_or(upload);
         let mut view = record(upload);
         if !matches!(user.via, Via::UploadToken(_)) {
             self.add_thumbnail_links(&mut view).await?;
@@ -99,15 +101,6 @@ impl Uploads {
         if let Some(multipart) = &upload.multipart
             && upload.status.is_in_progress()
         {
-            let stored = match self.stored_parts(upload).await {
-                Ok(stored) => Some(stored),
-                // Storage no longer holds the multipart upload: a completion is
-                // assembling it right now, or it was aborted or expired there.
-                // Either way there are no parts to resume from, which is not the
-                // same as "no parts sent yet": leave the list out.
-                Err(UploadError::Storage(StorageError::NoSuchUpload)) => None,
-                Err(err) => return Err(err),
-            };
             view.uploaded_parts = stored.map(|stored| {
                 let usable = match &multipart.layout {
                     Some(layout) => usable_parts(layout, &stored),
@@ -124,6 +117,28 @@ impl Uploads {
             });
         }
         Ok(view)
+    }
+
+    /// For a multipart upload in progress, the parts storage holds. When
+    /// storage no longer holds the multipart upload, the upload as it
+    /// converged (completed or rejected, its object assembled by a completion
+    /// that died), or no parts: a completion is assembling it right now, or
+    /// it was aborted or expired there. Either way there are no parts to
+    /// resume from, which is not the same as "no parts sent yet".
+    async fn parts_held(
+        &self,
+        upload: &Upload,
+    ) -> Result<(Option<Upload>, Option<UploadedParts>), UploadError> {
+        if upload.multipart.is_none() || !upload.status.is_in_progress() {
+            return Ok((None, None));
+        }
+        match self.stored_parts(upload).await {
+            Ok(stored) => Ok((None, Some(stored))),
+            Err(UploadError::Storage(StorageError::NoSuchUpload)) => {
+                Ok((self.converge(upload).await?, None))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Every part storage holds for `upload`'s multipart upload, sorted.

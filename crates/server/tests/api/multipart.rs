@@ -396,3 +396,73 @@ async fn an_upload_storage_assembled_before_a_crash_completes_on_the_next_try() 
     assert_eq!(done["size"], bytes.len());
     assert!(app.download("alice", &id).await == bytes);
 }
+
+/// A completion killed right after storage assembled the parts leaves the
+/// object at its final key and the record `uploading`, with storage holding no
+/// multipart upload any more. What does storage's assembly and stops there is
+/// this test's stand-in for that completion.
+async fn assembled_but_not_recorded(app: &TestApp, bytes: &[u8]) -> String {
+    let record = create(app, bytes).await;
+    let id = id_of(&record);
+    let count =
+        u32::try_from(record["upload"]["partCount"].as_u64().expect("partCount")).expect("u32");
+    let numbers: Vec<u32> = (1..=count).collect();
+    for part in sign(app, &id, &numbers).await {
+        send_ok(app, &part, bytes).await;
+    }
+    let upload = app.record(&id).await;
+    let multipart = upload.multipart.as_ref().expect("multipart");
+    let held = app
+        .store()
+        .list_parts(&upload.key, &multipart.upload_id)
+        .await
+        .expect("parts");
+    let parts: Vec<(u32, String)> = held
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
+    app.store()
+        .complete_multipart(&upload.key, &multipart.upload_id, &parts)
+        .await
+        .expect("storage assembles");
+    assert_eq!(app.record(&id).await.status.as_str(), "uploading");
+    id
+}
+
+#[tokio::test]
+async fn a_status_read_completes_an_upload_storage_assembled_but_nobody_recorded() {
+    let app = app().await;
+    let bytes = video(11 * MIB);
+    let id = assembled_but_not_recorded(&app, &bytes).await;
+    // Signed while the record still says `uploading`, as a resuming client would.
+    let late = sign(&app, &id, &[1]).await;
+
+    let status = app.get_json("alice", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(status["size"], bytes.len());
+    assert!(status.get("uploadedParts").is_none(), "{status}");
+    assert_eq!(app.record(&id).await.status.as_str(), "completed");
+    assert_eq!(
+        app.download("alice", &id).await,
+        bytes,
+        "verified byte for byte"
+    );
+
+    // A part sent late is refused as gone (404), not as forbidden: what a
+    // client resuming the upload reads the status again for.
+    let response = put_part(&app, &late[0], part_bytes(&bytes, 1)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // And no part is signed for it any more.
+    let refused = request_parts(&app, &id, json!([1])).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn an_assembled_upload_nobody_recorded_is_not_completed_for_another_user() {
+    let app = app().await;
+    let bytes = video(11 * MIB);
+    let id = assembled_but_not_recorded(&app, &bytes).await;
+    let response = app.get("bob", &format!("/v1/uploads/{id}")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.record(&id).await.status.as_str(), "uploading");
+}
