@@ -139,10 +139,14 @@ async fn two_serve_processes_share_one_upload() {
     assert!(downloaded == bytes, "the object reads back intact");
 }
 
-/// A clamd stand-in on a loopback port that never answers its first scan (so
-/// the worker running it can be killed mid-job) and answers clean to the
-/// rest. Returns its address and how many scans it was asked for.
-fn hanging_clamd() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A clamd stand-in on a loopback port that never answers its first scan of
+/// `watched` (so the worker running it can be killed mid-job) and answers
+/// clean to everything else, such as the probe `uploadgate check` streams when
+/// a process starts. Returns its address and how many scans of `watched` it
+/// was asked for.
+fn hanging_clamd(
+    watched: &'static [u8],
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read as _, Write as _};
     use std::sync::atomic::Ordering;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -153,13 +157,10 @@ fn hanging_clamd() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         let mut held = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                held.push(stream);
-                continue;
-            }
             // zINSTREAM\0, then length-prefixed chunks up to an empty one.
             let mut command = [0u8; 10];
             let mut ok = stream.read_exact(&mut command).is_ok();
+            let mut streamed = Vec::new();
             while ok {
                 let mut len = [0u8; 4];
                 ok = stream.read_exact(&mut len).is_ok();
@@ -167,7 +168,13 @@ fn hanging_clamd() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
                 if len == 0 {
                     break;
                 }
-                ok = ok && stream.read_exact(&mut vec![0u8; len]).is_ok();
+                let mut chunk = vec![0u8; len];
+                ok = ok && stream.read_exact(&mut chunk).is_ok();
+                streamed.extend_from_slice(&chunk);
+            }
+            if streamed == watched && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                held.push(stream);
+                continue;
             }
             let _ = stream.write_all(b"stream: OK\0");
         }
@@ -210,7 +217,8 @@ fn worker(config: &Path, log: &Path) -> Worker {
 #[tokio::test]
 async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (clamd, scans) = hanging_clamd();
+    let bytes = b"processed by another process";
+    let (clamd, scans) = hanging_clamd(bytes);
     // A database of its own: the other test's nodes run workers too, and
     // share nothing with this one.
     let database = match test_database().await {
@@ -234,7 +242,6 @@ async fn a_worker_process_killed_mid_job_leaves_the_job_to_another() {
         ),
     );
 
-    let bytes = b"processed by another process";
     let completed = api
         .client()
         .upload("", None, "application/octet-stream", bytes)
