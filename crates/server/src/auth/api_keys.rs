@@ -105,6 +105,7 @@ impl ApiKeys {
                 .filter_map(|s| Scope::parse(s))
                 .collect(),
             name: record.name,
+            hash: record.hash,
         })
     }
 

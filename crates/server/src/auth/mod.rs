@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::config;
 
-pub use api_keys::{ApiKeys, NewApiKey};
+pub use api_keys::{API_KEY_PREFIX, ApiKeys, NewApiKey};
 pub use gate::Gate;
 pub use hs256::{Hs256, UploadTokenRequest};
 pub use issuers::Issuers;
@@ -110,6 +110,9 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyHolder {
     pub name: String,
+    /// The stored hash of the key: its identity, which a name is not (a
+    /// revoked key's name can be given to a new key).
+    pub hash: String,
     pub scopes: Vec<Scope>,
 }
 

@@ -29,8 +29,11 @@ pub struct GrantRecord {
     pub max_files: Option<u32>,
     pub max_bytes: Option<u64>,
     pub expires_at: OffsetDateTime,
-    /// The API key that minted it.
+    /// The name of the API key that minted it, for people reading the table.
     pub key_name: String,
+    /// That key's hash: what the grant's liveness follows, so that a key
+    /// made later under the same name does not revive it.
+    pub key_hash: String,
 }
 
 #[async_trait]
@@ -40,7 +43,6 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     async fn api_key(&self, hash: &str) -> Result<Option<ApiKeyRecord>, DbError>;
     /// By name.
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, DbError>;
-    /// False when no key has this name.
     /// Deletes the key and the grants of every upload token it minted;
     /// false when no key has this name.
     async fn revoke_api_key(&self, name: &str) -> Result<bool, DbError>;
@@ -149,10 +151,13 @@ where
 
     async fn revoke_api_key(&self, name: &str) -> Result<bool, DbError> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM upload_grants WHERE key_name = $1")
-            .bind(name.to_owned())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM upload_grants \
+             WHERE key_hash IN (SELECT hash FROM api_keys WHERE name = $1)",
+        )
+        .bind(name.to_owned())
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query("DELETE FROM api_keys WHERE name = $1")
             .bind(name.to_owned())
             .execute(&mut *tx)
@@ -172,8 +177,9 @@ where
 
     async fn open_grant(&self, grant: &GrantRecord) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO upload_grants (id, user_id, max_files, max_bytes, expires_at, key_name) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO upload_grants \
+             (id, user_id, max_files, max_bytes, expires_at, key_name, key_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(grant.id.to_string())
         .bind(grant.user.clone())
@@ -181,16 +187,18 @@ where
         .bind(grant.max_bytes.map(to_i64).transpose()?)
         .bind(millis(grant.expires_at))
         .bind(grant.key_name.clone())
+        .bind(grant.key_hash.clone())
         .execute(&self.writer)
         .await?;
         Ok(())
     }
 
     async fn grant_live(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, DbError> {
-        // The key is looked up too: a grant opened while its key was being
-        // revoked must not outlive it.
+        // The key is looked up too, by its identity: a grant opened while
+        // its key was being revoked must not outlive it, nor come back when
+        // a new key takes the old one's name.
         let row = sqlx::query(
-            "SELECT 1 FROM upload_grants g JOIN api_keys k ON k.name = g.key_name \
+            "SELECT 1 FROM upload_grants g JOIN api_keys k ON k.hash = g.key_hash \
              WHERE g.id = $1 AND g.expires_at > $2",
         )
         .bind(id.to_string())

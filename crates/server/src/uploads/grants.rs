@@ -10,7 +10,7 @@ use uploadgate_api::CreateUploadToken;
 use uuid::Uuid;
 
 use super::{Invalid, UploadError, Uploads};
-use crate::auth::{Grant, Principal, Via};
+use crate::auth::{Grant, KeyHolder, Principal, Via};
 use crate::config::DEFAULT_PROFILE;
 use crate::db::{self, GrantRecord};
 
@@ -32,7 +32,7 @@ impl Uploads {
     pub async fn open_grant(
         &self,
         request: CreateUploadToken,
-        key_name: &str,
+        key: &KeyHolder,
     ) -> Result<(Grant, OffsetDateTime), UploadError> {
         crate::auth::check_user_id(&request.user)
             .map_err(|e| Invalid::field("user", e.to_string()))?;
@@ -79,7 +79,8 @@ impl Uploads {
                 max_files: grant.max_files,
                 max_bytes: grant.max_bytes,
                 expires_at,
-                key_name: key_name.to_owned(),
+                key_name: key.name.clone(),
+                key_hash: key.hash.clone(),
             })
             .await?;
         Ok((grant, expires_at))

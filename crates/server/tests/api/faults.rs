@@ -209,7 +209,7 @@ async fn database_down_is_a_quick_503_with_retry_after() {
 #[tokio::test]
 async fn a_failed_creation_gives_its_upload_token_back_what_it_spent() {
     use uploadgate_api::{CreateUpload, CreateUploadToken};
-    use uploadgate_server::auth::{Principal, Via};
+    use uploadgate_server::auth::{KeyHolder, Principal, Via};
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (state, _) = state_with_dead_store_and(&dir, |config| {
@@ -231,7 +231,11 @@ async fn a_failed_creation_gives_its_upload_token_back_what_it_spent() {
                 metadata: None,
                 ttl_seconds: None,
             },
-            "backend",
+            &KeyHolder {
+                name: "backend".into(),
+                hash: "0".repeat(64),
+                scopes: Vec::new(),
+            },
         )
         .await
         .expect("grant");

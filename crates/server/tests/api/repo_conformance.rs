@@ -9,8 +9,8 @@ use uploadgate_api::UploadStatus;
 use uploadgate_api::{JobState, Processing, ProcessingState};
 use uploadgate_server::config::Processor;
 use uploadgate_server::db::{
-    self, Database, ListFilter, Method, NewJob, Outcome, PgRepo, SqliteRepo, Transition, Upload,
-    UsageQuery,
+    self, ApiKeyRecord, Database, GrantRecord, ListFilter, Method, NewJob, Outcome, PgRepo,
+    SqliteRepo, Transition, Upload, UsageQuery,
 };
 use uuid::Uuid;
 
@@ -762,4 +762,57 @@ async fn stale_uploads_of_both_states_come_oldest_deadline_first() {
         [p50.id, u40.id, p30.id, u20.id],
         "neither a finished upload nor one still in time"
     );
+}
+
+fn api_key(name: &str, hash: &str) -> ApiKeyRecord {
+    ApiKeyRecord {
+        name: name.into(),
+        hash: hash.into(),
+        scopes: vec!["tokens".into()],
+        created_at: db::now(),
+        last_used_at: None,
+    }
+}
+
+fn grant(key: &ApiKeyRecord) -> GrantRecord {
+    GrantRecord {
+        id: Uuid::now_v7(),
+        user: "dana".into(),
+        max_files: None,
+        max_bytes: None,
+        expires_at: db::now() + Duration::from_secs(600),
+        key_name: key.name.clone(),
+        key_hash: key.hash.clone(),
+    }
+}
+
+/// A token minted while its key is being revoked: the minting request
+/// verified the key, then the revocation committed, then the grant was
+/// written. A new key given the old one's name must not bring it to life.
+#[tokio::test]
+async fn a_grant_follows_the_key_that_minted_it_not_the_keys_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let access = repo(&dir).await;
+    let access = access.access();
+    let old = api_key("backend", &"a".repeat(64));
+    assert!(access.insert_api_key(&old).await.expect("insert"));
+    let before = grant(&old);
+    access.open_grant(&before).await.expect("grant");
+    assert!(access.revoke_api_key("backend").await.expect("revoke"));
+    let late = grant(&old);
+    access.open_grant(&late).await.expect("late grant");
+
+    let new = api_key("backend", &"b".repeat(64));
+    assert!(access.insert_api_key(&new).await.expect("insert again"));
+    let now = db::now();
+    assert!(!access.grant_live(before.id, now).await.expect("live"));
+    assert!(
+        !access.grant_live(late.id, now).await.expect("live"),
+        "a grant written after its key's revocation stays dead"
+    );
+    let current = grant(&new);
+    access.open_grant(&current).await.expect("grant");
+    assert!(access.grant_live(current.id, now).await.expect("live"));
+    assert!(access.revoke_api_key("backend").await.expect("revoke"));
+    assert!(!access.grant_live(current.id, now).await.expect("live"));
 }

@@ -26,7 +26,7 @@ pub async fn create_upload_token(
 ) -> Result<(StatusCode, JsonBody<UploadToken>), ApiError> {
     let key = backend.require(Scope::Tokens)?;
     let user = req.user.clone();
-    let (grant, expires_at) = state.uploads.open_grant(req, &key.name).await?;
+    let (grant, expires_at) = state.uploads.open_grant(req, &key).await?;
     let profile = grant.profile.clone();
     let token = state
         .signer
