@@ -103,6 +103,12 @@ impl Oidc {
         self.script("retire", false);
     }
 
+    /// Restarts it with new key material under the key ids it had, as a
+    /// provider replacing a compromised key in place does.
+    pub fn rekey(&self) {
+        self.script("rekey", false);
+    }
+
     pub fn issuer(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

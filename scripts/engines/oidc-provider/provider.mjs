@@ -4,6 +4,7 @@
 //   node provider.mjs PORT KEYS_FILE    serves
 //   node provider.mjs rotate KEYS_FILE  new signing keys first, the old ones still published
 //   node provider.mjs retire KEYS_FILE  only the newest keys published
+//   node provider.mjs rekey KEYS_FILE   new key material under the same key ids
 // KEYS_FILE holds its signing keys; when it does not exist, new ones (with
 // new key ids) are made and written there, with the private keys in DER for
 // tests that sign tokens of their own with them. Restarting on the same port
@@ -31,9 +32,14 @@ function makeKeys() {
   };
 }
 
-if (port === "rotate" || port === "retire") {
+if (port === "rotate" || port === "retire" || port === "rekey") {
   const old = JSON.parse(readFileSync(keysFile, "utf8"));
-  const next = port === "rotate" ? { ...makeKeys(), retiring: old.jwks.slice(0, 2) } : { ...old, retiring: [] };
+  const rekeyed = () => {
+    const fresh = makeKeys();
+    return { ...fresh, jwks: fresh.jwks.map((key, i) => ({ ...key, kid: old.jwks[i].kid })), retiring: [] };
+  };
+  const next =
+    port === "rotate" ? { ...makeKeys(), retiring: old.jwks.slice(0, 2) } : port === "retire" ? { ...old, retiring: [] } : rekeyed();
   writeFileSync(keysFile, JSON.stringify(next, null, 2), { mode: 0o600 });
   process.exit(0);
 }

@@ -38,6 +38,9 @@ pub struct PublishedKey {
     pub key: DecodingKey,
     /// The JWK's `alg`, when it names one: tokens must use exactly that.
     pub algorithm: Option<KeyAlgorithm>,
+    /// The JWK's public parameters and `alg`, as published: a key whose
+    /// material changes under the same `kid` is another key.
+    material: String,
 }
 
 /// The keys of one issuer and how to refresh them.
@@ -49,8 +52,8 @@ pub struct KeySet {
     last_unknown: Mutex<Option<Instant>>,
     /// The JWKS URL, once discovery found it.
     jwks_url: RwLock<Option<Url>>,
-    /// Counts the fetches that dropped a key, so that tokens remembered as
-    /// verified with a retired key are forgotten.
+    /// Counts the fetches that dropped a key or replaced one's material, so
+    /// that tokens remembered as verified with a retired key are forgotten.
     retirements: AtomicU64,
 }
 
@@ -243,11 +246,14 @@ impl KeySet {
             .filter_map(|jwk| {
                 let key = DecodingKey::from_jwk(&jwk).ok()?;
                 let kid = jwk.common.key_id.clone().unwrap_or_default();
+                let material =
+                    serde_json::to_string(&(&jwk.algorithm, &jwk.common.key_algorithm)).ok()?;
                 Some((
                     kid,
                     PublishedKey {
                         key,
                         algorithm: jwk.common.key_algorithm,
+                        material,
                     },
                 ))
             })
@@ -260,7 +266,10 @@ impl KeySet {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .replace(keys.clone());
-        if previous.is_some_and(|old| old.keys().any(|kid| !keys.contains_key(kid))) {
+        let retired = |(kid, old): (&String, &PublishedKey)| {
+            keys.get(kid).is_none_or(|new| new.material != old.material)
+        };
+        if previous.is_some_and(|old| old.iter().any(retired)) {
             self.retirements.fetch_add(1, Ordering::Release);
         }
         Ok(max_age)

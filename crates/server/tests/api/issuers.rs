@@ -273,14 +273,21 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it_without_a_restart() {
     assert_eq!(create_with(&app, &old).await.status(), StatusCode::CREATED);
 }
 
-#[tokio::test]
-async fn a_retired_key_stops_verifying_at_the_next_refresh() {
+/// A provider, an app that fetches its keys every second, and a token that
+/// has created an upload there (so it is remembered as verified).
+async fn refreshing_every_second() -> (Oidc, TestApp, String) {
     let oidc = Oidc::start();
     let mut issuer = oidc.issuer_config();
     issuer.refresh = Duration::from_secs(1);
     let app = app_trusting(issuer).await;
     let old = oidc.token(Client::Es256).await;
     assert_eq!(create_with(&app, &old).await.status(), StatusCode::CREATED);
+    (oidc, app, old)
+}
+
+#[tokio::test]
+async fn a_retired_key_stops_verifying_at_the_next_refresh() {
+    let (oidc, app, old) = refreshing_every_second().await;
 
     oidc.rotate();
     oidc.retire();
@@ -300,6 +307,35 @@ async fn a_retired_key_stops_verifying_at_the_next_refresh() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(create_with(&app, &new).await.status(), StatusCode::CREATED);
+}
+
+/// A provider that replaces a key's material in place (a compromised key,
+/// re-issued under the same `kid`) retires every token the old material
+/// verified, remembered ones too.
+#[tokio::test]
+async fn a_key_replaced_under_its_kid_retires_the_tokens_it_verified() {
+    let (oidc, app, old) = refreshing_every_second().await;
+
+    oidc.rekey();
+    let new = oidc.token(Client::Es256).await;
+    let header = |token: &str| {
+        jsonwebtoken::decode_header(token)
+            .expect("header")
+            .kid
+            .expect("kid")
+    };
+    assert_eq!(header(&old), header(&new), "the same key id, new material");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while create_with(&app, &new).await.status() != StatusCode::CREATED {
+        assert!(Instant::now() < deadline, "the new material never verifies");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_refused(
+        create_with(&app, &old).await,
+        "bad signature",
+        "old material",
+    )
+    .await;
 }
 
 #[tokio::test]
