@@ -8,24 +8,13 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Libraries that log secrets below `info`: the embedded store's S3 layer
 /// logs whole request URIs (presigned signatures) and POST policies; the
-/// SDK and the signer log signed requests; the HTTP stacks log raw headers.
-/// They are held at `info` whatever `RUST_LOG` asks, so no level shows a
-/// secret.
-const CAPPED: [&str; 13] = [
-    "s3s",
-    "s3s_fs",
-    "aws_sigv4",
-    "aws_config",
-    "aws_runtime",
-    "aws_smithy_runtime",
-    "aws_smithy_runtime_api",
-    "aws_smithy_http_client",
-    "hyper",
-    "hyper_util",
-    "h2",
-    "reqwest",
-    "rustls",
-];
+/// SDK and the signer log signed requests, object keys and the access key
+/// id; the HTTP stacks log raw headers. They are held at `info` whatever
+/// `RUST_LOG` asks, so no level shows a secret. A target is a prefix of the
+/// module paths it holds: `aws_` is every crate of the AWS SDK (`aws_sdk_s3`,
+/// `aws_sigv4`, `aws_smithy_*`, ...), `s3s` is `s3s_fs` too, `hyper` is
+/// `hyper_util` too.
+const CAPPED: [&str; 6] = ["s3s", "aws_", "hyper", "h2", "reqwest", "rustls"];
 
 /// Human-readable logs on a terminal, JSON lines otherwise (for collectors).
 /// `RUST_LOG` sets the levels; a second filter, which every event must pass

@@ -20,7 +20,8 @@ async fn logs_carry_request_ids_and_no_secrets() {
 #[tokio::test]
 async fn asking_the_store_s_libraries_for_trace_still_logs_no_secret() {
     logs_hold_no_secrets_at(
-        "trace,s3s=trace,s3s::ops=trace,s3s::http=trace,s3s_fs=trace,aws_sigv4=trace,hyper=trace",
+        "trace,s3s=trace,s3s::ops=trace,s3s::http=trace,s3s_fs=trace,aws_sigv4=trace,\
+         aws_sdk_s3=trace,aws_smithy_runtime=trace,hyper=trace",
     )
     .await;
 }
@@ -75,10 +76,30 @@ async fn logs_hold_no_secrets_at(rust_log: &str) {
         .expect("params");
     assert!(params.status().is_success());
     let form: Value = params.json().await.expect("POST form");
+    // However the path is spelled, the token in it is not logged.
+    for spelling in ["//companion", "/Companion", "/%63ompanion", "/companion/"] {
+        client
+            .get(format!(
+                "{}{spelling}/{}/s3/params?filename=b.png&type=image/png",
+                node.api, node.token
+            ))
+            .send()
+            .await
+            .expect("a misspelled path");
+    }
 
     // Store traffic: the presigned PUT, and the POST form with its policy.
     let put = put_as_instructed(&client, &created, PNG.to_vec(), &[]).await;
     assert!(put.status().is_success());
+    // Completion reads the object back through the SDK.
+    let id = created["id"].as_str().expect("id");
+    let completed = client
+        .post(format!("{}/v1/uploads/{id}/complete", node.api))
+        .bearer_auth(&node.token)
+        .send()
+        .await
+        .expect("complete");
+    assert!(completed.status().is_success(), "{}", completed.status());
     let mut post = reqwest::multipart::Form::new();
     for (name, value) in form["fields"].as_object().expect("fields") {
         post = post.text(name.clone(), value.as_str().expect("field").to_owned());
@@ -138,6 +159,7 @@ async fn logs_hold_no_secrets_at(rust_log: &str) {
         &policy_signature,
         &secret("jwt-secret"),
         &secret("store-secret-access-key"),
+        &secret("store-access-key-id"),
     ] {
         assert!(
             !logs.contains(secret),
