@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod check;
 pub mod config;
+mod connections;
 mod cors;
 mod data_dir;
 pub mod db;

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::extract::ConnectInfo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt as _;
 
 use crate::auth::{ApiKeys, Gate, Hs256, Issuers};
 use crate::check;
@@ -135,14 +137,23 @@ impl Server {
         let erasures = erasures::spawn(state.uploads.clone(), background_stopped.clone());
         let senders = webhooks::spawn(state.uploads.clone(), background_stopped.clone());
         let workers = processing::spawn(state.uploads.clone(), background_stopped);
-        let served = axum::serve(
+        let deadlines = state.uploads.config.connections;
+        let app = app(state);
+        crate::connections::serve(
+            "api",
             listener,
+            deadlines,
             // The peer address feeds the per-IP rate limit.
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            move |peer| {
+                app.clone()
+                    .map_request(move |mut request: axum::extract::Request| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    })
+            },
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error");
+        .await;
         // A sweep in progress finishes its current upload's transition first;
         // anything it did not reach is swept next time, by any node.
         let _ = stop_background.send(true);
@@ -157,7 +168,7 @@ impl Server {
         }
         stop_workers(workers).await;
         drop(store);
-        served
+        Ok(())
     }
 }
 
@@ -236,6 +247,7 @@ async fn start_embedded_store(
         public_url,
         bucket: &config.s3.bucket,
         cors_origins,
+        deadlines: config.connections,
     })
     .await?;
     let settings = S3StoreSettings {

@@ -1,6 +1,7 @@
 //! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
 
 pub mod auth;
+mod connections;
 pub mod env;
 mod limits;
 mod processing;
@@ -18,6 +19,7 @@ use url::Url;
 
 pub use crate::keys::USER_PLACEHOLDER;
 pub use auth::AuthConfig;
+pub use connections::ConnectionsConfig;
 pub use limits::LimitsConfig;
 pub use processing::{EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WorkersConfig};
 pub use profile::{MAX_OBJECT_SIZE, Profile, is_token};
@@ -46,6 +48,7 @@ pub struct Config {
     /// Browser origins allowed to call the API and the embedded store.
     /// Default: the API's own origin, plus `localhost` for a loopback listener.
     pub cors_origins: Vec<String>,
+    pub connections: ConnectionsConfig,
     pub store: StoreConfig,
     pub s3: S3Config,
     pub janitor: JanitorConfig,
@@ -123,6 +126,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             public_url: None,
             cors_origins: Vec::new(),
+            connections: ConnectionsConfig::default(),
             store: StoreConfig::default(),
             s3: S3Config::default(),
             janitor: JanitorConfig::default(),
@@ -211,6 +215,7 @@ impl Config {
                 .map_err(ConfigError::Invalid)?;
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.connections.validate().map_err(ConfigError::Invalid)?;
         self.auth.validate().map_err(ConfigError::Invalid)?;
         self.workers.validate().map_err(ConfigError::Invalid)?;
         self.scan.validate().map_err(ConfigError::Invalid)?;

@@ -13,9 +13,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use http::{HeaderName, Method};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::service::TowerToHyperService;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
@@ -24,6 +21,7 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowHeaders, CorsLayer};
 use url::Url;
 
+use crate::config::ConnectionsConfig;
 use crate::data_dir;
 use crate::secret::Secret;
 
@@ -67,6 +65,7 @@ pub struct StoreOptions<'a> {
     pub public_url: Option<&'a Url>,
     pub bucket: &'a str,
     pub cors_origins: &'a [String],
+    pub deadlines: ConnectionsConfig,
 }
 
 impl std::fmt::Debug for StoreOptions<'_> {
@@ -142,33 +141,15 @@ pub async fn start(options: StoreOptions<'_>) -> Result<EmbeddedStore, EmbeddedS
         .unwrap_or_else(|| endpoint.clone());
 
     let (stop, mut stopped) = watch::channel(false);
-    tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        loop {
-            let socket = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((socket, _)) => socket,
-                    Err(err) => {
-                        tracing::warn!(%err, "embedded store: accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = stopped.changed() => break,
-            };
-            let conn = http
-                .serve_connection(
-                    TokioIo::new(socket),
-                    TowerToHyperService::new(service.clone()),
-                )
-                .into_owned();
-            tokio::spawn(async move {
-                if let Err(err) = conn.await {
-                    tracing::debug!(%err, "embedded store: connection ended with an error");
-                }
-            });
-        }
-    });
+    tokio::spawn(crate::connections::serve(
+        "embedded store",
+        listener,
+        options.deadlines,
+        move |_| service.clone(),
+        async move {
+            let _ = stopped.changed().await;
+        },
+    ));
 
     tracing::info!(%endpoint, %public_url, "embedded S3 store listening");
     Ok(EmbeddedStore {

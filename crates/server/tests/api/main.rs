@@ -25,6 +25,7 @@ mod processing;
 mod races;
 mod repo_conformance;
 mod simple_door;
+mod slow_clients;
 mod storage_refusals;
 mod store_conformance;
 mod upload_tokens;
