@@ -30,8 +30,10 @@ pub struct Erasure {
 pub trait DeletionStore: Send + Sync + std::fmt::Debug {
     /// Records that deleted upload `id`'s objects are gone from storage and,
     /// with `scrub`, strips the tombstone of everything personal (filename,
-    /// type, metadata, keys, checksum, processing results). False when `id` is
-    /// not a tombstone.
+    /// type, metadata, object key, checksum, processing results). The staging
+    /// key stays: it is made of the upload id alone, and a presigned URL still
+    /// valid may write there after the erasure, for the janitor to delete.
+    /// False when `id` is not a tombstone.
     async fn settle_purge(
         &self,
         id: Uuid,
@@ -147,7 +149,7 @@ where
         let sql = if scrub {
             "UPDATE uploads SET purged_at = COALESCE(purged_at, $1), updated_at = $1, \
                  filename = '', content_type = '', metadata = '{}', object_key = '', \
-                 staging_key = '', checksum_sha256 = NULL, reject_reason = NULL, \
+                 checksum_sha256 = NULL, reject_reason = NULL, \
                  processing = NULL, multipart_upload_id = NULL \
              WHERE id = $2 AND status = 'deleted'"
         } else {
@@ -163,13 +165,10 @@ where
     }
 
     async fn reopen_purge(&self, id: Uuid) -> Result<(), DbError> {
-        sqlx::query(
-            "UPDATE uploads SET purged_at = NULL \
-             WHERE id = $1 AND status = 'deleted' AND object_key <> ''",
-        )
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await?;
+        sqlx::query("UPDATE uploads SET purged_at = NULL WHERE id = $1 AND status = 'deleted'")
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -141,13 +141,11 @@ impl Uploads {
                 upload.status.as_str()
             )));
         }
-        // A scrubbed tombstone has no keys left, and nothing in storage.
+        // A scrubbed tombstone keeps only its staging key, where a presigned
+        // URL still valid may write after the erasure.
+        let mut objects = vec![upload.staging_key.clone()];
         if !upload.key.is_empty() {
-            let mut objects = vec![
-                upload.key.clone(),
-                upload.staging_key.clone(),
-                keys::quarantine_key(upload.id),
-            ];
+            objects.extend([upload.key.clone(), keys::quarantine_key(upload.id)]);
             objects.extend(keys::thumbnail_keys(
                 &upload.key,
                 &self.config.thumbnails.sizes,
@@ -155,14 +153,15 @@ impl Uploads {
             if let Some(processing) = &upload.processing {
                 objects.extend(processing.thumbnails.iter().map(|t| t.key.clone()));
             }
-            objects.sort();
-            objects.dedup();
-            let keys: Vec<&String> = objects.iter().collect();
-            if self.delete_objects(upload, &keys).await > 0 {
-                // Whatever an earlier purge recorded, something is back.
-                self.db.deletions().reopen_purge(upload.id).await?;
-                return Ok(false);
-            }
+        }
+        objects.retain(|key| !key.is_empty());
+        objects.sort();
+        objects.dedup();
+        let keys: Vec<&String> = objects.iter().collect();
+        if self.delete_objects(upload, &keys).await > 0 {
+            // Whatever an earlier purge recorded, something is back.
+            self.db.deletions().reopen_purge(upload.id).await?;
+            return Ok(false);
         }
         Ok(self
             .db

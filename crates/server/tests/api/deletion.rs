@@ -521,7 +521,14 @@ async fn erasing_a_user_deletes_everything_in_batches_and_keeps_nothing_personal
             tombstone.filename.is_empty() && tombstone.key.is_empty(),
             "{tombstone:?}"
         );
-        assert!(tombstone.staging_key.is_empty() && tombstone.content_type.is_empty());
+        // The staging key is the upload id's alone: kept for bytes a URL
+        // still valid sends after the erasure.
+        let id = uuid::Uuid::parse_str(&id).expect("uuid");
+        assert_eq!(
+            tombstone.staging_key,
+            uploadgate_server::keys::staging_key(id)
+        );
+        assert!(tombstone.content_type.is_empty());
         assert!(tombstone.metadata.is_empty() && tombstone.processing.is_none());
         assert!(tombstone.checksum_sha256.is_none() && tombstone.reject_reason.is_none());
     }
@@ -555,6 +562,34 @@ async fn erasing_a_user_deletes_everything_in_batches_and_keeps_nothing_personal
         .await
         .expect("get");
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+/// A presigned URL stays valid for minutes: bytes sent through it after the
+/// user was erased land in staging, and the janitor's next sweep deletes
+/// them, though the tombstone keeps nothing that names the user.
+#[tokio::test]
+async fn bytes_sent_through_a_valid_url_after_an_erasure_are_deleted() {
+    let app = builder().start().await;
+    let key = app.api_key("backend", &[Scope::Uploads]).await;
+    let waiting = app.create_put("alice", "image/png", PNG).await;
+    let started: Value = erase(&app, &key, "alice").await;
+    let location = format!("/v1/erasures/{}", started["id"].as_str().expect("id"));
+    assert_eq!(erased(&app, &key, &location).await["erased"], 1);
+
+    let late = put_as_instructed(&app.client, &waiting, PNG.to_vec(), &[]).await;
+    assert!(late.status().is_success(), "the URL is still valid");
+    let staged = uploadgate_server::keys::staging_key(
+        uuid::Uuid::parse_str(&id_of(&waiting)).expect("uuid"),
+    );
+    assert!(app.store().head(&staged).await.expect("head").is_some());
+    let sweep = janitor::sweep(&app.state().uploads).await.expect("sweep");
+    assert_eq!(sweep.staged_deleted, 1, "{sweep:?}");
+    assert_eq!(
+        still_stored(&app, &every_key(&app, &waiting)).await,
+        Vec::<String>::new()
+    );
+    let tombstone = app.record(&id_of(&waiting)).await;
+    assert!(tombstone.key.is_empty() && tombstone.filename.is_empty());
 }
 
 /// Deleting while a completion runs and while processing jobs run: every
