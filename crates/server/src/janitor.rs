@@ -27,6 +27,9 @@ const RETENTION_LIMIT: u32 = 10_000;
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sweep {
+    /// Completions a crash cut short (their claim ran out unreleased),
+    /// finished: completed or rejected.
+    pub completions_finished: u32,
     pub expired: u32,
     /// Uploads past their deadline whose bytes had landed (their client never
     /// called `complete`, e.g. Uppy's form uploads): verified instead of expired.
@@ -54,6 +57,9 @@ pub struct Sweep {
 /// multipart uploads storage holds that no upload in progress owns.
 pub async fn sweep(uploads: &Uploads) -> Result<Sweep, UploadError> {
     let mut report = Sweep::default();
+    let (finished, failures) = uploads.finish_cut_short_completions(PAGE).await?;
+    report.completions_finished = finished;
+    report.cleanup_failures += failures;
     let cutoff = db::now() - uploads.config.janitor.grace;
     loop {
         let stale = uploads.stale(cutoff, PAGE).await?;
@@ -131,7 +137,8 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                 .observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(report)
-                    if report.expired > 0
+                    if report.completions_finished > 0
+                        || report.expired > 0
                         || report.verified > 0
                         || report.orphans_aborted > 0
                         || report.oversized_aborted > 0
@@ -141,6 +148,7 @@ pub fn spawn(uploads: Uploads, mut stop: watch::Receiver<bool>) -> tokio::task::
                         || report.replacements_finished > 0 =>
                 {
                     tracing::info!(
+                        completions_finished = report.completions_finished,
                         expired = report.expired,
                         verified = report.verified,
                         orphans_aborted = report.orphans_aborted,

@@ -105,6 +105,17 @@ pub fn stale() -> String {
 
 /// Multipart uploads being sent in parts their clients size (no recorded
 /// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
+/// `$1` now, `$2` limit: uploads in progress whose completion claim ran out
+/// unreleased, the longest abandoned first.
+pub fn cut_short_completions() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM uploads \
+         WHERE completing_until IS NOT NULL AND completing_until < $1 \
+           AND status IN ('pending', 'uploading') \
+         ORDER BY completing_until LIMIT $2"
+    )
+}
+
 pub fn client_parts_uploading() -> String {
     format!(
         "SELECT {COLUMNS} FROM uploads \

@@ -272,6 +272,13 @@ pub trait UploadRepo: Send + Sync + std::fmt::Debug {
     /// Uploads of any owner still in progress whose deadline is before `cutoff`,
     /// oldest first.
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError>;
+    /// Uploads still in progress whose completion claim ran out before `now`
+    /// without being released (their completer died), longest first.
+    async fn cut_short_completions(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError>;
     /// Multipart uploads (of any owner) being sent in parts their clients
     /// size, in id order after `after`: what the janitor holds to their
     /// profile's size.

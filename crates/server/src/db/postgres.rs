@@ -170,6 +170,19 @@ impl UploadRepo for PgRepo {
         rows.iter().map(columns::from_row).collect()
     }
 
+    async fn cut_short_completions(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Upload>, DbError> {
+        let rows = sqlx::query(&columns::cut_short_completions())
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(columns::from_row).collect()
+    }
+
     async fn client_parts_uploading(
         &self,
         after: Option<Uuid>,

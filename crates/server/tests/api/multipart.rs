@@ -457,6 +457,49 @@ async fn a_status_read_completes_an_upload_storage_assembled_but_nobody_recorded
     assert_eq!(refused.status(), StatusCode::CONFLICT);
 }
 
+/// Nobody asks about it again: the janitor's next sweep finds the claim the
+/// dead completer left and finishes the completion; an upload nobody tried to
+/// complete is left to its client.
+#[tokio::test]
+async fn the_janitor_finishes_a_completion_cut_short_after_storage_assembled() {
+    let app = app().await;
+    let bytes = video(11 * MIB);
+    let id = assembled_but_not_recorded(&app, &bytes).await;
+    let untouched = id_of(&create(&app, &bytes).await);
+    // The claim the completer held when it died, run out since.
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let now = uploadgate_server::db::now();
+    assert!(
+        app.state()
+            .uploads
+            .db
+            .claim_completion(
+                uuid,
+                uuid::Uuid::new_v4(),
+                now,
+                now - std::time::Duration::from_secs(1)
+            )
+            .await
+            .expect("claim")
+    );
+
+    let sweep = uploadgate_server::janitor::sweep(&app.state().uploads)
+        .await
+        .expect("sweep");
+    assert_eq!(sweep.completions_finished, 1, "{sweep:?}");
+    let record = app.record(&id).await;
+    assert_eq!(record.status.as_str(), "completed");
+    assert!(
+        app.download("alice", &id).await == bytes,
+        "verified byte for byte"
+    );
+    assert_eq!(app.record(&untouched).await.status.as_str(), "pending");
+    let again = uploadgate_server::janitor::sweep(&app.state().uploads)
+        .await
+        .expect("sweep");
+    assert_eq!(again.completions_finished, 0, "{again:?}");
+}
+
 #[tokio::test]
 async fn an_assembled_upload_nobody_recorded_is_not_completed_for_another_user() {
     let app = app().await;
