@@ -195,9 +195,13 @@ impl Uploader {
                     upload_id: record.id,
                     file: identity.clone(),
                 })?;
-                let parts = self
+                let parts = match self
                     .send_parts(&record, &identity, Vec::new(), false, options, &progress)
-                    .await?;
+                    .await?
+                {
+                    Followed::Sent(parts) => parts,
+                    Followed::Settled(done) => return Ok(report(*done, false, 0, &tally)),
+                };
                 let record = self
                     .finish(&record, &identity, Some(parts.all), &progress)
                     .await?;
@@ -274,18 +278,12 @@ impl Uploader {
         };
         let parts = match self
             .send_parts(&record, identity, already, true, options, progress)
-            .await
+            .await?
         {
-            Ok(parts) => parts,
-            // Completed meanwhile by another run of ours: take its answer.
-            Err(ClientError::Refused {
-                code: ErrorCode::UploadNotPending,
-                ..
-            }) => {
-                let done = self.finish(&record, identity, None, progress).await?;
-                return Ok(Some(report(done, true, identity.size, tally)));
+            Followed::Sent(parts) => parts,
+            Followed::Settled(done) => {
+                return Ok(Some(report(*done, true, identity.size, tally)));
             }
-            Err(err) => return Err(err),
         };
         let already_bytes = parts.already_bytes;
         let done = self
@@ -294,36 +292,75 @@ impl Uploader {
         Ok(Some(report(done, true, already_bytes, tally)))
     }
 
+    /// Sends the parts storage lacks, following the server when storage
+    /// refuses a part for good (the multipart upload is gone: completed by
+    /// another run of ours, or assembled by a completion that died) or the
+    /// server says the upload moved on: its status is read again, and
+    /// `completed` or `rejected` is the end, parts listed are taken as stored
+    /// and the rest sent. Anything else is the refusal's error.
     async fn send_parts(
         &self,
         record: &UploadRecord,
         identity: &FileIdentity,
-        already: Vec<uploadgate_api::UploadedPart>,
-        resumed: bool,
+        mut already: Vec<uploadgate_api::UploadedPart>,
+        mut resumed: bool,
         options: &UploadOptions,
         progress: &Progress,
-    ) -> Result<multipart::Sent, ClientError> {
+    ) -> Result<Followed, ClientError> {
         let (Some(part_size), Some(part_count)) = (record.part_size, record.part_count) else {
             return Err(ClientError::Protocol(
                 "a multipart upload without a part layout".into(),
             ));
         };
-        let plan = Plan::new(part_size, part_count, identity.size, &already);
-        progress(Event::Started {
-            upload_id: record.id,
-            total: identity.size,
-            already: plan.already_bytes(),
-            resumed,
-        });
-        multipart::send(
-            &self.api,
-            record.id,
-            &identity.path,
-            plan,
-            options.parallel,
-            progress,
-        )
-        .await
+        let mut follows = 0;
+        loop {
+            let plan = Plan::new(part_size, part_count, identity.size, &already);
+            progress(Event::Started {
+                upload_id: record.id,
+                total: identity.size,
+                already: plan.already_bytes(),
+                resumed,
+            });
+            let refusal = match multipart::send(
+                &self.api,
+                record.id,
+                &identity.path,
+                plan,
+                options.parallel,
+                progress,
+            )
+            .await
+            {
+                Ok(sent) => return Ok(Followed::Sent(sent)),
+                Err(
+                    err @ (ClientError::Storage(_)
+                    | ClientError::Refused {
+                        code: ErrorCode::UploadNotPending,
+                        ..
+                    }),
+                ) if follows < MAX_FOLLOWS => err,
+                Err(err) => return Err(err),
+            };
+            follows += 1;
+            let current = self.api.get(record.id).await?;
+            match current.status {
+                UploadStatus::Completed | UploadStatus::Rejected => {
+                    tracing::info!(upload = %record.id, status = current.status.as_str(), "the upload was settled meanwhile");
+                    return self
+                        .settled(current, identity)
+                        .map(|done| Followed::Settled(Box::new(done)));
+                }
+                UploadStatus::Pending | UploadStatus::Uploading => {
+                    let Some(stored) = current.uploaded_parts else {
+                        return Err(refusal);
+                    };
+                    tracing::info!(upload = %record.id, stored = stored.len(), %refusal, "storage refused a part; sending what it lacks");
+                    already = stored;
+                    resumed = true;
+                }
+                _ => return Err(refusal),
+            }
+        }
     }
 
     /// Asks the server to verify; forgets the resume state once it has decided.
@@ -339,6 +376,16 @@ impl Uploader {
             .api
             .complete(record.id, &CompleteUpload { parts })
             .await?;
+        self.settled(done, identity)
+    }
+
+    /// The server decided: the resume state is forgotten, and a rejection
+    /// is an error.
+    fn settled(
+        &self,
+        done: UploadRecord,
+        identity: &FileIdentity,
+    ) -> Result<UploadRecord, ClientError> {
         self.resume.remove(self.api.server(), &identity.path);
         if done.status == UploadStatus::Rejected {
             return Err(ClientError::Rejected(
@@ -348,6 +395,18 @@ impl Uploader {
         }
         Ok(done)
     }
+}
+
+/// How often one upload's parts are re-planned from the server's answer
+/// after storage refused one: enough for another run of ours or a crashed
+/// completion, not a loop.
+const MAX_FOLLOWS: u32 = 3;
+
+/// What sending the parts came to.
+enum Followed {
+    Sent(multipart::Sent),
+    /// The server settled the upload meanwhile (completed it).
+    Settled(Box<UploadRecord>),
 }
 
 fn report(record: UploadRecord, resumed: bool, already: u64, tally: &Tally) -> UploadReport {

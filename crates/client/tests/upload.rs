@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 use uploadgate_client::types::UploadStatus;
 use uploadgate_client::{Api, Event, ResumeStore, UploadOptions, Uploader};
-use uploadgate_testkit::{TestApp, strings};
+use uploadgate_testkit::{TestApp, assemble_in_storage, strings};
 
 const MIB: usize = 1024 * 1024;
 const PART: usize = 5 * MIB;
@@ -343,4 +343,106 @@ async fn an_upload_interrupted_while_the_server_verifies_it_is_not_sent_again() 
         downloaded_sha256(&first, report.record.id).await,
         sha256_of(&file)
     );
+}
+
+/// Storage assembles the upload while a resumed run sends its parts (another
+/// run of ours finished it, or a completion that died): the part the client
+/// sends next is refused with 404, and the client reads the upload's status
+/// again and takes the server's answer instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_refused_because_storage_assembled_the_upload_follows_the_server() {
+    let server = server(free_port(), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let size = 3 * PART - 1000;
+    let file = random_file(dir.path(), size);
+    let bytes = std::fs::read(&file).expect("read");
+    let state = dir.path().join("state");
+
+    // Run 1 stops at its first byte: the upload exists and is remembered.
+    let (progress, _, stop) = counting(1);
+    let (first, opts) = (uploader(&server, &state), options(1));
+    tokio::select! {
+        result = first.upload(&file, &opts, &progress) => panic!("finished: {result:?}"),
+        () = stop.notified() => {}
+    }
+    let id = ResumeStore::at(&state)
+        .find(first.api().server(), &file)
+        .expect("remembered")
+        .upload_id;
+    let record = server.record(&id.to_string()).await;
+    let multipart = record.multipart.clone().expect("multipart");
+    // Part 1 lands; the status run 2 reads lists it.
+    send_parts(&server, id, &bytes, &[1]).await;
+
+    // Once run 2 has planned parts 2 and 3, something else sends them and
+    // storage assembles the upload, before run 2's first PUT.
+    let handle = tokio::runtime::Handle::current();
+    let (base, token, store) = (
+        server.base.clone(),
+        server.token("cli"),
+        server.store().clone(),
+    );
+    let assembled = Arc::new(AtomicU32::new(0));
+    let once = assembled.clone();
+    let progress: uploadgate_client::Progress = Arc::new(move |event| {
+        if matches!(event, Event::Started { .. }) && once.fetch_add(1, Ordering::SeqCst) == 0 {
+            tokio::task::block_in_place(|| {
+                handle.block_on(async {
+                    send_parts_as(&base, &token, id, &bytes, &[2, 3]).await;
+                    assemble_in_storage(store.as_ref(), &record.key, &multipart.upload_id).await;
+                });
+            });
+        }
+    });
+    let report = uploader(&server, &state)
+        .upload(&file, &options(1), &progress)
+        .await
+        .expect("the server's answer, not storage's refusal");
+    assert_eq!(
+        assembled.load(Ordering::SeqCst),
+        1,
+        "planned once, not looping"
+    );
+    assert_eq!(report.record.status, UploadStatus::Completed);
+    assert_eq!(report.record.id, id);
+    assert_eq!(
+        downloaded_sha256(&uploader(&server, &state), id).await,
+        sha256_of(&file)
+    );
+    assert!(
+        ResumeStore::at(&state)
+            .find(first.api().server(), &file)
+            .is_none(),
+        "nothing left to resume"
+    );
+}
+
+/// Signs parts `numbers` of upload `id` through the API and PUTs them, as
+/// another client would.
+async fn send_parts(server: &TestApp, id: uuid::Uuid, bytes: &[u8], numbers: &[u32]) {
+    send_parts_as(&server.base, &server.token("cli"), id, bytes, numbers).await;
+}
+
+async fn send_parts_as(base: &str, token: &str, id: uuid::Uuid, bytes: &[u8], numbers: &[u32]) {
+    let client = reqwest::Client::new();
+    let signed: serde_json::Value = client
+        .post(format!("{base}/v1/uploads/{id}/parts"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "partNumbers": numbers }))
+        .send()
+        .await
+        .expect("sign")
+        .json()
+        .await
+        .expect("signed parts");
+    for part in signed["parts"].as_array().expect("parts") {
+        let number = usize::try_from(part["partNumber"].as_u64().expect("number")).expect("usize");
+        let body = bytes[(number - 1) * PART..(number * PART).min(bytes.len())].to_vec();
+        let mut put = client.put(part["url"].as_str().expect("url")).body(body);
+        for (name, value) in part["headers"].as_object().into_iter().flatten() {
+            put = put.header(name, value.as_str().expect("header"));
+        }
+        let response = put.send().await.expect("PUT");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
 }

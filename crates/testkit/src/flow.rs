@@ -46,3 +46,22 @@ pub async fn problem(response: Response) -> Value {
     assert_eq!(content_type, "application/problem+json");
     response.json().await.expect("problem json")
 }
+
+/// Has storage assemble every part it holds of multipart upload `upload_id`
+/// at `key`, behind the server's back: what a completion killed right after
+/// storage's assembly leaves.
+pub async fn assemble_in_storage(
+    store: &dyn uploadgate_server::storage::ObjectStore,
+    key: &str,
+    upload_id: &str,
+) {
+    let held = store.list_parts(key, upload_id).await.expect("parts");
+    let parts: Vec<(u32, String)> = held
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
+    store
+        .complete_multipart(key, upload_id, &parts)
+        .await
+        .expect("storage assembles");
+}

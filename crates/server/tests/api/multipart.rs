@@ -412,19 +412,12 @@ async fn assembled_but_not_recorded(app: &TestApp, bytes: &[u8]) -> String {
     }
     let upload = app.record(&id).await;
     let multipart = upload.multipart.as_ref().expect("multipart");
-    let held = app
-        .store()
-        .list_parts(&upload.key, &multipart.upload_id)
-        .await
-        .expect("parts");
-    let parts: Vec<(u32, String)> = held
-        .iter()
-        .map(|p| (p.part_number, p.etag.clone()))
-        .collect();
-    app.store()
-        .complete_multipart(&upload.key, &multipart.upload_id, &parts)
-        .await
-        .expect("storage assembles");
+    uploadgate_testkit::assemble_in_storage(
+        app.store().as_ref(),
+        &upload.key,
+        &multipart.upload_id,
+    )
+    .await;
     assert_eq!(app.record(&id).await.status.as_str(), "uploading");
     id
 }
