@@ -206,7 +206,9 @@ export class Upload extends EventTarget {
       const record = this.record!;
       let parts: CompletedPart[] | undefined;
       if (record.upload?.method === "MULTIPART" || (record.partCount ?? 0) > 0) {
-        parts = await this.#sendParts(record, signal);
+        const followed = await this.#sendPartsFollowing(record, signal);
+        if ("settled" in followed) return this.#finish(followed.settled);
+        parts = followed.parts;
       } else {
         await this.#sendWhole(record, signal);
       }
@@ -238,11 +240,8 @@ export class Upload extends EventTarget {
       }
       if (found && (found.status === "pending" || found.status === "uploading") && found.uploadedParts) {
         this.record = found;
-        for (const part of found.uploadedParts) {
-          this.#stored.set(part.partNumber, part.etag);
-          this.#acknowledged += part.size;
-          this.resumedBytes += part.size;
-        }
+        this.#takeStored(found.uploadedParts);
+        this.resumedBytes = this.#acknowledged;
         this.#emitProgress();
         return undefined;
       }
@@ -288,30 +287,79 @@ export class Upload extends EventTarget {
     this.#emitProgress();
   }
 
+  /**
+   * Sends the parts storage lacks, following the server when storage refuses
+   * a part for good (403 once signing again did not cure it, 404: the
+   * multipart upload is gone, assembled by another page of this user or by a
+   * completion that died) or the server says the upload moved on: its status
+   * is read again, and `completed` or `rejected` is the end, parts listed are
+   * taken as stored and the rest sent. Anything else is the refusal.
+   */
+  async #sendPartsFollowing(
+    record: UploadRecord,
+    signal: AbortSignal,
+  ): Promise<{ parts: CompletedPart[] | undefined } | { settled: UploadRecord }> {
+    for (let follows = 0; ; follows++) {
+      try {
+        return { parts: await this.#sendParts(record, signal) };
+      } catch (error) {
+        if (signal.aborted || follows >= MAX_FOLLOWS || !refusedForGood(error)) throw error;
+        const current = await this.#api.get(record.id, { signal });
+        if (current.status === "completed" || current.status === "rejected") return { settled: current };
+        const inProgress = current.status === "pending" || current.status === "uploading";
+        if (!inProgress || !current.uploadedParts) throw error;
+        this.#takeStored(current.uploadedParts);
+        this.#emitProgress();
+      }
+    }
+  }
+
+  /** What storage holds, as the server listed it, replaces what this page thought. */
+  #takeStored(parts: ReadonlyArray<{ partNumber: number; etag: string; size: number }>): void {
+    this.#stored.clear();
+    this.#acknowledged = 0;
+    for (const part of parts) {
+      this.#stored.set(part.partNumber, part.etag);
+      this.#acknowledged += part.size;
+    }
+  }
+
   async #sendParts(record: UploadRecord, signal: AbortSignal): Promise<CompletedPart[] | undefined> {
     const instructions = record.upload?.method === "MULTIPART" ? record.upload : undefined;
     const partSize = instructions?.partSize ?? record.partSize!;
     const partCount = instructions?.partCount ?? record.partCount!;
     const queue: number[] = [];
     for (let n = 1; n <= partCount; n++) if (!this.#stored.has(n)) queue.push(n);
+    // The first failure empties the queue, and is thrown once every worker
+    // has stopped: a caller that follows the server must not race parts
+    // still on their way.
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
       for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-        const start = (n - 1) * partSize;
-        const blob = this.file.slice(start, Math.min(start + partSize, this.file.size));
-        const partNumber = n;
-        const checksum = await sha256(blob);
-        const sent = await this.#withRetries(partNumber, signal, async (attempt) => {
-          const part = await this.#partUrl(record.id, partNumber, checksum, attempt > 1, signal);
-          return send("PUT", part.url, blob, part.headers, this.#tracker(partNumber), signal);
-        });
-        this.#stored.set(partNumber, sent.etag);
-        this.#acknowledged += blob.size;
-        this.#inFlight.delete(partNumber);
-        this.#emitProgress();
+        try {
+          await sendOne(n);
+        } catch (error) {
+          failure ??= { error };
+          queue.length = 0;
+        }
       }
+    };
+    const sendOne = async (partNumber: number) => {
+      const start = (partNumber - 1) * partSize;
+      const blob = this.file.slice(start, Math.min(start + partSize, this.file.size));
+      const checksum = await sha256(blob);
+      const sent = await this.#withRetries(partNumber, signal, async (attempt) => {
+        const part = await this.#partUrl(record.id, partNumber, checksum, attempt > 1, signal);
+        return send("PUT", part.url, blob, part.headers, this.#tracker(partNumber), signal);
+      });
+      this.#stored.set(partNumber, sent.etag);
+      this.#acknowledged += blob.size;
+      this.#inFlight.delete(partNumber);
+      this.#emitProgress();
     };
     const workers = Array.from({ length: Math.min(this.#settings.parallel, Math.max(queue.length, 1)) }, worker);
     await Promise.all(workers);
+    if (failure) throw failure.error;
     const parts = [...this.#stored.entries()].sort(([a], [b]) => a - b);
     // Without every ETag (a store that hides them), the server picks the parts.
     if (parts.some(([, etag]) => !etag)) return undefined;
@@ -393,6 +441,18 @@ export class Upload extends EventTarget {
   #emitProgress(): void {
     this.dispatchEvent(new CustomEvent<ProgressDetail>("progress", { detail: { loaded: this.loaded, total: this.total } }));
   }
+}
+
+/**
+ * How often one upload's parts are re-planned from the server's answer after
+ * storage refused one: enough for another page or a crashed completion, not a loop.
+ */
+const MAX_FOLLOWS = 3;
+
+/** Storage or the server refused a part in a way sending it again cannot cure. */
+function refusedForGood(error: unknown): boolean {
+  if (error instanceof TransferError) return error.status === 403 || error.status === 404;
+  return error instanceof ApiError && (error.code === "upload_not_pending" || error.code === "upload_finished");
 }
 
 /** `blob`'s base64 SHA-256; none where WebCrypto is missing (plain http off localhost). */

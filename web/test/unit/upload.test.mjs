@@ -15,9 +15,10 @@ after(() => Promise.all(servers.map((s) => s.close())));
 
 /**
  * uploadgate and storage for one multipart upload of `parts` parts; `refuse`
- * maps a part number to the statuses storage answers before it takes the part.
+ * maps a part number to the statuses storage answers before it takes the part;
+ * `status` answers `GET /v1/uploads/u1`.
  */
-async function multipartServer({ parts, refuse = {}, expiresInMs = 600_000 }) {
+async function multipartServer({ parts, refuse = {}, expiresInMs = 600_000, status }) {
   const stored = new Map();
   const signed = [];
   const server = await fakeApi((request) => {
@@ -43,10 +44,16 @@ async function multipartServer({ parts, refuse = {}, expiresInMs = 600_000 }) {
     }
     if (request.method === "PUT" && url.pathname.startsWith("/store/")) {
       const n = Number(url.pathname.split("/")[2]);
-      const status = refuse[n]?.shift();
-      if (status) return { status, body: "<Error><Code>AccessDenied</Code></Error>", headers: { "content-type": "application/xml" } };
+      const refusal = refuse[n]?.shift();
+      if (refusal) {
+        const code = refusal === 404 ? "NoSuchUpload" : "AccessDenied";
+        return { status: refusal, body: `<Error><Code>${code}</Code></Error>`, headers: { "content-type": "application/xml" } };
+      }
       stored.set(n, request.body);
       return { status: 200, headers: { etag: `"etag-${n}"` }, body: "" };
+    }
+    if (request.method === "GET" && url.pathname === "/v1/uploads/u1" && status) {
+      return { status: 200, json: status() };
     }
     if (request.method === "POST" && url.pathname === "/v1/uploads/u1/complete") {
       return { status: 200, json: { id: "u1", status: "completed", completeBody: JSON.parse(request.body) } };
@@ -98,6 +105,59 @@ test("storage errors that will not pass give up after the attempts, and the uplo
   await assert.rejects(upload.start(), (e) => e.name === "TransferError" && e.status === 500);
   assert.equal(upload.state, "failed");
   assert.deepEqual(states, ["uploading", "failed"]);
+});
+
+test("a part refused with 404 because the upload was completed meanwhile ends with the server's record", async () => {
+  const { server, stored } = await multipartServer({
+    parts: 3,
+    refuse: { 2: [404] },
+    status: () => ({ id: "u1", status: "completed", size: 3 * PART - 100 }),
+  });
+  const gate = new Uploadgate({ baseUrl: server.base, token: "t", storage: new MemoryStorage(), retry: FAST, parallel: 1 });
+  const upload = gate.upload(file(3));
+  const record = await upload.start();
+  assert.equal(record.status, "completed");
+  assert.equal(upload.state, "completed");
+  assert.equal(upload.percent, 100);
+  assert.deepEqual([...stored.keys()], [1], "nothing sent after the refusal");
+  assert.ok(!server.requests.some((r) => r.url.endsWith("/complete")), "the server had decided already");
+});
+
+test("a part refused for good is followed by the parts storage lists: only the rest is sent", async () => {
+  // Another page of this user sent part 2 meanwhile; this page's try is refused once.
+  const { server, stored } = await multipartServer({
+    parts: 3,
+    refuse: { 2: [404] },
+    status: () => ({
+      id: "u1",
+      status: "uploading",
+      partSize: PART,
+      partCount: 3,
+      uploadedParts: [
+        { partNumber: 1, etag: '"etag-1"', size: PART },
+        { partNumber: 2, etag: '"other-2"', size: PART },
+      ],
+    }),
+  });
+  const gate = new Uploadgate({ baseUrl: server.base, token: "t", storage: null, retry: FAST, parallel: 1 });
+  const record = await gate.upload(file(3)).start();
+  assert.equal(record.status, "completed");
+  assert.deepEqual([...stored.keys()].sort(), [1, 3]);
+  assert.deepEqual(
+    record.completeBody.parts.map((p) => p.etag),
+    ['"etag-1"', '"other-2"', '"etag-3"'],
+  );
+});
+
+test("a refused part whose upload storage no longer holds fails once, without looping", async () => {
+  const { server } = await multipartServer({
+    parts: 2,
+    refuse: { 1: [404, 404, 404, 404, 404] },
+    status: () => ({ id: "u1", status: "uploading", partSize: PART, partCount: 2 }),
+  });
+  const gate = new Uploadgate({ baseUrl: server.base, token: "t", storage: null, retry: FAST, parallel: 1 });
+  await assert.rejects(gate.upload(file(2)).start(), (e) => e.name === "TransferError" && e.status === 404);
+  assert.equal(server.requests.filter((r) => r.method === "GET").length, 1);
 });
 
 test("a multipart upload is remembered for a reload, and forgotten once completed", async () => {
