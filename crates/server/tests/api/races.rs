@@ -188,9 +188,11 @@ async fn abort_racing_completion_settles_one_way_with_no_object_left_or_5xx() {
             tokio::time::sleep(complete_after).await;
             app.complete("alice", &id).await
         };
+        // An abort, as the clients send it: a plain DELETE that comes after
+        // the completion deletes the file instead, which is no race.
         let abort = async {
             tokio::time::sleep(abort_after).await;
-            app.delete("alice", &path).await
+            app.delete("alice", &format!("{path}?cancel=true")).await
         };
         let (complete, abort) = tokio::join!(complete, abort);
         let (complete, abort) = (complete.status(), abort.status());
