@@ -1,7 +1,15 @@
-//! kill -9 of the real `uploadgate serve` while uploads are sending parts and
-//! completing, for several rounds; after each restart every upload resumes
-//! (a patient client: the Rust client and its resume store) and must complete
-//! with exactly its bytes, within 30 s of the restart, with no 5xx answer.
+//! kill -9 of the real `uploadgate serve` while uploads are created, send
+//! parts and complete, for several rounds; after each restart every upload
+//! resumes (a patient client: the Rust client and its resume store) and must
+//! complete with exactly its bytes, within 30 s of the restart, with no 5xx
+//! answer.
+//!
+//! Where the kill lands alternates. Even rounds kill at a random point
+//! (`UPLOADGATE_CRASH_SEED` replays one): during creation, part sending or
+//! completion. Odd rounds aim at the narrowest window: the process is stopped
+//! (SIGSTOP) as it logs that storage assembled an upload, and killed there if
+//! the record does not say so yet; an object assembled that nobody recorded
+//! is what left uploads stuck for good before the server converged them.
 //!
 //! A short run goes with every `scripts/test`; `scripts/crash` runs a long
 //! one on each engine. Knobs: `UPLOADGATE_CRASH_UPLOADS` (concurrent uploads,
@@ -17,6 +25,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 use uploadgate_client::types::UploadStatus;
 use uploadgate_client::{Api, Event, ResumeStore, UploadOptions, Uploader};
+use uploadgate_server::db::{PgRepo, SqliteRepo, UploadRepo};
 use uploadgate_testkit::binary::{Node, serve};
 use uploadgate_testkit::engines::{store_toml, test_database};
 
@@ -67,14 +76,15 @@ struct Seen {
 }
 
 /// Uploads `path` until it completes, resuming from the resume store after
-/// every failure, as a patient user or script would; returns the record.
+/// every failure, as a patient user or script would; returns the record, or
+/// the last error once it kept failing for `GIVE_UP`.
 async fn patient_upload(
     api: Api,
     state: PathBuf,
     path: PathBuf,
     seen: Arc<Seen>,
     sent_all: Arc<Notify>,
-) -> uploadgate_client::types::UploadRecord {
+) -> Result<uploadgate_client::types::UploadRecord, String> {
     let total = std::fs::metadata(&path).expect("file").len();
     let started = Instant::now();
     loop {
@@ -99,15 +109,14 @@ async fn patient_upload(
             ..UploadOptions::default()
         };
         match uploader.upload(&path, &options, &progress).await {
-            Ok(report) => return report.record,
-            Err(err) => {
-                assert!(
-                    started.elapsed() < GIVE_UP,
+            Ok(report) => return Ok(report.record),
+            Err(err) if started.elapsed() >= GIVE_UP => {
+                return Err(format!(
                     "{} still failing after {GIVE_UP:?}: {err}",
                     path.display()
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                ));
             }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
 }
@@ -140,6 +149,129 @@ fn kill(node: &mut Node) {
     node.child.wait().expect("reaped");
 }
 
+fn signal(node: &Node, name: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(node.child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name}");
+}
+
+/// The server's database, read by the test (WAL readers never wait for the
+/// server, even a stopped one).
+async fn records(dir: &Path, database: Option<&str>) -> Arc<dyn UploadRepo> {
+    match database {
+        Some(url) => Arc::new(PgRepo::connect(url).await.expect("connect")),
+        None => {
+            let url = format!("sqlite://{}", dir.join("data/uploadgate.db").display());
+            Arc::new(SqliteRepo::connect(&url).await.expect("connect"))
+        }
+    }
+}
+
+/// xorshift64: reproducible from its seed, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Where a round's kill landed, for the report.
+#[derive(Debug)]
+#[expect(dead_code, reason = "the fields are read through Debug, in the report")]
+enum Landed {
+    Creating {
+        after_ms: u64,
+    },
+    Sending {
+        percent: u64,
+    },
+    Completing {
+        after_ms: u64,
+    },
+    /// Between storage's assembly of an upload and its record.
+    AssembledUnrecorded,
+    /// No assembly was caught before its record; killed once every upload
+    /// had sent its bytes instead.
+    WindowMissed,
+}
+
+/// Kills at a random point: `sent` counts this round's bytes of `total`.
+async fn kill_at_random(
+    rng: &mut Rng,
+    sent: &dyn Fn() -> u64,
+    total: u64,
+    sent_all: &Notify,
+) -> Landed {
+    match rng.below(3) {
+        0 => {
+            let after_ms = rng.below(40);
+            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+            Landed::Creating { after_ms }
+        }
+        1 => {
+            let percent = 5 + rng.below(90);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while sent() < total * percent / 100 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Landed::Sending { percent }
+        }
+        _ => {
+            tokio::time::timeout(Duration::from_secs(60), sent_all.notified())
+                .await
+                .expect("an upload sent its bytes");
+            let after_ms = rng.below(150);
+            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+            Landed::Completing { after_ms }
+        }
+    }
+}
+
+/// Watches `node`'s log for storage's assembly of an upload; stops the
+/// process there and reports whether its record is still unwritten (then the
+/// caller kills it in that state), or lets it go on and waits for the next.
+async fn stop_between_assembly_and_record(node: &Node, repo: &dyn UploadRepo) -> Landed {
+    let mut read = node.logs.lock().map_or(0, |logs| logs.len());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let fresh = node
+            .logs
+            .lock()
+            .map(|logs| logs[read..].to_owned())
+            .unwrap_or_default();
+        let Some(end) = fresh.rfind('\n') else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        };
+        read += end + 1;
+        let assembled: Vec<uuid::Uuid> = fresh[..end]
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line["message"] == "storage assembled the parts")
+            .filter_map(|line| line["upload"].as_str().and_then(|id| id.parse().ok()))
+            .collect();
+        if assembled.is_empty() {
+            continue;
+        }
+        signal(node, "STOP");
+        for id in assembled {
+            let record = repo.get(id).await.expect("read the record");
+            if record.is_some_and(|r| r.status.is_in_progress()) {
+                return Landed::AssembledUnrecorded;
+            }
+        }
+        signal(node, "CONT");
+    }
+    Landed::WindowMissed
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
     let uploads = knob("UPLOADGATE_CRASH_UPLOADS", 6);
@@ -149,11 +281,24 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
     let database = test_database().await;
     let config = config(dir.path(), database.as_deref());
     let mut node = serve(BIN, &config);
+    let repo = records(dir.path(), database.as_deref()).await;
     let api = Api::new(&node.api, &node.token).expect("api");
     let seen = Arc::new(Seen::default());
-    let (mut completed, mut recoveries) = (0, Vec::new());
+    let seed = std::env::var("UPLOADGATE_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64 | 1)
+        });
+    let mut rng = Rng(seed);
+    let (mut completed, mut recoveries, mut landed) = (0, Vec::new(), Vec::new());
+    let mut never_completed = Vec::new();
 
     for round in 0..rounds {
+        let sent_before = seen.sent.load(Ordering::Relaxed);
+        let mut total = 0u64;
         let sent_all = Arc::new(Notify::new());
         let mut tasks = Vec::new();
         let mut files = Vec::new();
@@ -161,6 +306,7 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
             // 6 MiB up to `largest`: 2 to several parts of 5 MiB.
             let len = (6 + (n * 5 + round * 3) % (largest - 5)) * MIB + n * 777;
             let path = file(dir.path(), round * uploads + n, len);
+            total += len as u64;
             files.push(path.clone());
             tasks.push(tokio::spawn(patient_upload(
                 api.clone(),
@@ -170,24 +316,35 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
                 sent_all.clone(),
             )));
         }
-        // Kill once the first upload has sent everything, so that its
-        // completion (and others' parts) are under way, a moment later each
-        // round.
-        tokio::time::timeout(Duration::from_secs(60), sent_all.notified())
-            .await
-            .expect("an upload sent its bytes");
-        tokio::time::sleep(Duration::from_millis(20 + 40 * round as u64)).await;
+        let landing = if round % 2 == 0 {
+            let sent = || seen.sent.load(Ordering::Relaxed) - sent_before;
+            kill_at_random(&mut rng, &sent, total, &sent_all).await
+        } else {
+            match stop_between_assembly_and_record(&node, repo.as_ref()).await {
+                Landed::WindowMissed => {
+                    tokio::time::timeout(Duration::from_secs(60), sent_all.notified())
+                        .await
+                        .ok();
+                    Landed::WindowMissed
+                }
+                caught => caught,
+            }
+        };
+        landed.push(landing);
         kill(&mut node);
         node = serve(BIN, &config);
         let restarted = Instant::now();
 
         let mut done = Vec::new();
-        for task in tasks {
-            done.push(task.await.expect("upload task"));
+        for (task, path) in tasks.into_iter().zip(&files) {
+            match task.await.expect("upload task") {
+                Ok(record) => done.push((record, path)),
+                Err(err) => never_completed.push(err),
+            }
         }
         let recovery = restarted.elapsed();
         recoveries.push(recovery);
-        for (record, path) in done.iter().zip(&files) {
+        for (record, path) in done {
             assert_eq!(record.status, UploadStatus::Completed, "{record:?}");
             let link = api.download_link(record.id).await.expect("download link");
             let stored = reqwest::get(&link.url)
@@ -209,12 +366,15 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
     let errors = seen.server_errors.load(Ordering::Relaxed);
     println!(
         "crash: {completed} of {} uploads completed with exactly their bytes over {rounds} \
-         kill -9 rounds; recovery after restart {:?} (goal: under {RECOVERY_GOAL:?}); \
+         kill -9 rounds (seed {seed}; kills landed: {landed:?}); never completed: {}; \
+         recovery after restart {:?} (goal: under {RECOVERY_GOAL:?}); \
          5xx answers seen: {errors}; bytes handed to the network: {} MiB",
         uploads * rounds,
+        never_completed.len(),
         recoveries,
         seen.sent.load(Ordering::Relaxed) / MIB as u64,
     );
+    assert!(never_completed.is_empty(), "{never_completed:#?}");
     assert_eq!(completed, uploads * rounds);
     assert_eq!(errors, 0, "5xx answers");
     assert!(
