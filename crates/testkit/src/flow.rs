@@ -65,3 +65,24 @@ pub async fn assemble_in_storage(
         .await
         .expect("storage assembles");
 }
+
+/// Storage refused a request: with a 4xx, or (Garage, which answers before
+/// reading a body it refuses) by closing the connection while the body was
+/// on its way. A connection never made, or a timeout, is no refusal: it
+/// proves nothing about storage's rules.
+pub fn assert_refused_by_storage(result: reqwest::Result<Response>) {
+    match result {
+        Ok(response) => assert!(
+            response.status().is_client_error(),
+            "storage took it: {}",
+            response.status()
+        ),
+        Err(err) => {
+            assert!(
+                !err.is_connect() && !err.is_timeout(),
+                "storage was never reached: {err}"
+            );
+            assert!(err.is_request() || err.is_body(), "{err}");
+        }
+    }
+}

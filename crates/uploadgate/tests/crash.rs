@@ -330,7 +330,13 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
                 caught => caught,
             }
         };
-        landed.push(landing);
+        // Something must be under way, or the kill proves nothing.
+        let in_flight = tasks.iter().filter(|task| !task.is_finished()).count();
+        assert!(
+            in_flight > 0,
+            "round {round}: every upload had finished before the kill ({landing:?})"
+        );
+        landed.push((landing, in_flight));
         kill(&mut node);
         node = serve(BIN, &config);
         let restarted = Instant::now();
@@ -366,7 +372,7 @@ async fn uploads_survive_kill_9_mid_send_and_mid_completion() {
     let errors = seen.server_errors.load(Ordering::Relaxed);
     println!(
         "crash: {completed} of {} uploads completed with exactly their bytes over {rounds} \
-         kill -9 rounds (seed {seed}; kills landed: {landed:?}); never completed: {}; \
+         kill -9 rounds (seed {seed}; kills landed, with the uploads then in flight: {landed:?}); never completed: {}; \
          recovery after restart {:?} (goal: under {RECOVERY_GOAL:?}); \
          5xx answers seen: {errors}; bytes handed to the network: {} MiB",
         uploads * rounds,

@@ -403,10 +403,7 @@ async fn part_urls_of_an_upload_with_a_layout_are_bound_to_its_lengths() {
     let signed = uppy_get(&app, &format!("/multipart/{id}/2"), &key, "").await;
     let url = signed["url"].as_str().expect("url");
     // Through the Companion route too, a part of another length is refused.
-    match put_to(&app, url, mp4(9 * MIB)).await {
-        Ok(response) => assert!(response.status().is_client_error(), "{}", response.status()),
-        Err(err) => assert!(err.is_request() || err.is_body(), "{err}"),
-    }
+    uploadgate_testkit::assert_refused_by_storage(put_to(&app, url, mp4(9 * MIB)).await);
     let exact = put_to(&app, url, mp4(4 * MIB)).await.expect("put");
     assert_eq!(exact.status(), StatusCode::OK);
     let beyond = uppy_try(&app, &format!("/multipart/{id}/3"), &key).await;
@@ -451,7 +448,13 @@ async fn uppy_part_urls_are_few_short_lived_and_stop_past_the_profiles_size() {
     assert_eq!(upload.status, uploadgate_api::UploadStatus::Aborted);
     // Storage dropped the parts: the upload is unknown to it, or empty.
     let left = app.store().list_parts(&key, &upload_id).await;
-    assert!(left.as_ref().map_or(true, Vec::is_empty), "{left:?}");
+    assert!(
+        matches!(
+            left,
+            Err(uploadgate_server::storage::StorageError::NoSuchUpload)
+        ) || left.as_ref().is_ok_and(Vec::is_empty),
+        "{left:?}"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use uploadgate_api::UploadStatus;
+use uploadgate_api::{JobState, UploadStatus};
 use uploadgate_server::auth::Scope;
 use uploadgate_server::config::Processor;
 use uploadgate_server::db::{self, Transition, UsageQuery};
@@ -592,9 +592,22 @@ async fn bytes_sent_through_a_valid_url_after_an_erasure_are_deleted() {
     assert!(tombstone.key.is_empty() && tombstone.filename.is_empty());
 }
 
+/// Whether a job of upload `id` is running now.
+async fn job_running(app: &TestApp, id: uuid::Uuid) -> bool {
+    let jobs = app
+        .state()
+        .uploads
+        .db
+        .jobs()
+        .jobs_of(id)
+        .await
+        .expect("jobs");
+    jobs.iter().any(|job| job.state == JobState::Running)
+}
+
 /// Deleting while a completion runs and while processing jobs run: every
 /// answer is 200 or 409 (never 5xx), and once the dust settles nothing of
-/// the upload is left in storage.
+/// the upload is left in storage. Both races must have happened.
 #[tokio::test]
 async fn deleting_during_completion_and_processing_leaves_nothing_behind() {
     // Thumbnails only, of a large image: the job is still rendering when the
@@ -609,31 +622,58 @@ async fn deleting_during_completion_and_processing_leaves_nothing_behind() {
         .await;
     let image = png(2400, 1600);
     let mut all_keys = Vec::new();
+    let (mut during_completion, mut during_job) = (0, 0);
     for round in 0..8 {
         let record = app
             .create(
                 "alice",
                 json!({"filename": "a.png", "contentType": "image/png",
-                                    "size": image.len(), "profile": "p"}),
+                                    "size": image.len(), "profile": "thumbs"}),
             )
             .await;
         let id = id_of(&record);
-        put_as_instructed(&app.client, &record, image.clone(), &[]).await;
-        // Half the rounds race the completion itself, half the jobs after it.
+        let sent = put_as_instructed(&app.client, &record, image.clone(), &[]).await;
+        assert!(
+            sent.status().is_success(),
+            "round {round}: {}",
+            sent.status()
+        );
+        let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
         if round % 2 == 1 {
+            // The job's turn: completed, then deleted once its job runs.
             assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
-        }
-        let later = async {
-            tokio::time::sleep(Duration::from_millis(15 * round)).await;
-            delete(&app, "alice", &id).await
-        };
-        let (completion, deletion) = tokio::join!(app.complete("alice", &id), later);
-        for response in [&completion, &deletion] {
-            assert!(
-                matches!(response.status(), StatusCode::OK | StatusCode::CONFLICT),
-                "round {round}: {}",
-                response.status()
-            );
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                if job_running(&app, uuid).await {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "round {round}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let deletion = delete(&app, "alice", &id).await;
+            assert_eq!(deletion.status(), StatusCode::OK, "round {round}");
+            if job_running(&app, uuid).await {
+                during_job += 1;
+            }
+        } else {
+            // The completion's turn: a deletion 0 to 90 ms after it starts.
+            let later = async {
+                tokio::time::sleep(Duration::from_millis(15 * round)).await;
+                delete(&app, "alice", &id).await
+            };
+            let (completion, deletion) = tokio::join!(app.complete("alice", &id), later);
+            for response in [&completion, &deletion] {
+                assert!(
+                    matches!(response.status(), StatusCode::OK | StatusCode::CONFLICT),
+                    "round {round}: {}",
+                    response.status()
+                );
+            }
+            if deletion.status() == StatusCode::CONFLICT {
+                let refusal: Value = deletion.json().await.expect("json");
+                assert_eq!(refusal["code"], "completion_in_progress", "round {round}");
+                during_completion += 1;
+            }
         }
         // Until it is deleted (or cancelled): a 409 means "ask again".
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -655,6 +695,11 @@ async fn deleting_during_completion_and_processing_leaves_nothing_behind() {
         }
         all_keys.extend(every_key(&app, &record));
     }
+    // The races were run, not avoided.
+    assert!(
+        during_completion > 0 && during_job > 0,
+        "deletions during a completion: {during_completion}, during a job: {during_job}"
+    );
     // Jobs under way when their upload was deleted finish, and clean up
     // what they wrote.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -107,7 +107,7 @@ async fn stale_uploads_expire_and_lose_their_storage() {
 
     // The multipart upload is gone from storage: its parts no longer land.
     let late = app.client.put(part(1)).body(vec![2u8; MIB]).send().await;
-    assert!(late.map_or(true, |r| r.status().is_client_error()));
+    uploadgate_testkit::assert_refused_by_storage(late);
     let resign = app
         .post_json(
             "alice",

@@ -119,7 +119,12 @@ async fn replaying_the_url_after_completion_cannot_replace_the_object() {
     // Same length and type, other content: what an attacker holding the URL can send.
     let mut evil = vec![b'X'; PNG.len()];
     evil[..PNG.len().min(4)].copy_from_slice(b"MZ\x90\0");
-    let _ = put_as_instructed(&app.client, &record, evil, &[]).await;
+    // The URL is still valid: the replay lands (in staging), or this test
+    // would prove nothing.
+    let replay = put_as_instructed(&app.client, &record, evil, &[]).await;
+    assert!(replay.status().is_success(), "{}", replay.status());
+    let staged = app.record(&id).await.staging_key;
+    assert!(app.store().head(&staged).await.expect("head").is_some());
     let again = app.complete("alice", &id).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(app.download("alice", &id).await, PNG);

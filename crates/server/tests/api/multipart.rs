@@ -94,10 +94,7 @@ async fn try_put_part(
 /// signature, 400 from Garage for an expired one, 404 for an aborted upload), or by
 /// answering before the body was sent and closing the connection (Garage).
 fn assert_refused(result: reqwest::Result<reqwest::Response>) {
-    match result {
-        Ok(response) => assert!(response.status().is_client_error(), "{}", response.status()),
-        Err(err) => assert!(err.is_request() || err.is_body(), "{err}"),
-    }
+    uploadgate_testkit::assert_refused_by_storage(result);
 }
 
 /// Sends the bytes of the part `part` was signed for, expecting storage to take them.
