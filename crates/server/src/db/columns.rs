@@ -103,8 +103,6 @@ pub fn stale() -> String {
     )
 }
 
-/// Multipart uploads being sent in parts their clients size (no recorded
-/// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
 /// `$1` now, `$2` limit: uploads in progress whose completion claim ran out
 /// unreleased, the longest abandoned first.
 pub fn cut_short_completions() -> String {
@@ -116,6 +114,8 @@ pub fn cut_short_completions() -> String {
     )
 }
 
+/// Multipart uploads being sent in parts their clients size (no recorded
+/// layout), in id order: `$1` the id to start after (NULL: the first), `$2` limit.
 pub fn client_parts_uploading() -> String {
     format!(
         "SELECT {COLUMNS} FROM uploads \
