@@ -175,9 +175,15 @@ test("pause holds the bytes, resume finishes, cancel aborts on the server", asyn
 test("storage errors are retried and a refused part URL is signed again", async () => {
   const page = await openPage();
   const failures = new Map([[2, 503], [3, 403]]);
-  const signings = [];
+  // What the page did, in order: "sign N" when it asked for part N's URL,
+  // "put N" when it sent part N to storage.
+  const steps = [];
   page.on("request", (request) => {
-    if (request.method() === "POST" && request.url().endsWith("/parts")) signings.push(request.postDataJSON().partNumbers);
+    if (request.method() === "POST" && request.url().endsWith("/parts")) {
+      for (const n of request.postDataJSON().partNumbers) steps.push(`sign ${n}`);
+    }
+    const n = partNumber(request.url());
+    if (request.method() === "PUT" && n !== undefined) steps.push(`put ${n}`);
   });
   await page.route(
     (url) => partNumber(url.href) !== undefined,
@@ -195,8 +201,11 @@ test("storage errors are retried and a refused part URL is signed again", async 
   await page.setInputFiles("#files", tempFile("flaky.bin", noise(12 * MiB)));
   await page.locator('#queue li[data-state="completed"]', { hasText: "flaky.bin" }).waitFor({ timeout: 60_000 });
   assert.equal(failures.size, 0, "both failures were served");
-  // Part 3 was signed once more after storage refused its URL.
-  assert.ok(signings.filter((batch) => batch[0] === 3).length >= 1, `signings: ${JSON.stringify(signings)}`);
+  const of = (n) => steps.filter((step) => step.endsWith(` ${n}`));
+  // Part 2's 503 was sent again; part 3 was signed anew between storage
+  // refusing its URL and sending it again, so the refused URL was not reused.
+  assert.equal(of(2).filter((step) => step.startsWith("put")).length, 2, `part 2: ${of(2)}`);
+  assert.deepEqual(of(3), ["sign 3", "put 3", "sign 3", "put 3"]);
   await page.unrouteAll({ behavior: "ignoreErrors" });
   await page.close();
 });

@@ -1,15 +1,19 @@
 //! The client against a real uploadgate server with its embedded store.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 use uploadgate_client::types::UploadStatus;
 use uploadgate_client::{Api, Event, ResumeStore, UploadOptions, Uploader};
 use uploadgate_testkit::{TestApp, assemble_in_storage, strings};
+
+use store_proxy::{Put, Refusal, StoreProxy};
+
+mod store_proxy;
 
 const MIB: usize = 1024 * 1024;
 const PART: usize = 5 * MIB;
@@ -100,16 +104,41 @@ fn counting(after: u64) -> (uploadgate_client::Progress, Arc<AtomicU64>, Arc<Not
     (progress, sent, stop)
 }
 
+/// Each PUT carried the SHA-256 of the bytes that came, in a header its URL
+/// signs: storage refuses other bytes.
+fn assert_checksummed(puts: &[Put]) {
+    for put in puts {
+        assert_eq!(put.checksum.as_ref(), Some(&put.body_sha256), "{put:?}");
+        assert!(
+            put.signed_headers
+                .split(';')
+                .any(|h| h == "x-amz-checksum-sha256"),
+            "{put:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_file_goes_up_in_parallel_checksummed_parts_and_comes_back_identical() {
-    let server = server(free_port(), None).await;
+    let (store, public) = (free_port(), free_port());
+    let parallel = 3;
+    let proxy = StoreProxy::start(
+        public,
+        store,
+        store_proxy::Options {
+            hold_until: parallel,
+            ..Default::default()
+        },
+    )
+    .await;
+    let server = server(store, Some(public)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = random_file(dir.path(), 4 * PART + 123);
     let uploader = uploader(&server, &dir.path().join("state"));
     let (progress, sent, _) = counting(u64::MAX);
 
     let report = uploader
-        .upload(&file, &options(3), &progress)
+        .upload(&file, &options(parallel), &progress)
         .await
         .expect("upload");
     assert_eq!(report.record.status, UploadStatus::Completed);
@@ -117,6 +146,13 @@ async fn a_file_goes_up_in_parallel_checksummed_parts_and_comes_back_identical()
     assert_eq!(report.bytes_sent, (4 * PART + 123) as u64);
     assert_eq!(sent.load(Ordering::Relaxed), report.bytes_sent);
     assert!(!report.resumed);
+    // `parallel` parts were in flight at once, never more; each went once.
+    assert_eq!(proxy.most_in_flight(), parallel);
+    let puts = proxy.puts();
+    let mut parts: Vec<_> = puts.iter().map(|put| put.part).collect();
+    parts.sort_unstable();
+    assert_eq!(parts, (1..=5).map(Some).collect::<Vec<_>>());
+    assert_checksummed(&puts);
     assert_eq!(
         downloaded_sha256(&uploader, report.record.id).await,
         sha256_of(&file)
@@ -125,7 +161,9 @@ async fn a_file_goes_up_in_parallel_checksummed_parts_and_comes_back_identical()
 
 #[tokio::test]
 async fn a_small_file_goes_up_in_one_put_with_its_checksum() {
-    let server = server(free_port(), None).await;
+    let (store, public) = (free_port(), free_port());
+    let proxy = StoreProxy::start(public, store, store_proxy::Options::default()).await;
+    let server = server(store, Some(public)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = random_file(dir.path(), 300_000);
     let uploader = uploader(&server, &dir.path().join("state"));
@@ -135,8 +173,13 @@ async fn a_small_file_goes_up_in_one_put_with_its_checksum() {
         .await
         .expect("upload");
     assert_eq!(report.record.status, UploadStatus::Completed);
-    assert!(report.record.checksum_sha256.is_some());
     assert_eq!(report.record.part_count, None);
+    let puts = proxy.puts();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(puts[0].part, None);
+    assert_checksummed(&puts);
+    // The file's digest, declared at creation, is what the upload records.
+    assert_eq!(report.record.checksum_sha256, puts[0].checksum);
     assert_eq!(
         downloaded_sha256(&uploader, report.record.id).await,
         sha256_of(&file)
@@ -233,75 +276,68 @@ async fn a_changed_file_starts_a_new_upload_and_the_old_one_is_aborted() {
     );
 }
 
-/// Forwards to the store, answering 503 to the first `failures` PUTs.
-async fn flaky_proxy(listen: u16, store: u16, failures: u32) -> Arc<AtomicU32> {
-    use axum::body::Body;
-    use axum::extract::Request;
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-
-    let refused = Arc::new(AtomicU32::new(0));
-    let count = refused.clone();
-    let client = reqwest::Client::new();
-    let handler = move |request: Request| {
-        let count = count.clone();
-        let client = client.clone();
-        async move {
-            if request.method() == axum::http::Method::PUT
-                && count.fetch_add(1, Ordering::Relaxed) < failures
-            {
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-            let url = format!(
-                "http://127.0.0.1:{store}{}",
-                request.uri().path_and_query().map_or("/", |p| p.as_str())
-            );
-            let (parts, body) = request.into_parts();
-            let mut forward = client.request(parts.method.clone(), url);
-            for (name, value) in &parts.headers {
-                // Host stays as signed: the proxy's address.
-                forward = forward.header(name, value);
-            }
-            let answer = forward
-                .body(reqwest::Body::wrap_stream(body.into_data_stream()))
-                .send()
-                .await
-                .expect("store reachable");
-            let mut response = Response::builder().status(answer.status().as_u16());
-            for (name, value) in answer.headers() {
-                response = response.header(name, value);
-            }
-            response
-                .body(Body::from(answer.bytes().await.expect("store body")))
-                .expect("response")
-        }
-    };
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], listen)))
-        .await
-        .expect("bind proxy");
-    tokio::spawn(async move {
-        let app = axum::Router::new().fallback(handler);
-        let _ = axum::serve(listener, app).await;
-    });
-    refused
-}
-
 #[tokio::test]
 async fn storage_503s_are_retried_with_backoff() {
-    let (store, proxy) = (free_port(), free_port());
-    let refused = flaky_proxy(proxy, store, 3).await;
-    let server = server(store, Some(proxy)).await;
+    let (store, public) = (free_port(), free_port());
+    // Three refusals of the first part in a row, the first asking for 1 s.
+    let refuse = vec![
+        Refusal {
+            retry_after_secs: Some(1),
+            ..Refusal::UNAVAILABLE
+        },
+        Refusal::UNAVAILABLE,
+        Refusal::UNAVAILABLE,
+    ];
+    let proxy = StoreProxy::start(
+        public,
+        store,
+        store_proxy::Options {
+            refuse,
+            ..Default::default()
+        },
+    )
+    .await;
+    let server = server(store, Some(public)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = random_file(dir.path(), 3 * PART);
     let uploader = uploader(&server, &dir.path().join("state"));
-    let (progress, _, _) = counting(u64::MAX);
+    let announced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = announced.clone();
+    let progress: uploadgate_client::Progress = Arc::new(move |event| {
+        if let Event::Retrying { delay, .. } = event {
+            heard.lock().expect("delays").push(delay);
+        }
+    });
     let report = uploader
-        .upload(&file, &options(2), &progress)
+        .upload(&file, &options(1), &progress)
         .await
         .expect("upload survives the 503s");
     assert_eq!(report.record.status, UploadStatus::Completed);
     assert_eq!(report.retries, 3, "{report:?}");
-    assert!(refused.load(Ordering::Relaxed) >= 3);
+
+    let first: Vec<Put> = proxy
+        .puts()
+        .into_iter()
+        .filter(|put| put.part == Some(1))
+        .collect();
+    let statuses: Vec<u16> = first.iter().map(|put| put.status).collect();
+    assert_eq!(statuses, [503, 503, 503, 200]);
+    let announced = announced.lock().expect("delays").clone();
+    assert_eq!(announced.len(), 3, "{announced:?}");
+    // Retry-After is honoured; then the ceiling doubles from the 200 ms base.
+    let policy = uploader.api().retry_policy();
+    assert!(announced[0] >= Duration::from_secs(1), "{announced:?}");
+    for (n, delay) in announced.iter().enumerate().skip(1) {
+        assert!(*delay <= policy.base * 2u32.pow(n as u32), "{announced:?}");
+    }
+    // And the client really waited that long before trying again.
+    for (n, delay) in announced.iter().enumerate() {
+        let waited = first[n + 1].arrived - first[n].answered;
+        assert!(
+            waited >= *delay,
+            "waited {waited:?} after announcing {delay:?}"
+        );
+    }
     assert_eq!(
         downloaded_sha256(&uploader, report.record.id).await,
         sha256_of(&file)

@@ -270,4 +270,36 @@ impl TestApp {
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         self.running().store()
     }
+
+    /// The ids of the multipart uploads storage holds open under this test's
+    /// keys. The embedded store cannot list them over S3, so they are read
+    /// from the files it keeps one per open upload (`.upload-<id>.json`).
+    pub async fn open_multipart_uploads(&self) -> Vec<String> {
+        let mut ids: Vec<String> = if engines::external_store() {
+            let later = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+            self.store()
+                .list_multipart_uploads(later, 10_000)
+                .await
+                .expect("storage answers")
+                .expect("the external test store lists multipart uploads")
+                .into_iter()
+                .map(|open| open.upload_id)
+                .collect()
+        } else {
+            std::fs::read_dir(self.config.data_dir.join("store"))
+                .expect("the embedded store's files")
+                .filter_map(|entry| {
+                    let name = entry.expect("a directory entry").file_name();
+                    let name = name.to_str()?;
+                    Some(
+                        name.strip_prefix(".upload-")?
+                            .strip_suffix(".json")?
+                            .to_owned(),
+                    )
+                })
+                .collect()
+        };
+        ids.sort();
+        ids
+    }
 }

@@ -17,12 +17,52 @@ pub struct Node {
     pub token: String,
     /// Everything the process logged (stderr) so far.
     pub logs: Arc<Mutex<String>>,
+    /// Copies stderr into `logs`; it ends when the process closes stderr.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Node {
     /// Requests to this node with the token it printed.
     pub fn client(&self) -> Api {
         Api::with_token(self.api.clone(), self.token.clone())
+    }
+
+    /// Sends the signal named `name` (`TERM`, `INT`, `STOP`...) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// How the process exits, which must be within `limit`.
+    pub fn exit_within(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("try_wait") {
+                return exit;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running {limit:?} after it was asked to stop"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the process as an operator would (SIGTERM), requires a clean
+    /// exit within 10 s, and returns everything it logged: nothing can be
+    /// logged later, so a check for what is absent from them is final.
+    pub fn stop(mut self) -> String {
+        self.signal("TERM");
+        let exit = self.exit_within(std::time::Duration::from_secs(10));
+        assert!(exit.success(), "{exit:?}");
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().expect("the log reader");
+        }
+        self.logs.lock().expect("logs").clone()
     }
 }
 
@@ -75,7 +115,7 @@ pub fn serve_with_env(bin: &str, config: &Path, env: &[(&str, &str)]) -> Node {
     let logs = Arc::new(Mutex::new(String::new()));
     let mut stderr = child.stderr.take().expect("stderr");
     let sink = logs.clone();
-    std::thread::spawn(move || {
+    let log_reader = std::thread::spawn(move || {
         let mut chunk = [0u8; 8192];
         while let Ok(n @ 1..) = stderr.read(&mut chunk) {
             if let Ok(mut logs) = sink.lock() {
@@ -105,5 +145,6 @@ pub fn serve_with_env(bin: &str, config: &Path, env: &[(&str, &str)]) -> Node {
         store,
         token: token.expect("token line"),
         logs,
+        log_reader: Some(log_reader),
     }
 }

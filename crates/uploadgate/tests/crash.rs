@@ -142,15 +142,6 @@ fn kill(node: &mut Node) {
     node.child.wait().expect("reaped");
 }
 
-fn signal(node: &Node, name: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(node.child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{name}");
-}
-
 /// The server's database, read by the test (WAL readers never wait for the
 /// server, even a stopped one).
 async fn records(dir: &Path, database: Option<&str>) -> Arc<dyn UploadRepo> {
@@ -255,14 +246,14 @@ async fn stop_between_assembly_and_record(
         if assembled.is_empty() {
             continue;
         }
-        signal(node, "STOP");
+        node.signal("STOP");
         for id in assembled {
             let record = repo.get(id).await.expect("read the record");
             if record.is_some_and(|r| r.status.is_in_progress()) {
                 return Landed::AssembledUnrecorded;
             }
         }
-        signal(node, "CONT");
+        node.signal("CONT");
     }
     Landed::WindowMissed
 }

@@ -3,8 +3,6 @@
 //! a presigned URL, a POST policy or a key, at any level, the embedded store's
 //! own traffic included.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use uploadgate_testkit::binary::{serve_with_env, zero_config};
 use uploadgate_testkit::{PNG, put_as_instructed};
@@ -137,10 +135,13 @@ async fn logs_hold_no_secrets_at(rust_log: &str) {
         .send()
         .await
         .expect("list");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let logs = node.logs.lock().expect("logs").clone();
-    assert!(!logs.is_empty());
+    // Stopped, the server has logged everything it ever will.
+    let token = node.token.clone();
+    let logs = node.stop();
+    assert!(
+        logs.contains("shutting down"),
+        "the lines logged last are missing:\n{logs}"
+    );
     for line in logs.lines().filter(|l| !l.trim().is_empty()) {
         serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     }
@@ -150,7 +151,7 @@ async fn logs_hold_no_secrets_at(rust_log: &str) {
         "the caller's request id is not in the logs:\n{logs}"
     );
     for secret in [
-        node.token.as_str(),
+        token.as_str(),
         signature.as_str(),
         "X-Amz-Signature",
         "X-Amz-Credential",

@@ -1,5 +1,5 @@
 //! What `serve` writes to disk (database, the embedded store's objects,
-//! secrets) is readable by its own user only, whatever the umask.
+//! secrets) is readable by its own user only, even under umask 000.
 
 #![cfg(unix)]
 
@@ -41,7 +41,28 @@ async fn the_data_dir_and_everything_in_it_are_owner_only() {
     std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
     std::fs::set_permissions(dir.path().join("data"), PermissionsExt::from_mode(0o755))
         .expect("chmod");
-    let node = serve(BIN, &zero_config(dir.path()));
+    // The most permissive umask: every mode the server does not set itself
+    // would let everyone read. The wrapper proves it applied with a probe.
+    let wrapper = dir.path().join("umask-000");
+    let probe = dir.path().join("probe");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\numask 000\n: > '{}'\nexec '{BIN}' \"$@\"\n",
+            probe.display()
+        ),
+    )
+    .expect("write the wrapper");
+    std::fs::set_permissions(&wrapper, PermissionsExt::from_mode(0o700)).expect("chmod");
+    let node = serve(
+        wrapper.to_str().expect("a UTF-8 path"),
+        &zero_config(dir.path()),
+    );
+    let probe_mode = std::fs::metadata(&probe)
+        .expect("the probe")
+        .permissions()
+        .mode();
+    assert_eq!(probe_mode & 0o777, 0o666, "the umask was not 000");
     let completed = node.client().upload("", None, "image/png", PNG).await;
     assert_eq!(
         completed.status,

@@ -3,8 +3,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use uploadgate_testkit::binary::{serve, zero_config};
 
@@ -34,12 +33,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
     stream.flush().expect("flush");
     std::thread::sleep(Duration::from_millis(200));
 
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", node.child.id()))
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    node.signal("TERM");
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         node.child.try_wait().expect("try_wait").is_none(),
@@ -61,16 +55,6 @@ fn sigterm_finishes_the_request_in_flight_then_exits_cleanly() {
         "the request in flight was not answered: {response:?}"
     );
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = node.child.try_wait().expect("try_wait") {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 10 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = node.exit_within(Duration::from_secs(10));
     assert!(exit.success(), "{exit:?}");
 }

@@ -124,7 +124,9 @@ async fn concurrent_retries_of_a_multipart_creation_make_one_upload_in_storage()
     assert_eq!(ids.len(), 1, "{ids:?}");
     let listed = app.get_json("carol", "/v1/uploads").await;
     assert_eq!(listed["items"].as_array().expect("items").len(), 1);
-    // Only the request that won the key started a multipart upload.
+    // Only the request that won the key started a multipart upload: storage
+    // holds that one and no orphan from the requests that lost.
     let record = app.record(&ids[0]).await;
-    assert!(record.multipart.is_some());
+    let multipart = record.multipart.expect("a multipart upload");
+    assert_eq!(app.open_multipart_uploads().await, [multipart.upload_id]);
 }
