@@ -89,7 +89,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's jobs in one state, newest first (at most 100); by default the
+         * The caller's jobs in one state, newest first; by default the
          *     dead-lettered ones, which `POST /v1/jobs/{id}/retry` queues again.
          */
         get: operations["list_jobs"];
@@ -542,7 +542,7 @@ export interface components {
         /** @description A page of deliveries, newest first. */
         DeliveryList: {
             items: components["schemas"]["WebhookDelivery"][];
-            /** @description Pass as `cursor` for the next page; absent on the last. */
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
             nextCursor?: string | null;
         };
         /**
@@ -638,6 +638,8 @@ export interface components {
         };
         JobList: {
             items: components["schemas"]["Job"][];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            nextCursor?: string | null;
         };
         /** @enum {string} */
         JobState: "queued" | "running" | "done" | "dead";
@@ -1074,6 +1076,10 @@ export interface operations {
             query?: {
                 /** @description `queued`, `running`, `done` or `dead` (the default: the dead-letter queue). */
                 state?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1831,9 +1837,9 @@ export interface operations {
                 state?: string;
                 /** @description An event type, e.g. `upload.completed`. */
                 event?: string;
-                /** @description 1 to 200 (default 50). */
+                /** @description Page size, 1 to 200 (default 50). */
                 limit?: number;
-                /** @description The previous page's `nextCursor`. */
+                /** @description `nextCursor` of the previous page. */
                 cursor?: string;
             };
             header?: never;

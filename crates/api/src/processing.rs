@@ -152,6 +152,9 @@ pub struct Job {
 #[serde(rename_all = "camelCase")]
 pub struct JobList {
     pub items: Vec<Job>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// What `POST /v1/events/s3` did with a notification.

@@ -145,7 +145,7 @@ pub struct WebhookDelivery {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryList {
     pub items: Vec<WebhookDelivery>,
-    /// Pass as `cursor` for the next page; absent on the last.
+    /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

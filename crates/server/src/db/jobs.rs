@@ -103,12 +103,12 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, DbError>;
     /// The jobs of one upload, oldest first.
     async fn jobs_of(&self, upload_id: Uuid) -> Result<Vec<Job>, DbError>;
-    /// `owner`'s jobs in `state` (every owner's for `None`), newest first.
+    /// `owner`'s jobs in `state` (every owner's for `None`) on `page`, newest first.
     async fn jobs_in_state(
         &self,
         owner: Option<&str>,
         state: JobState,
-        limit: u32,
+        page: &super::Page<Uuid>,
     ) -> Result<Vec<Job>, DbError>;
     /// Queues `owner`'s dead job `id` again with fresh attempts and sets its
     /// upload back to processing; false when it is not theirs or not dead.

@@ -10,6 +10,7 @@ mod group_commit;
 mod idempotency;
 mod jobs;
 mod outbox;
+mod page;
 mod point_reads;
 mod postgres;
 mod schema;
@@ -33,6 +34,7 @@ pub use error::DbError;
 pub use idempotency::{IdempotencyStore, KeyClaim};
 pub use jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 pub use outbox::NewDelivery;
+pub use page::{Listed, Page};
 pub use postgres::PgRepo;
 pub use schema::{SchemaStatus, schema_status};
 pub use sqlite::SqliteRepo;
@@ -208,9 +210,7 @@ pub struct ListFilter {
     pub created_until: Option<OffsetDateTime>,
     /// A metadata key (as `check_metadata` allows them) and its value.
     pub metadata: Option<(String, String)>,
-    /// Only uploads created before this one (the cursor).
-    pub before: Option<Uuid>,
-    pub limit: u32,
+    pub page: Page<Uuid>,
 }
 
 #[async_trait]

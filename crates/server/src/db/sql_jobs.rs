@@ -125,12 +125,14 @@ mod sql {
         format!("SELECT {COLUMNS} FROM jobs WHERE upload_id = $1 ORDER BY created_at, id")
     }
 
-    /// `$1` owner (NULL: every owner), `$2` state, `$3` limit.
+    /// `$1` owner (NULL: every owner), `$2` state, `$3` limit, `$4` the
+    /// cursor (NULL: the first page).
     pub fn in_state() -> String {
         format!(
             "SELECT {COLUMNS} FROM jobs \
              WHERE state = $2 \
                AND (CAST($1 AS TEXT) IS NULL OR upload_id IN (SELECT id FROM uploads WHERE owner = $1)) \
+               AND (CAST($4 AS TEXT) IS NULL OR id < $4) \
              ORDER BY id DESC LIMIT $3"
         )
     }
@@ -422,12 +424,13 @@ where
         &self,
         owner: Option<&str>,
         state: JobState,
-        limit: u32,
+        page: &super::Page<Uuid>,
     ) -> Result<Vec<Job>, DbError> {
         let rows = sqlx::query(&sql::in_state())
             .bind(owner.map(str::to_owned))
             .bind(state.as_str())
-            .bind(i64::from(limit))
+            .bind(i64::from(page.limit))
+            .bind(page.before.map(|id| id.to_string()))
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(from_row).collect()

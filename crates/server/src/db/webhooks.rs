@@ -50,9 +50,7 @@ pub enum Attempt {
 pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
     pub event: Option<EventType>,
-    /// Only deliveries older than this one (the cursor).
-    pub before: Option<String>,
-    pub limit: u32,
+    pub page: super::Page<String>,
 }
 
 #[async_trait]
@@ -214,8 +212,8 @@ where
         ))
         .bind(filter.state.map(|s| s.as_str().to_owned()))
         .bind(filter.event.map(|e| e.as_str().to_owned()))
-        .bind(filter.before.clone())
-        .bind(i64::from(filter.limit))
+        .bind(filter.page.before.clone())
+        .bind(i64::from(filter.page.limit))
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(from_row).collect()

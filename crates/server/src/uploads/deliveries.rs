@@ -4,16 +4,24 @@
 use uploadgate_api::{DeliveryState, WebhookDelivery};
 
 use super::{UploadError, Uploads};
-use crate::db::{self, Delivery, DeliveryFilter};
+use crate::db::{self, Delivery, DeliveryFilter, Listed};
 
 impl Uploads {
     /// Deliveries matching `filter`, newest first.
     pub async fn deliveries(
         &self,
         filter: &DeliveryFilter,
-    ) -> Result<Vec<WebhookDelivery>, UploadError> {
-        let found = self.db.webhooks().deliveries(filter).await?;
-        Ok(found.into_iter().map(delivery_record).collect())
+    ) -> Result<Listed<WebhookDelivery>, UploadError> {
+        let fetch = DeliveryFilter {
+            page: filter.page.with_one_more(),
+            ..filter.clone()
+        };
+        let found = self.db.webhooks().deliveries(&fetch).await?;
+        let listed = filter.page.cut(found, |d| d.id.clone());
+        Ok(Listed {
+            items: listed.items.into_iter().map(delivery_record).collect(),
+            next_cursor: listed.next_cursor,
+        })
     }
 
     /// Queues delivery `id` again, now, with the same `webhook-id` (the

@@ -9,7 +9,7 @@ use super::view::{job_record, record};
 use super::{UploadError, Uploads};
 use crate::auth::{Principal, Via};
 use crate::config::Processor;
-use crate::db::{Job, ListFilter, Upload};
+use crate::db::{Job, ListFilter, Listed, Page, Upload};
 use crate::multipart::usable_parts;
 use crate::storage::{StorageError, StoredPart};
 
@@ -61,15 +61,23 @@ impl Uploads {
         &self,
         user: Option<&Principal>,
         filter: &ListFilter,
-    ) -> Result<Vec<UploadRecord>, UploadError> {
-        let uploads = self.db.list(user.map(|u| u.user.as_str()), filter).await?;
-        let mut records = Vec::with_capacity(uploads.len());
-        for upload in &uploads {
+    ) -> Result<Listed<UploadRecord>, UploadError> {
+        let fetch = ListFilter {
+            page: filter.page.with_one_more(),
+            ..filter.clone()
+        };
+        let uploads = self.db.list(user.map(|u| u.user.as_str()), &fetch).await?;
+        let Listed { items, next_cursor } = filter.page.cut(uploads, |u| u.id.to_string());
+        let mut records = Vec::with_capacity(items.len());
+        for upload in &items {
             let mut view = record(upload);
             self.add_thumbnail_links(&mut view).await?;
             records.push(view);
         }
-        Ok(records)
+        Ok(Listed {
+            items: records,
+            next_cursor,
+        })
     }
 
     /// Everything about one upload: the record with thumbnail links and jobs
@@ -208,18 +216,19 @@ impl Uploads {
         }
     }
 
-    /// The caller's jobs in `state` (every user's for `None`), newest first.
+    /// The caller's jobs in `state` (every user's for `None`) on `page`, newest first.
     pub async fn jobs_in_state(
         &self,
         user: Option<&Principal>,
         state: JobState,
-        limit: u32,
-    ) -> Result<Vec<Job>, UploadError> {
-        Ok(self
+        page: &Page<Uuid>,
+    ) -> Result<Listed<Job>, UploadError> {
+        let jobs = self
             .db
             .jobs()
-            .jobs_in_state(user.map(|u| u.user.as_str()), state, limit)
-            .await?)
+            .jobs_in_state(user.map(|u| u.user.as_str()), state, &page.with_one_more())
+            .await?;
+        Ok(page.cut(jobs, |job| job.id.to_string()))
     }
 
     /// Short-lived GET links to the upload's thumbnails (presigned locally: no

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uploadgate_api::UploadStatus;
 
 use super::{Reason, UploadError, Uploads};
-use crate::db::{self, ListFilter, Upload};
+use crate::db::{self, ListFilter, Page, Upload};
 
 /// Completed uploads of one user and profile looked at per replacement:
 /// normally there is one (the one replaced).
@@ -31,10 +31,13 @@ impl Uploads {
                 status: Some(UploadStatus::Completed),
                 profile: Some(name.clone()),
                 created_until: Some(db::now() - keep),
-                limit: limit.saturating_sub(deleted),
+                page: Page {
+                    before: None,
+                    limit: limit.saturating_sub(deleted),
+                },
                 ..ListFilter::default()
             };
-            if filter.limit == 0 {
+            if filter.page.limit == 0 {
                 break;
             }
             for upload in self.db.list(None, &filter).await? {
@@ -61,7 +64,10 @@ impl Uploads {
         let filter = ListFilter {
             status: Some(UploadStatus::Completed),
             profile: Some(completed.profile.clone()),
-            limit: REPLACE_PAGE,
+            page: Page {
+                before: None,
+                limit: REPLACE_PAGE,
+            },
             ..ListFilter::default()
         };
         let others: Vec<Upload> = self

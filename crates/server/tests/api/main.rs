@@ -20,6 +20,7 @@ mod metrics;
 mod multipart;
 mod nodes;
 mod openapi;
+mod pagination;
 mod problems;
 mod processing;
 mod races;

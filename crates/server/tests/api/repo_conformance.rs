@@ -9,7 +9,7 @@ use uploadgate_api::UploadStatus;
 use uploadgate_api::{JobState, Processing, ProcessingState};
 use uploadgate_server::config::Processor;
 use uploadgate_server::db::{
-    self, ApiKeyRecord, Database, GrantRecord, ListFilter, Method, NewJob, Outcome, PgRepo,
+    self, ApiKeyRecord, Database, GrantRecord, ListFilter, Method, NewJob, Outcome, Page, PgRepo,
     SqliteRepo, Transition, Upload, UsageQuery,
 };
 use uuid::Uuid;
@@ -52,6 +52,14 @@ fn upload(owner: &str) -> Upload {
         grant: None,
         deleted_at: None,
         purged_at: None,
+    }
+}
+
+/// The first page, of `limit` rows.
+fn page(limit: u32) -> Page<Uuid> {
+    Page {
+        before: None,
+        limit,
     }
 }
 
@@ -158,7 +166,7 @@ async fn records_round_trip_and_stay_with_their_owner() {
             Some("alice"),
             &ListFilter {
                 status: Some(UploadStatus::Pending),
-                limit: 10,
+                page: page(10),
                 ..ListFilter::default()
             },
         )
@@ -192,7 +200,7 @@ async fn listings_filter_by_profile_creation_time_and_a_metadata_entry() {
                 .list(
                     owner,
                     &ListFilter {
-                        limit: 10,
+                        page: page(10),
                         ..filter
                     },
                 )
@@ -655,13 +663,13 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_cannot_settle() {
     );
     let listed = repo
         .jobs()
-        .jobs_in_state(Some("alice"), JobState::Dead, 10)
+        .jobs_in_state(Some("alice"), JobState::Dead, &page(10))
         .await
         .expect("list");
     assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), [first.id]);
     assert!(
         repo.jobs()
-            .jobs_in_state(Some("bob"), JobState::Dead, 10)
+            .jobs_in_state(Some("bob"), JobState::Dead, &page(10))
             .await
             .expect("list")
             .is_empty()

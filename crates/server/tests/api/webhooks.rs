@@ -362,7 +362,10 @@ async fn an_erasure_leaves_nothing_personal_in_the_events_or_their_log() {
         .db
         .webhooks()
         .deliveries(&uploadgate_server::db::DeliveryFilter {
-            limit: 100,
+            page: uploadgate_server::db::Page {
+                before: None,
+                limit: 100,
+            },
             ..Default::default()
         })
         .await

@@ -17,9 +17,12 @@ pub struct LsArgs {
     /// Only uploads whose metadata has this entry.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_entry)]
     metadata: Option<(String, String)>,
-    /// At most this many.
+    /// At most this many (1 to 200).
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    /// Where to start: the cursor the previous page printed.
+    #[arg(long)]
+    cursor: Option<String>,
     /// Print the records as JSON.
     #[arg(long)]
     json: bool,
@@ -46,9 +49,14 @@ pub async fn run(args: LsArgs) -> Result<ExitCode, ClientError> {
             profile: args.profile,
             metadata: args.metadata,
             limit: Some(args.limit),
+            cursor: args.cursor,
             ..ListQuery::default()
         })
         .await?;
+    // On stderr, so that `--json` output stays one document.
+    if let Some(cursor) = &list.next_cursor {
+        eprintln!("(more: --cursor {cursor})");
+    }
     if args.json {
         print_json(&list.items)?;
         return Ok(exit::ok());
@@ -64,9 +72,6 @@ pub async fn run(args: LsArgs) -> Result<ExitCode, ClientError> {
             size,
             record.filename
         );
-    }
-    if list.next_cursor.is_some() {
-        eprintln!("(more: raise --limit)");
     }
     Ok(exit::ok())
 }

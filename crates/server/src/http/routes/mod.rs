@@ -10,6 +10,7 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod page;
+mod paging;
 mod responses;
 mod simple;
 mod tokens;

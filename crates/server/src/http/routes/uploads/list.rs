@@ -6,16 +6,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uploadgate_api::{UploadList, UploadStatus};
-use uuid::Uuid;
 
 use crate::db::ListFilter;
 use crate::http::extract::{ListAs, Query};
+use crate::http::routes::paging;
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};
 use crate::uploads::{UploadError, check_metadata};
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -64,22 +61,7 @@ pub async fn list_uploads(
             })
         })
         .transpose()?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            format!("limit: must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let before = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            Uuid::parse_str(c).map_err(|_| {
-                ApiError::invalid_field("cursor", "cursor: not a cursor from this API")
-            })
-        })
-        .transpose()?;
+    let page = paging::page(params.limit, params.cursor.as_deref())?;
 
     let instant = |field: &'static str, value: Option<&str>| {
         value
@@ -101,21 +83,17 @@ pub async fn list_uploads(
         })
         .transpose()?;
 
-    // One extra row tells whether another page exists.
     let filter = ListFilter {
         status,
         profile: params.profile,
         created_from: instant("createdAfter", params.created_after.as_deref())?,
         created_until: instant("createdBefore", params.created_before.as_deref())?,
         metadata,
-        before,
-        limit: limit + 1,
+        page,
     };
-    let mut items = state.uploads.list(user.as_ref(), &filter).await?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| items.last().map(|u| u.id.to_string()))
-        .flatten();
-    Ok(Json(UploadList { items, next_cursor }))
+    let listed = state.uploads.list(user.as_ref(), &filter).await?;
+    Ok(Json(UploadList {
+        items: listed.items,
+        next_cursor: listed.next_cursor,
+    }))
 }

@@ -6,11 +6,9 @@ use uploadgate_api::{DeliveryList, DeliveryState, EventType};
 use crate::auth::Scope;
 use crate::db::DeliveryFilter;
 use crate::http::extract::{Backend, Query};
+use crate::http::routes::paging;
 use crate::http::routes::responses::{Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -20,9 +18,10 @@ pub struct DeliveryParams {
     state: Option<String>,
     /// An event type, e.g. `upload.completed`.
     event: Option<String>,
-    /// 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
-    /// The previous page's `nextCursor`.
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -42,13 +41,7 @@ pub async fn list_deliveries(
     Query(params): Query<DeliveryParams>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     backend.require(Scope::Admin)?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let page = paging::page(params.limit, params.cursor.as_deref())?;
     let filter = DeliveryFilter {
         state: params
             .state
@@ -66,12 +59,11 @@ pub async fn list_deliveries(
                 })
             })
             .transpose()?,
-        before: params.cursor,
-        limit,
+        page,
     };
-    let items = state.uploads.deliveries(&filter).await?;
-    let next_cursor = (items.len() == limit as usize)
-        .then(|| items.last().map(|d| d.id.clone()))
-        .flatten();
-    Ok(Json(DeliveryList { items, next_cursor }))
+    let listed = state.uploads.deliveries(&filter).await?;
+    Ok(Json(DeliveryList {
+        items: listed.items,
+        next_cursor: listed.next_cursor,
+    }))
 }
