@@ -70,7 +70,7 @@ impl Server {
         let api_url = config.api_public_url(bound);
         let issuers = Arc::new(Issuers::new(&config.auth.issuers));
         let gate = Gate {
-            secret: tokens.clone(),
+            tokens: tokens.clone(),
             issuers: issuers.clone(),
             api_keys: ApiKeys::new(db.clone()),
         };

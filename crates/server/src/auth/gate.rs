@@ -15,7 +15,7 @@ use super::{AuthError, Authenticator, Caller, Hs256, Issuers, Via};
 #[derive(Debug, Clone)]
 pub struct Gate {
     /// Tokens signed with uploadgate's own secret, scoped upload tokens too.
-    pub secret: Arc<Hs256>,
+    pub tokens: Arc<Hs256>,
     pub issuers: Arc<Issuers>,
     pub api_keys: ApiKeys,
 }
@@ -35,7 +35,7 @@ impl Authenticator for Gate {
         {
             Some(issuer) => issuer.verify(credential).await.map(Caller::User),
             None => {
-                let principal = self.secret.verify(credential)?;
+                let principal = self.tokens.verify(credential)?;
                 if let Via::UploadToken(grant) = &principal.via
                     && !self.api_keys.grant_live(grant.id).await?
                 {

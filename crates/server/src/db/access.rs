@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
+use super::affected::Affected;
 use super::columns::{from_millis, millis, to_i64};
-use super::sql_jobs::Affected;
 
 /// An API key as stored: never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

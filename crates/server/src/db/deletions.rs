@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::access::SqlAccess;
+use super::affected::Affected;
 use super::columns::{COLUMNS, RowColumns, from_millis, from_row, millis};
-use super::sql_jobs::Affected;
 use super::{DbError, Upload};
 
 /// A request to erase everything of one user.

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::access::SqlAccess;
+use super::affected::Affected;
 use super::columns::{from_millis, millis};
-use super::sql_jobs::Affected;
 
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]

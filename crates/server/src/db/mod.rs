@@ -1,21 +1,28 @@
-//! Where upload records and jobs live: SQLite or PostgreSQL, behind two small traits.
+//! Where upload records and jobs live: SQLite or PostgreSQL. `Database` is
+//! the upload records (`UploadRepo`) and hands out one small store per
+//! concern: `jobs()` (`JobQueue`), `webhooks()` (`WebhookStore`), `access()`
+//! (`AccessStore`), `deletions()` (`DeletionStore`) and `idempotency()`
+//! (`IdempotencyStore`). Both dialects share their SQL where sqlx allows
+//! (`job_queue.rs`, `upload_transition.rs`, `completion_claims.rs`, ...).
 
 mod access;
+mod affected;
 mod checkpointer;
-mod claims;
 mod columns;
+mod completion_claims;
 mod deletions;
 mod error;
 mod group_commit;
 mod idempotency;
+mod job_queue;
 mod jobs;
 mod outbox;
 mod page;
 mod point_reads;
 mod postgres;
 mod schema;
-mod sql_jobs;
 mod sqlite;
+mod upload_transition;
 mod webhooks;
 
 use std::collections::BTreeMap;

@@ -9,10 +9,10 @@ use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::access::SqlAccess;
-use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
+use super::completion_claims::CompletionClaims;
 use super::group_commit::GroupCommit;
-use super::sql_jobs::{Dialect, SqlJobs};
+use super::job_queue::{Dialect, SqlJobs};
 use super::{
     AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
     Transition, Upload, UploadRepo, Usage, UsageQuery, WebhookStore,
@@ -27,7 +27,7 @@ pub struct PgRepo {
     /// New uploads, in groups: one round trip and one commit for many.
     inserts: GroupCommit,
     jobs: SqlJobs<Postgres>,
-    claims: Claims<Postgres>,
+    completion_claims: CompletionClaims<Postgres>,
     access: SqlAccess<Postgres>,
 }
 
@@ -55,7 +55,7 @@ impl PgRepo {
         let writer = pool.clone();
         Self {
             jobs: SqlJobs::new(pool.clone(), pool.clone(), DIALECT),
-            claims: Claims(pool.clone()),
+            completion_claims: CompletionClaims(pool.clone()),
             access: SqlAccess {
                 writer: pool.clone(),
                 reader: pool.clone(),
@@ -145,7 +145,7 @@ impl UploadRepo for PgRepo {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        self.claims.claim(id, token, now, until).await
+        self.completion_claims.claim(id, token, now, until).await
     }
 
     async fn renew_completion(
@@ -154,11 +154,11 @@ impl UploadRepo for PgRepo {
         token: Uuid,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        self.claims.renew(id, token, until).await
+        self.completion_claims.renew(id, token, until).await
     }
 
     async fn release_completion(&self, id: Uuid, token: Uuid) -> Result<(), DbError> {
-        self.claims.release(id, token).await
+        self.completion_claims.release(id, token).await
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::access::SqlAccess;
 use super::checkpointer::{self, Checkpointer};
-use super::claims::Claims;
 use super::columns::{self, COLUMNS, millis};
+use super::completion_claims::CompletionClaims;
 use super::group_commit::GroupCommit;
+use super::job_queue::{Dialect, SqlJobs};
 use super::point_reads::PointReads;
-use super::sql_jobs::{Dialect, SqlJobs};
 use super::{
     AccessStore, Database, DbError, DeletionStore, IdempotencyStore, JobQueue, ListFilter,
     Transition, Upload, UploadRepo, Usage, UsageQuery, WebhookStore,
@@ -33,7 +33,7 @@ pub struct SqliteRepo {
     /// jobs and their transitions, completion claims.
     inserts: GroupCommit,
     jobs: SqlJobs<Sqlite>,
-    claims: Claims<Sqlite>,
+    completion_claims: CompletionClaims<Sqlite>,
     access: SqlAccess<Sqlite>,
     /// Stops when the last clone of the repository is dropped.
     _checkpointer: Arc<Checkpointer>,
@@ -83,7 +83,7 @@ impl SqliteRepo {
         let inserts = GroupCommit::start(move |uploads| insert_rows(pool.clone(), uploads));
         Ok(Self {
             jobs: SqlJobs::new(writer.clone(), readers.clone(), DIALECT),
-            claims: Claims(writer.clone()),
+            completion_claims: CompletionClaims(writer.clone()),
             access: SqlAccess {
                 writer,
                 reader: readers.clone(),
@@ -171,7 +171,7 @@ impl UploadRepo for SqliteRepo {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        self.claims.claim(id, token, now, until).await
+        self.completion_claims.claim(id, token, now, until).await
     }
 
     async fn renew_completion(
@@ -180,11 +180,11 @@ impl UploadRepo for SqliteRepo {
         token: Uuid,
         until: OffsetDateTime,
     ) -> Result<bool, DbError> {
-        self.claims.renew(id, token, until).await
+        self.completion_claims.renew(id, token, until).await
     }
 
     async fn release_completion(&self, id: Uuid, token: Uuid) -> Result<(), DbError> {
-        self.claims.release(id, token).await
+        self.completion_claims.release(id, token).await
     }
 
     async fn stale(&self, cutoff: OffsetDateTime, limit: u32) -> Result<Vec<Upload>, DbError> {

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::access::SqlAccess;
+use super::affected::Affected;
 use super::columns::{from_millis, millis};
-use super::sql_jobs::Affected;
 
 /// A delivery as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

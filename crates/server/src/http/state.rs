@@ -22,7 +22,7 @@ pub struct Shared {
     pub uploads: Uploads,
     pub auth: Arc<dyn Authenticator>,
     /// Signs the scoped upload tokens API keys ask for.
-    pub signer: Arc<Hs256>,
+    pub tokens: Arc<Hs256>,
     /// The trusted issuers, for readiness.
     pub issuers: Arc<Issuers>,
     pub rate_limits: Arc<RateLimits>,
@@ -36,9 +36,9 @@ impl AppState {
     /// State over `uploads`, with rate limits from its config; the API's CORS
     /// origins default to the configured ones, and the bucket's CORS rules go
     /// unchecked (see the public fields to change either).
-    pub fn new(uploads: Uploads, auth: Arc<dyn Authenticator>, signer: Arc<Hs256>) -> Self {
+    pub fn new(uploads: Uploads, auth: Arc<dyn Authenticator>, tokens: Arc<Hs256>) -> Self {
         Self(Arc::new(Shared {
-            signer,
+            tokens,
             issuers: Arc::default(),
             cors_origins: uploads.config.cors_origins.clone().into(),
             check_bucket_cors: false,

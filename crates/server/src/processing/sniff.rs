@@ -5,7 +5,7 @@ use uploadgate_api::Processing;
 
 use super::ProcessError;
 use crate::db::Upload;
-use crate::sniff::SNIFF_LEN;
+use crate::magic_bytes;
 use crate::uploads::Uploads;
 
 pub async fn run(
@@ -20,7 +20,7 @@ pub async fn run(
         .ok_or_else(|| ProcessError::Permanent("the object is not in storage".into()))?;
     let start = uploads
         .store
-        .read_start(&upload.key, &head.etag, SNIFF_LEN)
+        .read_start(&upload.key, &head.etag, magic_bytes::READ_LEN)
         .await?;
     processing.detected_type = Some(
         infer::get(&start)

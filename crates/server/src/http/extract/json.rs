@@ -7,10 +7,17 @@ use uploadgate_api::ErrorCode;
 
 use crate::http::ApiError;
 
-/// A JSON body. Unlike `axum::Json`, a bad body is answered in the API's error
+/// A JSON body, of a request or of an answer: the one `Json` routes use.
+/// Unlike `axum::Json`, a bad request body is answered in the API's error
 /// shape, naming the offending field (`"field": "size"`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;

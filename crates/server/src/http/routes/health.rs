@@ -1,9 +1,9 @@
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use crate::http::extract::Json;
 use crate::http::{ApiError, AppState};
 
 /// Readiness gives each dependency this long before calling it down.

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use axum::Json;
+use crate::http::extract::Json;
 use serde_json::json;
 use uploadgate_api::EventType;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};

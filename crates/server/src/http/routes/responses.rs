@@ -55,9 +55,9 @@ impl IntoResponses for DeliveryNotFound {
 }
 
 /// 413 and 415: the JSON body.
-pub struct JsonBody;
+pub struct BadJsonBody;
 
-impl IntoResponses for JsonBody {
+impl IntoResponses for BadJsonBody {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         let mut responses = problem(413, "Body too large");
         responses.extend(problem(415, "Body is not JSON"));

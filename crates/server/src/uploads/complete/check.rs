@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::super::{UploadError, Uploads};
 use crate::db::Upload;
-use crate::sniff;
+use crate::magic_bytes;
 use crate::storage::ObjectHead;
 
 impl Uploads {
@@ -25,9 +25,9 @@ impl Uploads {
         }
         let start = self
             .store
-            .read_start(&upload.key, &head.etag, sniff::SNIFF_LEN)
+            .read_start(&upload.key, &head.etag, magic_bytes::READ_LEN)
             .await?;
-        if let Err(reason) = sniff::check(&upload.content_type, &start) {
+        if let Err(reason) = magic_bytes::check(&upload.content_type, &start) {
             return self.reject(upload, reason, token).await;
         }
         if upload.multipart.is_none()

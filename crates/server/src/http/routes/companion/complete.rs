@@ -1,4 +1,3 @@
-use axum::Json as JsonBody;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,7 +28,7 @@ pub async fn complete_multipart(
     Path(path): Path<UploadPath>,
     Query(query): Query<KeyQuery>,
     Json(body): Json<CompleteBody>,
-) -> Result<JsonBody<Value>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let upload = find_multipart(&state, &user, &query.key, &path.upload_id).await?;
     let parts: Vec<CompletedPart> = body
         .parts
@@ -40,7 +39,7 @@ pub async fn complete_multipart(
         })
         .collect();
     let upload = ApiError::unless_rejected(state.uploads.complete(upload, Some(parts)).await?)?;
-    Ok(JsonBody(json!({
+    Ok(Json(json!({
         "location": format!("/v1/uploads/{}", upload.id),
         "key": upload.key,
         "bucket": state.uploads.config.s3.bucket,

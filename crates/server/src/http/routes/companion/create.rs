@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 
-use axum::Json as JsonBody;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,7 +24,7 @@ pub async fn create_multipart(
     PathTokenUser(user): PathTokenUser,
     ClientIp(ip): ClientIp,
     Json(body): Json<CreateBody>,
-) -> Result<JsonBody<Value>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     state.rate_limits.admit(&user, ip)?;
     let metadata = metadata_strings(body.metadata);
     let profile = profile_of(&metadata).map(str::to_owned);
@@ -43,7 +42,7 @@ pub async fn create_multipart(
         .as_ref()
         .map(|m| m.upload_id.clone())
         .unwrap_or_default();
-    Ok(JsonBody(json!({
+    Ok(Json(json!({
         "key": upload.key,
         "uploadId": upload_id,
         "bucket": state.uploads.config.s3.bucket,

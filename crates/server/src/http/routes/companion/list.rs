@@ -1,10 +1,9 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use super::{KeyQuery, PathTokenUser, UploadPath, find_multipart};
-use crate::http::extract::Query;
+use crate::http::extract::{Json, Query};
 use crate::http::{ApiError, AppState};
 use crate::storage::StorageError;
 use crate::uploads::UploadError;

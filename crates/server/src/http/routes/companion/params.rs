@@ -1,11 +1,10 @@
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
 use super::{PathTokenUser, profile_of};
-use crate::http::extract::ClientIp;
+use crate::http::extract::{ClientIp, Json};
 use crate::http::{ApiError, AppState};
 use crate::uploads::Intent;
 

@@ -1,12 +1,11 @@
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{KeyQuery, PathTokenUser, UploadPath, find_multipart};
-use crate::http::extract::{ClientIp, Query};
+use crate::http::extract::{ClientIp, Json, Query};
 use crate::http::{ApiError, AppState};
 use crate::multipart::MAX_PARTS;
 

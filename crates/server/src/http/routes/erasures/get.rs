@@ -1,9 +1,8 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::Erasure;
 
 use crate::auth::Scope;
-use crate::http::extract::Backend;
+use crate::http::extract::{Backend, Json};
 use crate::http::routes::responses::{ErasureNotFound, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
 

@@ -1,11 +1,10 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uploadgate_api::Erasure;
 
 use crate::auth::{Scope, check_user_id};
-use crate::http::extract::Backend;
+use crate::http::extract::{Backend, Json};
 use crate::http::routes::responses::{Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
 

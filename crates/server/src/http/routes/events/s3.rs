@@ -1,4 +1,3 @@
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -7,6 +6,7 @@ use sha2::{Digest as _, Sha256};
 use uploadgate_api::{ErrorCode, EventsAccepted};
 
 use super::s3_records::records;
+use crate::http::extract::Json;
 use crate::http::{ApiError, AppState};
 use crate::uploads::EventOutcome;
 

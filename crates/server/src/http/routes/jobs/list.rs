@@ -1,9 +1,8 @@
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use uploadgate_api::{JobList, JobState};
 
-use crate::http::extract::{ListAs, Query};
+use crate::http::extract::{Json, ListAs, Query};
 use crate::http::routes::paging;
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};

@@ -1,4 +1,3 @@
-use axum::Json as JsonBody;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use uploadgate_api::UploadRecord;
@@ -27,11 +26,11 @@ pub async fn complete(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Json(body): Json<Complete>,
-) -> Result<JsonBody<Completed>, ApiError> {
+) -> Result<Json<Completed>, ApiError> {
     let upload = state.uploads.find_by_key(&user, &body.object_key).await?;
     let upload = ApiError::unless_rejected(state.uploads.complete(upload, None).await?)?;
     let record = state.uploads.describe(&user, &upload).await?;
-    Ok(JsonBody(Completed {
+    Ok(Json(Completed {
         success: true,
         message: "the file is uploaded and verified",
         object_key: upload.key,

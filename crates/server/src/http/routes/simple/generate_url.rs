@@ -1,4 +1,3 @@
-use axum::Json as JsonBody;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use uploadgate_api::{CreateUpload, UploadInstructions};
@@ -32,7 +31,7 @@ pub async fn generate_url(
     AuthUser(user): AuthUser,
     ClientIp(ip): ClientIp,
     Json(body): Json<GenerateUrl>,
-) -> Result<JsonBody<GeneratedUrl>, ApiError> {
+) -> Result<Json<GeneratedUrl>, ApiError> {
     state.rate_limits.admit(&user, ip)?;
     let request = CreateUpload {
         filename: body.file_name,
@@ -55,7 +54,7 @@ pub async fn generate_url(
             headers.keys().collect::<Vec<_>>()
         )));
     }
-    Ok(JsonBody(GeneratedUrl {
+    Ok(Json(GeneratedUrl {
         presigned_url: url,
         object_key: upload.key.clone(),
         expires_in: state.uploads.url_ttl(&upload.profile).as_secs(),

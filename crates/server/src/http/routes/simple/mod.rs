@@ -20,6 +20,7 @@ use axum::routing::post;
 use serde_json::json;
 use uploadgate_api::{ErrorCode, Problem};
 
+use crate::http::extract::Json;
 use crate::http::{ApiError, AppState};
 
 /// A problem body is a few hundred bytes; anything larger is not one of ours.
@@ -58,7 +59,7 @@ async fn tutorial_errors(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_PROBLEM_BYTES).await else {
         let body = json!({"error": "the error could not be read", "code": "internal_error"});
-        return (parts.status, axum::Json(body)).into_response();
+        return (parts.status, Json(body)).into_response();
     };
     let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));

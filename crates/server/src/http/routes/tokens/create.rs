@@ -1,11 +1,10 @@
-use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use uploadgate_api::{CreateUploadToken, UploadToken};
 
 use crate::auth::{Scope, UploadTokenRequest};
 use crate::http::extract::{Backend, Json};
-use crate::http::routes::responses::{JsonBody as JsonProblems, Unauthorized, Unavailable};
+use crate::http::routes::responses::{BadJsonBody, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
 
 /// Mints a short-lived bearer token for one user, restricted to one profile,
@@ -18,18 +17,18 @@ use crate::http::{ApiError, AppState};
         (status = 201, body = UploadToken, description = "The token, shown once"),
         (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Unknown profile, bad limits or metadata"),
         (status = 403, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not an API key with the tokens scope (`not_permitted`)"),
-        Unauthorized, JsonProblems, Unavailable))]
+        Unauthorized, BadJsonBody, Unavailable))]
 pub async fn create_upload_token(
     State(state): State<AppState>,
     backend: Backend,
     Json(req): Json<CreateUploadToken>,
-) -> Result<(StatusCode, JsonBody<UploadToken>), ApiError> {
+) -> Result<(StatusCode, Json<UploadToken>), ApiError> {
     let key = backend.require(Scope::Tokens)?;
     let user = req.user.clone();
     let (grant, expires_at) = state.uploads.open_grant(req, &key).await?;
     let profile = grant.profile.clone();
     let token = state
-        .signer
+        .tokens
         .mint_upload_token(&UploadTokenRequest {
             user: user.clone(),
             grant,
@@ -38,7 +37,7 @@ pub async fn create_upload_token(
         .map_err(ApiError::internal)?;
     Ok((
         StatusCode::CREATED,
-        JsonBody(UploadToken {
+        Json(UploadToken {
             token,
             user,
             profile,

@@ -1,10 +1,9 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use uploadgate_api::{CompleteUpload, UploadRecord, UploadStatus};
 
-use crate::http::extract::{AuthUser, OptionalJson};
-use crate::http::routes::responses::{JsonBody, Unauthorized, Unavailable, UploadNotFound};
+use crate::http::extract::{AuthUser, Json, OptionalJson};
+use crate::http::routes::responses::{BadJsonBody, Unauthorized, Unavailable, UploadNotFound};
 use crate::http::{ApiError, AppState};
 use crate::uploads::record;
 
@@ -19,7 +18,7 @@ use crate::uploads::record;
         (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Malformed request"),
         (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Nothing uploaded yet, parts missing (named in `detail`), or the upload was aborted"),
         (status = 422, body = UploadRecord, description = "What landed does not match: `status` is `rejected`, see `rejectReason`"),
-        Unauthorized, UploadNotFound, JsonBody, Unavailable))]
+        Unauthorized, UploadNotFound, BadJsonBody, Unavailable))]
 pub async fn complete_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

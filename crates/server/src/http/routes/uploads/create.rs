@@ -3,7 +3,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use uploadgate_api::{CreateUpload, UploadRecord};
 
 use crate::http::extract::{AuthUser, ClientIp, Json};
-use crate::http::routes::responses::{JsonBody, RateLimited, Unauthorized, Unavailable};
+use crate::http::routes::responses::{BadJsonBody, RateLimited, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
 use crate::uploads::{Created, record};
 
@@ -26,14 +26,14 @@ const REPLAYED: &str = "idempotent-replayed";
         (status = 403, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Over a per-user quota (`quota_exceeded`)"),
         (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "A request with the same `Idempotency-Key` is still creating its upload (`creation_in_progress`)"),
         (status = 422, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "The `Idempotency-Key` was used for another body (`idempotency_key_reused`)"),
-        Unauthorized, JsonBody, RateLimited, Unavailable))]
+        Unauthorized, BadJsonBody, RateLimited, Unavailable))]
 pub async fn create_upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(req): Json<CreateUpload>,
-) -> Result<(StatusCode, HeaderMap, axum::Json<UploadRecord>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<UploadRecord>), ApiError> {
     state.rate_limits.admit(&user, ip)?;
     let key = idempotency_key(&headers)?;
     let created = match key {
@@ -56,7 +56,7 @@ pub async fn create_upload(
     if created.replayed {
         headers.insert(REPLAYED, HeaderValue::from_static("true"));
     }
-    Ok((StatusCode::CREATED, headers, axum::Json(response)))
+    Ok((StatusCode::CREATED, headers, Json(response)))
 }
 
 /// The request's `Idempotency-Key`, if it sends a valid one.

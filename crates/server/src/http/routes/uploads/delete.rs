@@ -1,10 +1,9 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::UploadRecord;
 
 use serde::Deserialize;
 
-use crate::http::extract::{AuthUser, Query};
+use crate::http::extract::{AuthUser, Json, Query};
 use crate::http::routes::responses::{Unauthorized, Unavailable, UploadNotFound};
 use crate::http::{ApiError, AppState};
 use crate::uploads::record;

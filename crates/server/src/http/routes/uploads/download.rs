@@ -1,8 +1,7 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::DownloadLink;
 
-use crate::http::extract::{AuthUser, reader};
+use crate::http::extract::{AuthUser, Json, reader};
 use crate::http::routes::responses::{Unauthorized, Unavailable, UploadNotFound};
 use crate::http::{ApiError, AppState};
 

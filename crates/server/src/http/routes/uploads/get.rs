@@ -1,8 +1,7 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use uploadgate_api::UploadRecord;
 
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, Json};
 use crate::http::routes::responses::{Unauthorized, UploadNotFound};
 use crate::http::{ApiError, AppState};
 

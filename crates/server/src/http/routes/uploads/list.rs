@@ -1,6 +1,5 @@
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -8,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use uploadgate_api::{UploadList, UploadStatus};
 
 use crate::db::ListFilter;
-use crate::http::extract::{ListAs, Query};
+use crate::http::extract::{Json, ListAs, Query};
 use crate::http::routes::paging;
 use crate::http::routes::responses::Unauthorized;
 use crate::http::{ApiError, AppState};

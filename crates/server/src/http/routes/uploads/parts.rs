@@ -1,10 +1,9 @@
-use axum::Json as JsonBody;
 use axum::extract::{Path, State};
 use uploadgate_api::{SignParts, SignedPart, SignedParts};
 
 use crate::http::extract::{AuthUser, ClientIp, Json};
 use crate::http::routes::responses::{
-    JsonBody as JsonProblems, RateLimited, Unauthorized, Unavailable, UploadNotFound,
+    BadJsonBody, RateLimited, Unauthorized, Unavailable, UploadNotFound,
 };
 use crate::http::{ApiError, AppState};
 
@@ -16,14 +15,14 @@ use crate::http::{ApiError, AppState};
         (status = 200, body = SignedParts),
         (status = 400, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "A part number outside 1..partCount, or a bad checksum"),
         (status = 409, body = uploadgate_api::Problem, content_type = "application/problem+json", description = "Not a multipart upload, or no longer in progress"),
-        Unauthorized, UploadNotFound, JsonProblems, RateLimited, Unavailable))]
+        Unauthorized, UploadNotFound, BadJsonBody, RateLimited, Unavailable))]
 pub async fn sign_parts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Json(req): Json<SignParts>,
-) -> Result<JsonBody<SignedParts>, ApiError> {
+) -> Result<Json<SignedParts>, ApiError> {
     state
         .rate_limits
         .admit_n(&user, ip, req.part_numbers.len())?;
@@ -32,7 +31,7 @@ pub async fn sign_parts(
         .uploads
         .sign_layout_parts(&upload, &req.part_numbers, req.checksums_sha256.as_ref())
         .await?;
-    Ok(JsonBody(SignedParts {
+    Ok(Json(SignedParts {
         parts: signed
             .parts
             .into_iter()

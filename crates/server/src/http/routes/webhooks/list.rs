@@ -1,11 +1,10 @@
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use uploadgate_api::{DeliveryList, DeliveryState, EventType};
 
 use crate::auth::Scope;
 use crate::db::DeliveryFilter;
-use crate::http::extract::{Backend, Query};
+use crate::http::extract::{Backend, Json, Query};
 use crate::http::routes::paging;
 use crate::http::routes::responses::{Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};

@@ -1,10 +1,9 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use uploadgate_api::WebhookDelivery;
 
 use crate::auth::Scope;
-use crate::http::extract::Backend;
+use crate::http::extract::{Backend, Json};
 use crate::http::routes::responses::{DeliveryNotFound, Unauthorized, Unavailable};
 use crate::http::{ApiError, AppState};
 

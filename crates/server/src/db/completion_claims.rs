@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
+use super::affected::Affected;
 use super::columns::millis;
-use super::sql_jobs::Affected;
 
 /// `$1` until, `$2` token, `$3` id, `$4` now.
 const CLAIM: &str = "UPDATE uploads SET completing_until = $1, completing_by = $2 \
@@ -24,16 +24,16 @@ const RELEASE: &str = "UPDATE uploads SET completing_until = NULL, completing_by
 
 /// The claim statements of one database's pool.
 #[derive(Debug)]
-pub struct Claims<DB: Database>(pub Pool<DB>);
+pub struct CompletionClaims<DB: Database>(pub Pool<DB>);
 
 // By hand: a derive would ask `DB: Clone`, which no dialect marker is.
-impl<DB: Database> Clone for Claims<DB> {
+impl<DB: Database> Clone for CompletionClaims<DB> {
     fn clone(&self) -> Self {
         Self(self.0.clone())
     }
 }
 
-impl<DB> Claims<DB>
+impl<DB> CompletionClaims<DB>
 where
     DB: Database,
     DB::QueryResult: Affected,

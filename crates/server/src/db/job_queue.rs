@@ -1,19 +1,20 @@
 //! The job queue in SQL, written once for SQLite and PostgreSQL over sqlx's
 //! generic `Database`: sqlx numbers `$N` placeholders in SQLite as PostgreSQL
-//! does, so the dialects differ only in `Dialect`. It also holds the upload
-//! transition that queues a pipeline's first job, since completing an upload
-//! and queueing its processing share one transaction.
+//! does, so the dialects differ only in `Dialect`. The upload transition that
+//! queues a pipeline's first job in the same transaction is in
+//! `upload_transition.rs`.
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use time::OffsetDateTime;
-use uploadgate_api::{JobState, Processing, UploadStatus};
+use uploadgate_api::{JobState, Processing};
 use uuid::Uuid;
 
+use super::DbError;
+use super::affected::Affected;
 use super::columns::{self, millis, processing_json};
 use super::jobs::{Job, JobQueue, NewJob, Outcome, QueueDepth};
 use super::outbox::{NewDelivery, insert_deliveries};
-use super::{DbError, Transition};
 use crate::config::Processor;
 
 /// Where the two dialects' job SQL differs.
@@ -26,27 +27,10 @@ pub struct Dialect {
     pub lock: &'static str,
 }
 
-/// `rows_affected`, which every sqlx dialect's query result has but no trait names.
-pub trait Affected {
-    fn affected(&self) -> u64;
-}
-
-impl Affected for sqlx::sqlite::SqliteQueryResult {
-    fn affected(&self) -> u64 {
-        self.rows_affected()
-    }
-}
-
-impl Affected for sqlx::postgres::PgQueryResult {
-    fn affected(&self) -> u64 {
-        self.rows_affected()
-    }
-}
-
 /// The job queue of one database. `writer` and `reader` may be the same pool.
 #[derive(Debug)]
 pub struct SqlJobs<DB: Database> {
-    writer: Pool<DB>,
+    pub(super) writer: Pool<DB>,
     reader: Pool<DB>,
     /// `sql::claim` in this dialect, built once.
     claim: String,
@@ -75,7 +59,7 @@ impl<DB: Database> SqlJobs<DB> {
 
 /// Statements both dialects share: sqlx numbers `$N` placeholders in SQLite
 /// as PostgreSQL does.
-mod sql {
+pub(super) mod sql {
     pub const COLUMNS: &str =
         "id, upload_id, kind, next, state, attempts, last_error, run_at, lease";
 
@@ -236,71 +220,8 @@ fn reopened(stored: Option<&str>) -> Result<String, DbError> {
     processing_json(&processing)
 }
 
-impl<DB> SqlJobs<DB>
-where
-    DB: Database,
-    DB::QueryResult: Affected,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-{
-    /// `UploadRepo::transition`: the conditional state change and, when
-    /// `change.enqueue` says so, the upload marked as processing and its first
-    /// job queued, all in one transaction (a completed upload never misses
-    /// its jobs).
-    pub async fn transition(
-        &self,
-        id: Uuid,
-        from: UploadStatus,
-        change: &Transition,
-    ) -> Result<bool, DbError> {
-        let completed_at = (change.to == UploadStatus::Completed).then(|| millis(change.at));
-        let mut tx = self.writer.begin().await?;
-        let result = sqlx::query(columns::TRANSITION)
-            .bind(change.to.as_str())
-            .bind(millis(change.at))
-            .bind(change.reject_reason.clone())
-            .bind(completed_at)
-            .bind(change.size.map(columns::to_i64).transpose()?)
-            .bind(id.to_string())
-            .bind(from.as_str())
-            .bind(change.claim.map(|token| token.to_string()))
-            .bind(i64::from(change.replace_pending))
-            .execute(&mut *tx)
-            .await?;
-        if result.affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(job) = &change.enqueue {
-            sqlx::query(sql::SET_PROCESSING)
-                .bind(processing_json(&Processing::started())?)
-                .bind(millis(change.at))
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            insert_job(&mut *tx, id, job, change.at).await?;
-        }
-        if change.to == UploadStatus::Deleted {
-            // Nothing more is done to a deleted file; a job under way ends
-            // on its own and purges what it wrote.
-            sqlx::query(sql::DROP_QUEUED)
-                .bind(millis(change.at))
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        insert_deliveries::<DB>(&mut tx, &change.announce, change.at).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-}
-
 /// Queues `job` for `upload_id` on `conn` (inside the caller's transaction).
-async fn insert_job<'c, DB, E>(
+pub(super) async fn insert_job<'c, DB, E>(
     conn: E,
     upload_id: Uuid,
     job: &NewJob,

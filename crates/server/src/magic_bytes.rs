@@ -1,7 +1,7 @@
 //! Does what landed look like what was declared? Judged by magic bytes, not names.
 
 /// Bytes read from the start of an object; enough for every signature `infer` knows.
-pub const SNIFF_LEN: u64 = 8192;
+pub const READ_LEN: u64 = 8192;
 
 /// Zip-based formats that a file declared as `application/zip` may turn out to be.
 const ZIP_FAMILY: &[&str] = &[
