@@ -259,11 +259,6 @@ impl Config {
                 "profiles.{name} runs \"scan\": set scan.clamd (UPLOADGATE_SCAN_CLAMD)"
             ));
         }
-        if uses(Processor::Webhook) {
-            return Err(format!(
-                "profiles.{name}: the \"webhook\" processor was replaced by events: remove it and set [webhooks] (processing.ready and others are sent when processing ends; docs/webhooks.md)"
-            ));
-        }
         Ok(())
     }
 
@@ -389,6 +384,23 @@ mod tests {
         assert!(err.to_string().contains("profiles.p"), "{err}");
         load("sse = \"AES256\"\nsse_kms_key_id = \"k\"").expect_err("key without KMS");
         load("sse_kms_key_id = \"k\"").expect_err("key without sse");
+    }
+
+    #[test]
+    fn the_retired_webhook_processor_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[profiles.p]\nprocessors = [\"sniff\", \"webhook\"]\n",
+        )
+        .expect("write");
+        let err = Config::load(Some(&path), |_| None).expect_err("retired");
+        let err = err.to_string();
+        assert!(
+            err.contains("profiles") && err.contains("[webhooks]"),
+            "{err}"
+        );
     }
 
     #[test]

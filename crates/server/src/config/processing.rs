@@ -18,21 +18,16 @@ pub enum Processor {
     /// ClamAV; quarantines what it flags.
     Scan,
     Thumbnail,
-    /// Of earlier versions, which posted the result; webhook events replaced
-    /// it. Still read, so jobs such a version queued end cleanly, but no
-    /// profile may list it.
-    Webhook,
 }
+
+/// Of earlier versions, which posted the result; webhook events replaced it
+/// (migration 0015 ended the jobs it left). A profile naming it is refused
+/// with this hint.
+const RETIRED_WEBHOOK: &str = "the \"webhook\" processor was replaced by events: remove it and set [webhooks] (processing.ready and others are sent when processing ends; docs/webhooks.md)";
 
 impl Processor {
     /// Every processor, in the order they usually run.
-    pub const ALL: [Processor; 5] = [
-        Self::Sniff,
-        Self::Metadata,
-        Self::Scan,
-        Self::Thumbnail,
-        Self::Webhook,
-    ];
+    pub const ALL: [Processor; 4] = [Self::Sniff, Self::Metadata, Self::Scan, Self::Thumbnail];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,7 +35,6 @@ impl Processor {
             Self::Metadata => "metadata",
             Self::Scan => "scan",
             Self::Thumbnail => "thumbnail",
-            Self::Webhook => "webhook",
         }
     }
 
@@ -59,6 +53,9 @@ impl TryFrom<String> for Processor {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
+        if name == "webhook" {
+            return Err(RETIRED_WEBHOOK.to_owned());
+        }
         Self::parse(&name).ok_or_else(|| {
             let all: Vec<&str> = Self::ALL.iter().map(|p| p.as_str()).collect();
             format!("{name:?} is not one of {}", all.join(", "))

@@ -60,7 +60,5 @@ async fn run(
         Processor::Metadata => metadata::run(uploads, upload, processing).await,
         Processor::Scan => scan::run(uploads, upload, processing).await,
         Processor::Thumbnail => thumbnail::run(uploads, upload, processing).await,
-        // Replaced by webhook events; a job an earlier version queued ends here.
-        Processor::Webhook => Ok(()),
     }
 }

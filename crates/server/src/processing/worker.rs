@@ -1,7 +1,7 @@
 //! The worker loop: claim a due job, run it under a renewed lease, record how
 //! it ended.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -76,42 +76,53 @@ pub fn runnable(config: &Config) -> Vec<Processor> {
 
 async fn run_claimed(uploads: &Uploads, job: Job) {
     let started = Instant::now();
+    let Some(outcome) = decide(uploads, &job).await else {
+        return;
+    };
+    report(uploads, &job, &outcome, started.elapsed());
+    record(uploads, &job, &outcome).await;
+}
+
+/// What became of `job`: its attempt's outcome, a retry, or the dead-letter
+/// queue; `None` when another worker took it over meanwhile.
+async fn decide(uploads: &Uploads, job: &Job) -> Option<Outcome> {
     let settings = &uploads.config.workers;
-    let outcome = if job.attempts > settings.max_attempts {
+    if job.attempts > settings.max_attempts {
         // Claimed again after its lease ran out every time: whatever it does
         // kills or hangs its worker. Stop feeding it to workers.
         let error = format!(
             "abandoned by its worker {} times (crash or hang)",
             job.attempts - 1
         );
-        dead(uploads, &job, error).await
-    } else {
-        let attempt = tokio::select! {
-            result = attempt(uploads, &job) => result,
-            lost = keep_lease(uploads, &job) => {
-                tracing::warn!(job = %job.id, kind = %job.kind, %lost, "lost a job's lease; leaving it to its new worker");
-                return;
-            }
-        };
-        match attempt {
-            Ok(outcome) => outcome,
-            Err(ProcessError::Retry(error)) if job.attempts < settings.max_attempts => {
-                Outcome::Retry {
-                    retry_at: db::now()
-                        + with_jitter(doubling(
-                            settings.backoff,
-                            settings.max_backoff,
-                            job.attempts,
-                        )),
-                    error,
-                }
-            }
-            Err(ProcessError::Retry(error) | ProcessError::Permanent(error)) => {
-                dead(uploads, &job, error).await
-            }
+        return Some(dead(uploads, job, error).await);
+    }
+    let attempt = tokio::select! {
+        result = attempt(uploads, job) => result,
+        lost = keep_lease(uploads, job) => {
+            tracing::warn!(job = %job.id, kind = %job.kind, %lost, "lost a job's lease; leaving it to its new worker");
+            return None;
         }
     };
-    let label = match &outcome {
+    Some(match attempt {
+        Ok(outcome) => outcome,
+        Err(ProcessError::Retry(error)) if job.attempts < settings.max_attempts => Outcome::Retry {
+            retry_at: db::now()
+                + with_jitter(doubling(
+                    settings.backoff,
+                    settings.max_backoff,
+                    job.attempts,
+                )),
+            error,
+        },
+        Err(ProcessError::Retry(error) | ProcessError::Permanent(error)) => {
+            dead(uploads, job, error).await
+        }
+    })
+}
+
+/// Logs and measures how `job` ended.
+fn report(uploads: &Uploads, job: &Job, outcome: &Outcome, took: Duration) {
+    let label = match outcome {
         Outcome::Succeeded { .. } => {
             tracing::info!(job = %job.id, upload = %job.upload_id, kind = %job.kind, "job done");
             "done"
@@ -127,26 +138,29 @@ async fn run_claimed(uploads: &Uploads, job: Job) {
             "dead"
         }
     };
-    uploads
-        .metrics
+    let kind = job.kind.as_str();
+    let metrics = &uploads.metrics;
+    metrics
         .job_seconds
-        .get_or_create(&JobKindLabels {
-            kind: job.kind.as_str(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    uploads
-        .metrics
+        .get_or_create(&JobKindLabels { kind })
+        .observe(took.as_secs_f64());
+    metrics
         .jobs
         .get_or_create(&JobLabels {
-            kind: job.kind.as_str(),
+            kind,
             outcome: label,
         })
         .inc();
-    let announce = announcement(uploads, &job, &outcome).await;
+}
+
+/// Records `outcome` and the events it announces, and wakes a worker for
+/// the job it queued next.
+async fn record(uploads: &Uploads, job: &Job, outcome: &Outcome) {
+    let announce = announcement(uploads, job, outcome).await;
     match uploads
         .db
         .jobs()
-        .finish(&job, &outcome, &announce, db::now())
+        .finish(job, outcome, &announce, db::now())
         .await
     {
         Ok(true) => {
@@ -183,10 +197,6 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
         .processing
         .clone()
         .unwrap_or_else(Processing::started);
-    if job.next.is_empty() && processing.state == ProcessingState::Processing {
-        // The last step (usually the webhook) reports the final state.
-        processing.state = ProcessingState::Ready;
-    }
     run(uploads, job, &upload, &mut processing).await?;
     if deleted_meanwhile(uploads, &upload, &processing).await? {
         return Ok(Outcome::Succeeded {
@@ -200,6 +210,7 @@ async fn attempt(uploads: &Uploads, job: &Job) -> Result<Outcome, ProcessError> 
     } else {
         NewJob::pipeline(&job.next)
     };
+    // The pipeline's end: nothing went wrong, so the file is ready.
     if next.is_none() && processing.state == ProcessingState::Processing {
         processing.state = ProcessingState::Ready;
     }
@@ -319,12 +330,7 @@ mod tests {
         let mut config = Config::default();
         assert_eq!(
             runnable(&config),
-            [
-                Processor::Sniff,
-                Processor::Metadata,
-                Processor::Thumbnail,
-                Processor::Webhook
-            ]
+            [Processor::Sniff, Processor::Metadata, Processor::Thumbnail]
         );
         config.scan.clamd = Some("tcp://127.0.0.1:3310".into());
         assert_eq!(runnable(&config), Processor::ALL);

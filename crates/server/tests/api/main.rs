@@ -17,6 +17,7 @@ mod janitor;
 mod lifecycle;
 mod limits;
 mod metrics;
+mod migrations;
 mod multipart;
 mod nodes;
 mod openapi;

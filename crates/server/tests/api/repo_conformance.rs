@@ -26,7 +26,7 @@ async fn repo(dir: &tempfile::TempDir) -> Arc<dyn Database> {
     }
 }
 
-fn upload(owner: &str) -> Upload {
+pub(crate) fn upload(owner: &str) -> Upload {
     let id = Uuid::now_v7();
     let now = db::now();
     Upload {
@@ -475,7 +475,7 @@ async fn one_completion_claim_at_a_time() {
 const ALL: &[Processor] = &Processor::ALL;
 
 /// Completes a fresh upload of `owner`, queueing a job of `kind` then `next`.
-async fn completed_with_job(
+pub(crate) async fn completed_with_job(
     repo: &Arc<dyn Database>,
     kind: Processor,
     next: &[Processor],
@@ -501,7 +501,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     let repo = repo(&dir).await;
     let mut uploads = Vec::new();
     for _ in 0..12 {
-        uploads.push(completed_with_job(&repo, Processor::Scan, &[Processor::Webhook]).await);
+        uploads.push(completed_with_job(&repo, Processor::Scan, &[Processor::Thumbnail]).await);
     }
     let stored = repo.get(uploads[0].id).await.expect("get").expect("found");
     assert_eq!(
@@ -543,7 +543,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     assert!(
         claimed.iter().all(|j| j.kind == Processor::Scan
             && j.attempts == 1
-            && j.next == [Processor::Webhook])
+            && j.next == [Processor::Thumbnail])
     );
 
     let job = &claimed[0];
@@ -563,7 +563,7 @@ async fn each_job_is_claimed_once_and_its_successor_queued_with_its_results() {
     let states: Vec<(&str, JobState)> = jobs.iter().map(|j| (j.kind.as_str(), j.state)).collect();
     assert_eq!(
         states,
-        [("scan", JobState::Done), ("webhook", JobState::Queued)]
+        [("scan", JobState::Done), ("thumbnail", JobState::Queued)]
     );
     let stored = repo.get(job.upload_id).await.expect("get").expect("found");
     assert_eq!(
@@ -706,19 +706,19 @@ async fn a_worker_only_claims_the_processors_it_can_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = repo(&dir).await;
     let scan = completed_with_job(&repo, Processor::Scan, &[]).await;
-    let webhook = completed_with_job(&repo, Processor::Webhook, &[]).await;
+    let thumbnail = completed_with_job(&repo, Processor::Thumbnail, &[]).await;
     let now = db::now();
     let until = now + Duration::from_secs(5);
     // No clamd here: the scan (older, so first in line) is left for another node.
     let claimed = repo
         .jobs()
-        .claim(now, until, &[Processor::Sniff, Processor::Webhook])
+        .claim(now, until, &[Processor::Sniff, Processor::Thumbnail])
         .await
         .expect("claim")
-        .expect("the webhook job");
+        .expect("the thumbnail job");
     assert_eq!(
-        (claimed.upload_id, claimed.kind.as_str()),
-        (webhook.id, "webhook")
+        (claimed.upload_id, claimed.kind),
+        (thumbnail.id, Processor::Thumbnail)
     );
     assert_eq!(
         repo.jobs()
