@@ -18,6 +18,7 @@ pub mod erasures;
 pub mod http;
 pub mod janitor;
 pub mod keys;
+mod lease;
 mod magic_bytes;
 pub mod metrics;
 pub mod multipart;

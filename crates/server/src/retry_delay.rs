@@ -1,5 +1,5 @@
 //! How long to wait before trying again, for everything that retries in the
-//! background (job attempts, webhook deliveries).
+//! background (job attempts, webhook deliveries, fetches of an issuer's keys).
 
 use std::time::Duration;
 

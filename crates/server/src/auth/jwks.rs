@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use url::Url;
 
 use crate::config::auth::{IssuerConfig, secure_url};
+use crate::retry_delay::{doubling, with_jitter};
 
 /// The longest one fetch (discovery or keys) may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -317,19 +318,19 @@ impl KeySet {
     /// stay in use.
     pub fn spawn_refresher(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         tokio::spawn(async move {
-            let mut backoff = FIRST_BACKOFF;
+            let mut failures = 0;
             loop {
                 let wait = match self.fetch().await {
                     Ok(max_age) => {
-                        backoff = FIRST_BACKOFF;
+                        failures = 0;
                         max_age.map_or(self.issuer.refresh, |age| {
                             age.max(MIN_FRESH).min(self.issuer.refresh)
                         })
                     }
                     Err(err) => {
-                        tracing::warn!(issuer = %self.issuer.issuer, %err, retry_in = ?backoff, "cannot fetch the issuer's keys");
-                        let wait = backoff;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        failures += 1;
+                        let wait = with_jitter(doubling(FIRST_BACKOFF, MAX_BACKOFF, failures));
+                        tracing::warn!(issuer = %self.issuer.issuer, %err, retry_in = ?wait, "cannot fetch the issuer's keys");
                         wait
                     }
                 };

@@ -10,6 +10,7 @@ use uploadgate_api::{EventType, Processing, ProcessingState, UploadStatus};
 use super::{ProcessError, run};
 use crate::config::{Config, Processor};
 use crate::db::{self, Job, NewDelivery, NewJob, Outcome, Upload};
+use crate::lease;
 use crate::metrics::{JobKindLabels, JobLabels};
 use crate::retry_delay::{doubling, with_jitter};
 use crate::uploads::Uploads;
@@ -98,7 +99,9 @@ async fn decide(uploads: &Uploads, job: &Job) -> Option<Outcome> {
     }
     let attempt = tokio::select! {
         result = attempt(uploads, job) => result,
-        lost = keep_lease(uploads, job) => {
+        lost = lease::keep(format!("job {}", job.id), settings.lease, |until| {
+            uploads.db.jobs().extend(job, until)
+        }) => {
             tracing::warn!(job = %job.id, kind = %job.kind, %lost, "lost a job's lease; leaving it to its new worker");
             return None;
         }
@@ -304,21 +307,6 @@ async fn dead(uploads: &Uploads, job: &Job, error: String) -> Outcome {
         processing.state = ProcessingState::Failed;
     }
     Outcome::Dead { error, processing }
-}
-
-/// Renews `job`'s lease every third of it; returns (ending the attempt) only
-/// when the lease was lost to another worker.
-async fn keep_lease(uploads: &Uploads, job: &Job) -> String {
-    let lease = uploads.config.workers.lease;
-    loop {
-        tokio::time::sleep(lease / 3).await;
-        match uploads.db.jobs().extend(job, db::now() + lease).await {
-            Ok(true) => {}
-            Ok(false) => return "taken over by another worker".into(),
-            // A database hiccup: keep working; the next renewal may succeed.
-            Err(err) => tracing::warn!(job = %job.id, %err, "cannot renew a job's lease"),
-        }
-    }
 }
 
 #[cfg(test)]

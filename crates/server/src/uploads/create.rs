@@ -22,7 +22,20 @@ impl Uploads {
         user: &Principal,
         req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
+        let req = Self::restrict_request(user, req)?;
         self.create_declared(user, req, Shape::Planned).await
+    }
+
+    /// `req` held to the caller's credential (`restrict`): once per
+    /// creation, at its door, before anything reads its profile.
+    fn restrict_request(
+        user: &Principal,
+        mut req: CreateUpload,
+    ) -> Result<CreateUpload, UploadError> {
+        let mut metadata = req.metadata.take().unwrap_or_default();
+        Self::restrict(user, &mut req.profile, &mut metadata)?;
+        req.metadata = Some(metadata);
+        Ok(req)
     }
 
     /// The simple door (`/api/upload/*`): one presigned PUT that needs no
@@ -32,13 +45,12 @@ impl Uploads {
     pub async fn create_single_put(
         &self,
         user: &Principal,
-        mut req: CreateUpload,
+        req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
-        let mut profile = req.profile.clone();
-        Self::restrict(user, &mut profile, &mut Default::default())?;
+        let mut req = Self::restrict_request(user, req)?;
         if self
             .config
-            .encryption(profile.as_deref().unwrap_or(DEFAULT_PROFILE))
+            .encryption(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE))
             .is_some()
         {
             return Err(UploadError::NotPermitted(
@@ -73,8 +85,7 @@ impl Uploads {
         shape: Shape,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let method = req.method.unwrap_or(UploadMethod::Put);
-        let mut metadata = req.metadata.take().unwrap_or_default();
-        Self::restrict(user, &mut req.profile, &mut metadata)?;
+        let metadata = req.metadata.take().unwrap_or_default();
         let layout = match self
             .config
             .profiles
@@ -84,7 +95,7 @@ impl Uploads {
             _ => None,
         };
         let intent = Intent {
-            profile: req.profile.as_deref(),
+            profile: req.profile.clone(),
             filename: req.filename,
             content_type: &req.content_type,
             size: Some(req.size),
@@ -116,24 +127,16 @@ impl Uploads {
         Ok((upload, instructions))
     }
 
-    /// Holds a new upload to its caller's credential (a scoped upload
-    /// token's profile and metadata), its profile and its owner's quotas,
-    /// and spends it from the token's grant. Nothing is stored yet but the
-    /// spending, which the caller refunds if the creation fails.
+    /// Holds a new upload, already held to its caller's credential by its
+    /// door (`restrict`), to its profile and its owner's quotas, and spends
+    /// it from the token's grant. Nothing is stored yet but the spending,
+    /// which the caller refunds if the creation fails.
     async fn admit(
         &self,
         user: &Principal,
         intent: Intent<'_>,
         method: Method,
     ) -> Result<(Upload, &Profile, Option<Spent>), UploadError> {
-        let mut profile = intent.profile.map(str::to_owned);
-        let mut metadata = intent.metadata;
-        Self::restrict(user, &mut profile, &mut metadata)?;
-        let intent = Intent {
-            profile: profile.as_deref(),
-            metadata,
-            ..intent
-        };
         let (upload, profile) = intake::accept(&self.config, user, intent, method)?;
         self.check_quota(&upload).await?;
         let spent = self
@@ -148,8 +151,9 @@ impl Uploads {
     pub async fn create_form(
         &self,
         user: &Principal,
-        intent: Intent<'_>,
+        mut intent: Intent<'_>,
     ) -> Result<(Upload, PresignedPost), UploadError> {
+        Self::restrict(user, &mut intent.profile, &mut intent.metadata)?;
         let (upload, profile, spent) = self.admit(user, intent, Method::Post).await?;
         let made = async {
             let post = self
@@ -177,8 +181,9 @@ impl Uploads {
     pub async fn create_client_parts(
         &self,
         user: &Principal,
-        intent: Intent<'_>,
+        mut intent: Intent<'_>,
     ) -> Result<Upload, UploadError> {
+        Self::restrict(user, &mut intent.profile, &mut intent.metadata)?;
         let (mut upload, _, spent) = self.admit(user, intent, Method::Multipart).await?;
         let made = async {
             self.start_multipart(&mut upload, None).await?;

@@ -21,7 +21,7 @@ const MAX_METADATA_VALUE_LEN: usize = 1024;
 /// A new upload as a client describes it.
 #[derive(Debug, Clone)]
 pub struct Intent<'a> {
-    pub profile: Option<&'a str>,
+    pub profile: Option<String>,
     pub filename: String,
     pub content_type: &'a str,
     /// `None` when the client's protocol does not say (Uppy).
@@ -38,7 +38,7 @@ pub fn accept<'c>(
     intent: Intent<'_>,
     method: Method,
 ) -> Result<(Upload, &'c Profile), Invalid> {
-    let profile_name = intent.profile.unwrap_or(DEFAULT_PROFILE);
+    let profile_name = intent.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
     let profile = config
         .profiles
         .get(profile_name)

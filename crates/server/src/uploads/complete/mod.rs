@@ -32,14 +32,13 @@ use uuid::Uuid;
 
 use super::{UploadError, Uploads};
 use crate::db::{self, NewJob, Transition, Upload};
+use crate::lease;
 use crate::metrics::ProfileLabels;
 
 /// How long a completion holds an upload without renewing its claim; a node
-/// that died mid-way is taken over after at most this long.
+/// that died mid-way is taken over after at most this long. A live one
+/// renews it (assembling or copying a large object takes longer).
 pub const COMPLETION_LEASE: Duration = Duration::from_secs(20);
-/// How often a live completion renews its claim (assembling or copying a
-/// large object takes longer than the lease): three renewals may fail.
-const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// How long a request waits for a concurrent completion before giving up.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(25);
 const POLL: Duration = Duration::from_millis(100);
@@ -97,7 +96,10 @@ impl Uploads {
         let result = tokio::select! {
             biased;
             result = work => result,
-            () = self.keep_claim(id, token) => {
+            lost = lease::keep(format!("completion of {id}"), COMPLETION_LEASE, |until| {
+                self.db.renew_completion(id, token, until)
+            }) => {
+                tracing::warn!(upload = %id, %lost, "stopped completing: the claim was lost");
                 // Lost to another completer (this one stalled past the lease):
                 // stop here and let its outcome stand.
                 let now = self.db.find(id, &owner).await?.ok_or(UploadError::NotFound)?;
@@ -124,27 +126,6 @@ impl Uploads {
                     tracing::warn!(upload = %id, %err, "could not release a completion claim");
                 }
                 Err(err)
-            }
-        }
-    }
-
-    /// Renews the completion claim `token` holds every `RENEW_EVERY`; returns
-    /// (ending the completion) only when the claim is lost: taken over, or run
-    /// out while the database could not be reached to renew it.
-    async fn keep_claim(&self, id: Uuid, token: Uuid) {
-        let mut held_until = db::now() + COMPLETION_LEASE;
-        loop {
-            tokio::time::sleep(RENEW_EVERY).await;
-            let until = db::now() + COMPLETION_LEASE;
-            match self.db.renew_completion(id, token, until).await {
-                Ok(true) => held_until = until,
-                Ok(false) => return,
-                Err(err) => {
-                    tracing::warn!(upload = %id, %err, "cannot renew a completion claim");
-                    if db::now() >= held_until {
-                        return;
-                    }
-                }
             }
         }
     }

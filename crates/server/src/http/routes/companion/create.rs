@@ -27,9 +27,8 @@ pub async fn create_multipart(
 ) -> Result<Json<Value>, ApiError> {
     state.rate_limits.admit(&user, ip)?;
     let metadata = metadata_strings(body.metadata);
-    let profile = profile_of(&metadata).map(str::to_owned);
     let intent = Intent {
-        profile: profile.as_deref(),
+        profile: profile_of(&metadata).map(str::to_owned),
         filename: body.filename,
         content_type: &body.content_type,
         size: None,

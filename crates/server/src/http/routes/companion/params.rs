@@ -38,9 +38,8 @@ pub async fn upload_parameters(
         filename.ok_or_else(|| ApiError::invalid_field("filename", "filename: required"))?;
     let content_type =
         content_type.ok_or_else(|| ApiError::invalid_field("type", "type: required"))?;
-    let profile = profile_of(&metadata).map(str::to_owned);
     let intent = Intent {
-        profile: profile.as_deref(),
+        profile: profile_of(&metadata).map(str::to_owned),
         filename,
         content_type: &content_type,
         size: None,
