@@ -1,6 +1,7 @@
 //! The layering rule of docs/architecture.md, checked on the source: routes ->
 //! domain -> database and storage. Nothing below the HTTP layer imports from
-//! it, and no two files import each other, however indirectly.
+//! it, a route never calls another route, and no two files import each
+//! other, however indirectly.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -192,4 +193,44 @@ fn no_source_files_import_each_other_in_a_cycle() {
         visit(node, &graph, &mut done, &mut Vec::new());
     }
     assert!(done.len() > 50, "only {} files read", done.len());
+}
+
+/// Whether `code` handles requests: route files hold `pub async fn`
+/// handlers; what routes share (responses, paging, parsers) holds none.
+fn is_route(code: &str) -> bool {
+    code.contains("pub async fn")
+}
+
+#[test]
+fn a_route_never_calls_another_route() {
+    let sources = sources();
+    let modules: BTreeSet<Vec<String>> = sources.keys().cloned().collect();
+    let routes = ["http".to_owned(), "routes".to_owned()];
+    let in_routes = |module: &Vec<String>| module.len() > 2 && module.starts_with(&routes);
+    // A resource's mod.rs gathers its routes into a router: not a route itself.
+    let is_mod = |module: &Vec<String>| {
+        modules
+            .iter()
+            .any(|m| m.len() > module.len() && m.starts_with(module))
+    };
+    let route_files: BTreeSet<&Vec<String>> = sources
+        .iter()
+        .filter(|(module, code)| in_routes(module) && !is_mod(module) && is_route(code))
+        .map(|(module, _)| module)
+        .collect();
+    assert!(
+        route_files.len() > 20,
+        "only {} route files found",
+        route_files.len()
+    );
+    for module in &route_files {
+        for import in imports(module, &sources[*module], &modules) {
+            assert!(
+                !route_files.contains(&import),
+                "{} imports {}: a route calls the domain, not another route",
+                module.join("/"),
+                import.join("/")
+            );
+        }
+    }
 }
