@@ -41,16 +41,19 @@ where
     let mut held_until = db::now() + length;
     loop {
         tokio::time::sleep(length / 4).await;
-        let until = db::now() + length;
-        match renew(until).await {
-            Ok(true) => held_until = until,
-            Ok(false) => return Lost::TakenOver,
-            Err(err) => {
-                tracing::warn!(%subject, %err, "cannot renew a lease");
-                if db::now() >= held_until {
-                    return Lost::RanOut;
-                }
-            }
+        let now = db::now();
+        let until = now + length;
+        // A renewal waiting on the database past the lease must not let the
+        // work run on while another holder may have taken it.
+        let left = Duration::try_from(held_until - now).unwrap_or_default();
+        match tokio::time::timeout(left, renew(until)).await {
+            Ok(Ok(true)) => held_until = until,
+            Ok(Ok(false)) => return Lost::TakenOver,
+            Ok(Err(err)) => tracing::warn!(%subject, %err, "cannot renew a lease"),
+            Err(_) => tracing::warn!(%subject, "a lease renewal outlasted the lease"),
+        }
+        if db::now() >= held_until {
+            return Lost::RanOut;
         }
     }
 }
@@ -88,5 +91,13 @@ mod tests {
         );
         let renewed = keep("test", LENGTH, |_| async { Ok(true) });
         assert!(tokio::time::timeout(LENGTH * 3, renewed).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_renewal_that_hangs_past_the_lease_loses_it() {
+        let started = std::time::Instant::now();
+        let lost = keep("test", LENGTH, |_| std::future::pending()).await;
+        assert_eq!(lost, Lost::RanOut);
+        assert!(started.elapsed() < LENGTH * 2, "{:?}", started.elapsed());
     }
 }

@@ -1,4 +1,4 @@
-//! What five stores ask of a statement's result: how many rows it changed.
+//! What the stores written once for both dialects ask of a statement's result: how many rows it changed.
 
 /// `rows_affected`, which every sqlx dialect's query result has but no trait names.
 pub trait Affected {

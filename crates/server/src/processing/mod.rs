@@ -25,7 +25,7 @@ use crate::uploads::Uploads;
 /// Why a processor did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
-    /// Worth another attempt later (storage, clamd or the webhook unreachable).
+    /// Worth another attempt later (storage or clamd unreachable).
     #[error("{0}")]
     Retry(String),
     /// Will fail the same way every time: dead-letter at once.

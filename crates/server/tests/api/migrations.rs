@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use uploadgate_api::ProcessingState;
+use uploadgate_api::{JobState, ProcessingState};
 use uploadgate_server::config::Processor;
 use uploadgate_server::db::{Database, PgRepo, SqliteRepo};
 use uploadgate_testkit::engines::test_database;
@@ -96,20 +96,38 @@ async fn migration_15_ends_the_retired_webhook_processor_s_jobs() {
     } else {
         Raw::Postgres(sqlx::PgPool::connect(&url).await.expect("connect"))
     };
-    // What a version before 0015 could leave: an upload whose scan is done
-    // and whose webhook job waits; another whose scan waits with the webhook
-    // processor as its next step.
+    // What a version before 0015 could leave:
+    // - `waiting`: scan done, the webhook job (the last step) queued;
+    // - `scanning`: scan queued, the webhook processor its next step but one;
+    // - `before_scan`: sniff done, the webhook job queued with scan after it;
+    // - `dead`: scan done, the webhook job dead-lettered, processing failed.
     let waiting = completed_with_job(&repo, Processor::Scan, &[]).await;
     let scanning = completed_with_job(&repo, Processor::Scan, &[]).await;
+    let before_scan = completed_with_job(&repo, Processor::Sniff, &[]).await;
+    let dead = completed_with_job(&repo, Processor::Scan, &[]).await;
+    let webhook_job = |upload: Uuid, next: &str, state: &str| {
+        format!(
+            "INSERT INTO jobs (id, upload_id, kind, next, state, attempts, run_at, created_at, updated_at) \
+             VALUES ('{}', '{upload}', 'webhook', '{next}', '{state}', 0, 0, 0, 0);",
+            Uuid::now_v7()
+        )
+    };
     raw.run(&format!(
-        "UPDATE jobs SET state = 'done' WHERE upload_id = '{w}';
-         INSERT INTO jobs (id, upload_id, kind, next, state, attempts, run_at, created_at, updated_at)
-             VALUES ('{job}', '{w}', 'webhook', '[]', 'queued', 0, 0, 0, 0);
+        "UPDATE jobs SET state = 'done' WHERE upload_id IN ('{w}', '{b}', '{d}');
+         {}
          UPDATE jobs SET next = '[\"thumbnail\",\"webhook\"]' WHERE upload_id = '{s}';
+         {}
+         {}
+         UPDATE uploads SET processing = REPLACE(processing, '\"state\":\"processing\"', '\"state\":\"failed\"')
+             WHERE id = '{d}';
          DELETE FROM _sqlx_migrations WHERE version = 15;",
+        webhook_job(waiting.id, "[]", "queued"),
+        webhook_job(before_scan.id, r#"["scan","thumbnail"]"#, "queued"),
+        webhook_job(dead.id, "[]", "dead"),
         w = waiting.id,
         s = scanning.id,
-        job = Uuid::now_v7(),
+        b = before_scan.id,
+        d = dead.id,
     ))
     .await;
     drop(repo);
@@ -121,11 +139,15 @@ async fn migration_15_ends_the_retired_webhook_processor_s_jobs() {
             .await,
         Vec::<String>::new()
     );
-    let ready = repo.get(waiting.id).await.expect("get").expect("found");
-    assert_eq!(
-        ready.processing.map(|p| p.state),
-        Some(ProcessingState::Ready)
-    );
+    let state = |id: Uuid| {
+        let repo = repo.clone();
+        async move {
+            let upload = repo.get(id).await.expect("get").expect("found");
+            upload.processing.map(|p| p.state)
+        }
+    };
+    assert_eq!(state(waiting.id).await, Some(ProcessingState::Ready));
+    assert_eq!(state(dead.id).await, Some(ProcessingState::Ready));
     let jobs = repo
         .jobs()
         .jobs_of(scanning.id)
@@ -133,9 +155,31 @@ async fn migration_15_ends_the_retired_webhook_processor_s_jobs() {
         .expect("readable jobs");
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].next, [Processor::Thumbnail]);
-    let still = repo.get(scanning.id).await.expect("get").expect("found");
+    assert_eq!(state(scanning.id).await, Some(ProcessingState::Processing));
+    // The steps after the retired one still run: scan next, then thumbnail.
+    let jobs = repo
+        .jobs()
+        .jobs_of(before_scan.id)
+        .await
+        .expect("readable jobs");
+    let mut kinds: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.kind, j.state, j.next.clone()))
+        .collect();
+    kinds.sort_by_key(|(kind, ..)| kind.as_str() != "sniff");
     assert_eq!(
-        still.processing.map(|p| p.state),
+        kinds,
+        [
+            (Processor::Sniff, JobState::Done, Vec::new()),
+            (
+                Processor::Scan,
+                JobState::Queued,
+                vec![Processor::Thumbnail]
+            ),
+        ]
+    );
+    assert_eq!(
+        state(before_scan.id).await,
         Some(ProcessingState::Processing)
     );
 }
