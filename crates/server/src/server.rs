@@ -15,11 +15,11 @@ use crate::check;
 use crate::config::Config;
 use crate::data_dir;
 use crate::db::{Database, PgRepo, SqliteRepo};
-use crate::embedded::{self, EmbeddedStore, StoreOptions};
+use crate::embedded::EmbeddedStore;
 use crate::http::{AppState, app};
 use crate::processing;
 use crate::secret::Secret;
-use crate::storage::{ObjectStore as _, S3Store, S3StoreSettings};
+use crate::storage::{Connected, Embedded, ObjectStore, connect_store};
 use crate::uploads::Uploads;
 use crate::{erasures, janitor, webhooks};
 
@@ -48,23 +48,19 @@ impl Server {
             .await
             .context("cannot open the database")?;
 
-        let (store_settings, embedded_store) = match external_store_settings(&config) {
-            Some(settings) => (settings, None),
-            None => {
-                let (settings, store) = start_embedded_store(
-                    &config,
-                    config.store.listen,
-                    config.store.public_url.as_ref(),
-                    &cors_origins,
-                )
-                .await?;
-                (settings, Some(store))
-            }
-        };
-        let object_store = S3Store::connect(store_settings)
-            .await
-            .context("cannot set up the storage client")?;
-        check_encryption(&config, &object_store).await?;
+        let Connected {
+            store: object_store,
+            embedded: embedded_store,
+        } = connect_store(
+            &config,
+            Embedded::Start {
+                listen: config.store.listen,
+                public_url: config.store.public_url.as_ref(),
+                cors_origins: &cors_origins,
+            },
+        )
+        .await?;
+        check_encryption(&config, object_store.as_ref()).await?;
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?, &config.auth));
         let api_url = config.api_public_url(bound);
@@ -74,7 +70,7 @@ impl Server {
             issuers: issuers.clone(),
             api_keys: ApiKeys::new(db.clone()),
         };
-        let uploads = Uploads::new(config, db, Arc::new(object_store));
+        let uploads = Uploads::new(config, db, object_store);
         let mut state = AppState::new(uploads, Arc::new(gate), tokens.clone());
         state.issuers = issuers;
         state.cors_origins = cors_origins;
@@ -194,15 +190,17 @@ pub async fn run_workers(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let settings = external_store_settings(&config).context(
-        "no external store is configured (s3.endpoint): with the embedded store, `serve` runs the workers",
-    )?;
+    let store = connect_store(
+        &config,
+        Embedded::Refuse("with the embedded store, `serve` runs the workers"),
+    )
+    .await?
+    .store;
     anyhow::ensure!(
         config.workers.concurrency > 0,
         "workers.concurrency is 0: this worker would do nothing"
     );
     let db = connect_db(&database_url(&config)?).await?;
-    let store = Arc::new(S3Store::connect(settings).await?);
     let uploads = Uploads::new(config, db, store);
     let (stop, stopped) = watch::channel(false);
     let workers = processing::spawn(uploads, stopped);
@@ -214,7 +212,7 @@ pub async fn run_workers(
 
 /// Refuses to start when a profile asks for server-side encryption that the
 /// store would silently skip: uploads would be stored in the clear.
-async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()> {
+async fn check_encryption(config: &Config, store: &dyn ObjectStore) -> anyhow::Result<()> {
     // Profiles asking for the same encryption share one probe: each is a
     // write, a HEAD and a delete at every start.
     for (sse, profiles) in config.encryptions() {
@@ -234,85 +232,41 @@ async fn check_encryption(config: &Config, store: &S3Store) -> anyhow::Result<()
     Ok(())
 }
 
-/// The embedded store on `listen`, and the settings to reach it.
-async fn start_embedded_store(
-    config: &Config,
-    listen: SocketAddr,
-    public_url: Option<&url::Url>,
-    cors_origins: &[String],
-) -> anyhow::Result<(S3StoreSettings, EmbeddedStore)> {
-    let store = embedded::start(StoreOptions {
-        data_dir: &config.data_dir,
-        listen,
-        public_url,
-        bucket: &config.s3.bucket,
-        cors_origins,
-        deadlines: config.connections,
-    })
-    .await?;
-    let settings = S3StoreSettings {
-        endpoint: Some(store.endpoint.clone()),
-        public_endpoint: Some(store.public_url.clone()),
-        bucket: config.s3.bucket.clone(),
-        region: config.s3.region.clone(),
-        force_path_style: true,
-        credentials: Some((store.access_key_id.clone(), store.secret_access_key.clone())),
-        key_prefix: config.s3.key_prefix.clone(),
-    };
-    Ok((settings, store))
-}
-
 /// `uploadgate check`: every part `config` names, checked from outside any
 /// server. With the embedded store, one is started on a free loopback port
 /// over the same data dir for the length of the check, so that a running
 /// `serve` keeps its own.
 pub async fn check(config: &Config) -> anyhow::Result<check::Report> {
     let origins = config.allowed_origins(config.listen);
-    let (settings, embedded_store) = match external_store_settings(config) {
-        Some(settings) => (settings, None),
-        None => {
-            data_dir::create_private(&config.data_dir)
-                .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-            let (settings, store) = start_embedded_store(config, loopback, None, &origins).await?;
-            (settings, Some(store))
-        }
-    };
-    let store = S3Store::connect(settings)
-        .await
-        .context("cannot set up the storage client")?;
-    let report = check::run(config, &store, &origins).await;
-    drop(embedded_store);
+    if config.s3.endpoint.is_none() {
+        data_dir::create_private(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    }
+    let connected = connect_store(
+        config,
+        Embedded::Start {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            cors_origins: &origins,
+        },
+    )
+    .await?;
+    let report = check::run(config, connected.store.as_ref(), &origins).await;
+    drop(connected);
     Ok(report)
-}
-
-/// Settings for the configured external store; `None` means the embedded one.
-fn external_store_settings(config: &Config) -> Option<S3StoreSettings> {
-    let endpoint = config.s3.endpoint.as_ref()?;
-    Some(S3StoreSettings {
-        endpoint: Some(endpoint.clone()),
-        public_endpoint: None,
-        bucket: config.s3.bucket.clone(),
-        region: config.s3.region.clone(),
-        force_path_style: config.s3.force_path_style,
-        credentials: config
-            .s3
-            .access_key_id
-            .clone()
-            .zip(config.s3.secret_access_key.clone()),
-        key_prefix: config.s3.key_prefix.clone(),
-    })
 }
 
 /// One janitor sweep against the configured external store and database
 /// (`uploadgate janitor --once`, e.g. from cron). With the embedded store the
 /// sweep runs inside `serve`, which owns the store.
 pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
-    let settings = external_store_settings(&config).context(
-        "no external store is configured (s3.endpoint): with the embedded store, `serve` runs the janitor",
-    )?;
+    let store = connect_store(
+        &config,
+        Embedded::Refuse("with the embedded store, `serve` runs the janitor"),
+    )
+    .await?
+    .store;
     let db = connect_db(&database_url(&config)?).await?;
-    let store = Arc::new(S3Store::connect(settings).await?);
     let uploads = Uploads::new(config, db, store);
     Ok(janitor::sweep(&uploads).await?)
 }
@@ -320,10 +274,12 @@ pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
 /// Applies CORS and lifecycle rules to the configured external bucket
 /// (`uploadgate bucket setup`). Returns the origins it allowed.
 pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<String>> {
-    let settings = external_store_settings(config).context(
-        "no external store is configured (s3.endpoint): the embedded store needs no setup",
-    )?;
-    let store = S3Store::connect(settings).await?;
+    let store = connect_store(
+        config,
+        Embedded::Refuse("the embedded store needs no setup"),
+    )
+    .await?
+    .store;
     let origins = config.allowed_origins(config.listen);
     store
         .configure_bucket(&origins, days)
@@ -338,6 +294,9 @@ pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<Stri
 fn database_url(config: &Config) -> anyhow::Result<String> {
     if config.database_url.is_none() {
         let path = config.default_database();
+        // `janitor --once` or `keys` may be the first to use the data dir.
+        data_dir::create_private(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         data_dir::create_private_file(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
     }

@@ -1,9 +1,8 @@
 //! Object storage as uploadgate needs it: presign for clients, inspect and move for itself.
 
-mod credentials;
+mod connect;
 mod metered;
 mod s3;
-pub mod signer;
 mod sse;
 
 use std::collections::BTreeMap;
@@ -12,9 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use credentials::CachedCredentials;
+pub use connect::{Connected, Embedded, connect_store};
 pub use metered::MeteredStore;
-pub use s3::{S3Store, S3StoreSettings};
+pub use s3::{S3Store, S3StoreSettings, signer};
 pub use sse::{SSE_HEADER, SSE_KMS_KEY_HEADER, Sse};
 
 /// What a presigned single-request upload is bound to.

@@ -4,12 +4,14 @@
 //! (`bucket`, `listing`, `encryption`), and the SDK's errors (`errors`).
 
 mod bucket;
+mod credentials;
 mod encryption;
 mod errors;
 mod listing;
 mod multipart;
 mod objects;
 mod presign;
+pub mod signer;
 
 use std::time::Duration;
 
@@ -26,13 +28,13 @@ use time::OffsetDateTime;
 use url::Url;
 
 use self::errors::{classify, is_not_found, not_implemented};
-use super::signer::{Signer, percent_encode};
 use super::{
-    CachedCredentials, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget,
-    PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
-    UploadTarget,
+    ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
+    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
 };
 use crate::secret::Secret;
+use credentials::CachedCredentials;
+use signer::{Signer, percent_encode};
 
 /// Every storage call gives up after this long, so a stuck store cannot pin requests.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::S3Store;
-use crate::storage::signer::{Batch, PostPolicy, Presign, percent_encode};
+use super::signer::{Batch, PostPolicy, Presign, percent_encode};
 use crate::storage::{
     PartTarget, PresignedPart, PresignedPost, PresignedPut, StorageError, UploadTarget,
 };

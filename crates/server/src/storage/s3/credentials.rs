@@ -4,7 +4,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use tokio::sync::RwLock;
 
-use super::StorageError;
+use crate::storage::StorageError;
 
 /// Refresh temporary credentials this long before they expire, so that a URL
 /// signed now stays valid for its whole TTL where the role allows it.
