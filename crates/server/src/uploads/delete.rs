@@ -58,8 +58,9 @@ impl Uploads {
             upload.status,
             UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted
         );
-        if finished && cancel_only {
-            return Err(UploadError::Finished(upload.status));
+        if cancel_only {
+            // Aborts, or answers `Finished` for an upload that is (or just became) finished.
+            return self.abort(upload).await;
         }
         if finished && matches!(user.via, Via::UploadToken(_)) {
             return Err(UploadError::NotPermitted(
@@ -76,7 +77,25 @@ impl Uploads {
     pub async fn delete(&self, upload: Upload, reason: Reason) -> Result<Upload, UploadError> {
         match upload.status {
             UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted => {
-                self.abort(upload).await
+                let (id, owner) = (upload.id, upload.owner.clone());
+                match self.abort(upload).await {
+                    // A completion won the race: it is a file now, deleted as one.
+                    Err(UploadError::Finished(_)) => {
+                        let current = self
+                            .db
+                            .find(id, &owner)
+                            .await?
+                            .ok_or(UploadError::NotFound)?;
+                        match current.status {
+                            UploadStatus::Completed
+                            | UploadStatus::Rejected
+                            | UploadStatus::Expired => self.tombstone(current, reason).await,
+                            UploadStatus::Deleted => Ok(current),
+                            _ => Err(UploadError::ConcurrentUpdate),
+                        }
+                    }
+                    other => other,
+                }
             }
             UploadStatus::Completed | UploadStatus::Rejected | UploadStatus::Expired => {
                 self.tombstone(upload, reason).await

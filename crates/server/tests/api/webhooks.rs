@@ -334,7 +334,8 @@ async fn an_erasure_leaves_nothing_personal_in_the_events_or_their_log() {
         .expect("upload.deleted");
     let body = String::from_utf8_lossy(&deleted.body);
     assert!(
-        !body.contains("private-name") && !body.contains("c-42"),
+        // Quoted: an id may hold "c-42" by chance.
+        !body.contains("private-name") && !body.contains("\"c-42\""),
         "{body}"
     );
 
