@@ -75,34 +75,40 @@ impl Uploads {
     /// as before), an aborted one stays aborted, and a completed, rejected or
     /// expired one becomes a tombstone. Deleting again only purges again.
     pub async fn delete(&self, upload: Upload, reason: Reason) -> Result<Upload, UploadError> {
-        match upload.status {
-            UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted => {
-                let (id, owner) = (upload.id, upload.owner.clone());
-                match self.abort(upload).await {
-                    // A completion won the race: it is a file now, deleted as one.
-                    Err(UploadError::Finished(_)) => {
-                        let current = self
-                            .db
-                            .find(id, &owner)
-                            .await?
-                            .ok_or(UploadError::NotFound)?;
-                        match current.status {
-                            UploadStatus::Completed
-                            | UploadStatus::Rejected
-                            | UploadStatus::Expired => self.tombstone(current, reason).await,
-                            UploadStatus::Deleted => Ok(current),
-                            _ => Err(UploadError::ConcurrentUpdate),
-                        }
-                    }
-                    other => other,
-                }
+        if !matches!(
+            upload.status,
+            UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted
+        ) {
+            return self.delete_finished(upload, reason).await;
+        }
+        let (id, owner) = (upload.id, upload.owner.clone());
+        match self.abort(upload).await {
+            // A completion won the race: it is a file now, deleted as one.
+            Err(UploadError::Finished(_)) => {
+                let current = self
+                    .db
+                    .find(id, &owner)
+                    .await?
+                    .ok_or(UploadError::NotFound)?;
+                self.delete_finished(current, reason).await
             }
+            other => other,
+        }
+    }
+
+    /// `delete` of an upload that is no longer in progress.
+    async fn delete_finished(&self, upload: Upload, reason: Reason) -> Result<Upload, UploadError> {
+        match upload.status {
             UploadStatus::Completed | UploadStatus::Rejected | UploadStatus::Expired => {
                 self.tombstone(upload, reason).await
             }
             UploadStatus::Deleted => {
                 self.purge(&upload, false).await?;
                 Ok(upload)
+            }
+            // Statuses never go back to in progress; should one, ask again.
+            UploadStatus::Pending | UploadStatus::Uploading | UploadStatus::Aborted => {
+                Err(UploadError::ConcurrentUpdate)
             }
         }
     }
