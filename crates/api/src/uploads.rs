@@ -274,7 +274,8 @@ pub struct SignedParts {
     pub parts: Vec<SignedPart>,
 }
 
-/// `PUT` the part's exact bytes to `url` with these headers; read `ETag` from the answer.
+/// `PUT` the part's exact bytes to `url` with these headers; read `ETag`
+/// from the answer (Azure's answers carry none: that is fine).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedPart {
@@ -299,6 +300,6 @@ pub struct CompleteUpload {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompletedPart {
     pub part_number: u32,
-    /// Quoted or not.
+    /// Quoted or not; empty when storage answered without one (Azure).
     pub etag: String,
 }

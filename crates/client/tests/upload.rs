@@ -406,7 +406,6 @@ async fn a_part_refused_because_storage_assembled_the_upload_follows_the_server(
         .expect("remembered")
         .upload_id;
     let record = server.record(&id.to_string()).await;
-    let multipart = record.multipart.clone().expect("multipart");
     // Part 1 lands; the status run 2 reads lists it.
     send_parts(&server, id, &bytes, &[1]).await;
 
@@ -425,7 +424,7 @@ async fn a_part_refused_because_storage_assembled_the_upload_follows_the_server(
             tokio::task::block_in_place(|| {
                 handle.block_on(async {
                     send_parts_as(&base, &token, id, &bytes, &[2, 3]).await;
-                    assemble_in_storage(store.as_ref(), &record.key, &multipart.upload_id).await;
+                    assemble_in_storage(store.as_ref(), &record).await;
                 });
             });
         }

@@ -28,6 +28,7 @@ mod retry_delay;
 pub mod secret;
 pub mod server;
 pub mod storage;
+mod store_fit;
 pub mod uploads;
 pub mod webhooks;
 

@@ -1,13 +1,11 @@
-//! How a large file is cut into parts. S3's rules: at most 10,000 parts, each
-//! 5 MiB to 5 GiB except the last, which may be smaller. All but the last are
-//! the same size, because some stores (Cloudflare R2) refuse unequal parts.
+//! How a large file is cut into parts, within the store's `PartLimits` (S3:
+//! at most 10,000 parts of 5 MiB to 5 GiB; Azure: 50,000 blocks of up to
+//! 4,000 MiB). All but the last are the same size, because some stores
+//! (Cloudflare R2) refuse unequal parts.
 
-use crate::storage::StoredPart;
+use crate::storage::{PartLimits, StoredPart};
 
 const MIB: u64 = 1024 * 1024;
-pub const MIN_PART_SIZE: u64 = 5 * MIB;
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
-pub const MAX_PARTS: u32 = 10_000;
 /// What the AWS CLI uses: small enough to retry cheaply, big enough to be few.
 pub const DEFAULT_PART_SIZE: u64 = 8 * MIB;
 
@@ -20,19 +18,20 @@ pub struct Layout {
 
 impl Layout {
     /// The layout for `size` bytes, with parts of `preferred` bytes unless
-    /// 10,000 of those are not enough.
-    pub fn plan(size: u64, preferred: Option<u64>) -> Result<Layout, String> {
+    /// the store's most parts of those are not enough.
+    pub fn plan(size: u64, preferred: Option<u64>, limits: &PartLimits) -> Result<Layout, String> {
         if size == 0 {
             return Err("a multipart upload needs at least one byte".into());
         }
-        let mut part_size = preferred.unwrap_or(DEFAULT_PART_SIZE).max(MIN_PART_SIZE);
-        let needed = size.div_ceil(u64::from(MAX_PARTS));
+        let mut part_size = preferred.unwrap_or(DEFAULT_PART_SIZE).max(limits.min_part);
+        let needed = size.div_ceil(u64::from(limits.max_parts));
         if needed > part_size {
             part_size = needed.div_ceil(MIB) * MIB;
         }
-        if part_size > MAX_PART_SIZE {
+        if part_size > limits.max_part {
             return Err(format!(
-                "{size} bytes cannot be sent in {MAX_PARTS} parts of at most 5 GiB"
+                "{size} bytes cannot be sent in {} parts of at most {} bytes",
+                limits.max_parts, limits.max_part
             ));
         }
         let part_count =
@@ -80,11 +79,12 @@ pub fn missing_parts(layout: &Layout, stored: &[StoredPart]) -> Vec<u32> {
 
 /// For uploads whose client chose the part size (Uppy): parts must be numbered
 /// 1..n without gaps, all the same size but the last (which may be smaller),
-/// and at least 5 MiB but the last. `wanted` are the part numbers the client
-/// completes with, or all that storage holds.
+/// and at least the store's smallest part but the last. `wanted` are the part
+/// numbers the client completes with, or all that storage holds.
 pub fn check_client_parts<'a>(
     stored: &'a [StoredPart],
     wanted: &[u32],
+    limits: &PartLimits,
 ) -> Result<Vec<&'a StoredPart>, String> {
     let mut parts = Vec::with_capacity(wanted.len());
     for (index, &number) in wanted.iter().enumerate() {
@@ -104,8 +104,11 @@ pub fn check_client_parts<'a>(
         return Err("no parts have been uploaded".into());
     };
     if let Some(first) = rest.first() {
-        if first.size < MIN_PART_SIZE {
-            return Err("every part but the last must be at least 5 MiB".into());
+        if first.size < limits.min_part {
+            return Err(format!(
+                "every part but the last must be at least {} bytes",
+                limits.min_part
+            ));
         }
         if let Some(odd) = rest.iter().find(|p| p.size != first.size) {
             return Err(format!(
@@ -123,6 +126,8 @@ pub fn check_client_parts<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const S3: PartLimits = PartLimits::S3;
 
     fn part(part_number: u32, size: u64) -> StoredPart {
         StoredPart {
@@ -142,25 +147,31 @@ mod tests {
             part(5, MIB),
         ];
         assert_eq!(
-            check_client_parts(&stored, &[1, 2, 3]).map(|p| p.len()),
+            check_client_parts(&stored, &[1, 2, 3], &S3).map(|p| p.len()),
             Ok(3)
         );
-        assert!(check_client_parts(&stored, &[1, 2, 3, 5]).is_err(), "gap");
         assert!(
-            check_client_parts(&stored, &[1, 2, 3, 4]).is_err(),
+            check_client_parts(&stored, &[1, 2, 3, 5], &S3).is_err(),
+            "gap"
+        );
+        assert!(
+            check_client_parts(&stored, &[1, 2, 3, 4], &S3).is_err(),
             "absent"
         );
         let uneven = [part(1, 6 * MIB), part(2, 7 * MIB), part(3, MIB)];
-        assert!(check_client_parts(&uneven, &[1, 2, 3]).is_err());
+        assert!(check_client_parts(&uneven, &[1, 2, 3], &S3).is_err());
         let small = [part(1, MIB), part(2, MIB)];
-        assert!(check_client_parts(&small, &[1, 2]).is_err());
-        assert_eq!(check_client_parts(&small, &[1]).map(|p| p.len()), Ok(1));
-        assert!(check_client_parts(&small, &[]).is_err());
+        assert!(check_client_parts(&small, &[1, 2], &S3).is_err());
+        assert_eq!(
+            check_client_parts(&small, &[1], &S3).map(|p| p.len()),
+            Ok(1)
+        );
+        assert!(check_client_parts(&small, &[], &S3).is_err());
     }
 
     #[test]
     fn only_parts_that_fit_the_layout_count() {
-        let layout = Layout::plan(12 * MIB, Some(5 * MIB)).expect("fits");
+        let layout = Layout::plan(12 * MIB, Some(5 * MIB), &S3).expect("fits");
         let stored = [
             part(1, 5 * MIB),
             part(2, 4 * MIB),
@@ -178,7 +189,7 @@ mod tests {
 
     #[test]
     fn parts_are_equal_but_the_last() {
-        let layout = Layout::plan(12 * MIB + 1, Some(5 * MIB)).expect("fits");
+        let layout = Layout::plan(12 * MIB + 1, Some(5 * MIB), &S3).expect("fits");
         assert_eq!((layout.part_size, layout.part_count), (5 * MIB, 3));
         assert_eq!(layout.part_len(1), Some(5 * MIB));
         assert_eq!(layout.part_len(3), Some(2 * MIB + 1));
@@ -189,9 +200,9 @@ mod tests {
     #[test]
     fn huge_files_get_bigger_parts_within_ten_thousand() {
         let size = 200 * 1024 * MIB; // 200 GiB
-        let layout = Layout::plan(size, None).expect("fits");
-        assert!(layout.part_count <= MAX_PARTS);
-        assert!(layout.part_size >= MIN_PART_SIZE && layout.part_size.is_multiple_of(MIB));
+        let layout = Layout::plan(size, None, &S3).expect("fits");
+        assert!(layout.part_count <= S3.max_parts);
+        assert!(layout.part_size >= S3.min_part && layout.part_size.is_multiple_of(MIB));
         assert_eq!(
             layout.part_size * u64::from(layout.part_count - 1)
                 + layout.part_len(layout.part_count).expect("last"),
@@ -202,10 +213,26 @@ mod tests {
     #[test]
     fn too_small_parts_are_raised_and_impossible_sizes_refused() {
         assert_eq!(
-            Layout::plan(100 * MIB, Some(MIB)).expect("fits").part_size,
-            MIN_PART_SIZE
+            Layout::plan(100 * MIB, Some(MIB), &S3)
+                .expect("fits")
+                .part_size,
+            S3.min_part
         );
-        assert!(Layout::plan(u64::from(MAX_PARTS) * MAX_PART_SIZE + 1, None).is_err());
-        assert!(Layout::plan(0, None).is_err());
+        assert!(Layout::plan(u64::from(S3.max_parts) * S3.max_part + 1, None, &S3).is_err());
+        assert!(Layout::plan(0, None, &S3).is_err());
+    }
+
+    #[test]
+    fn azure_takes_small_blocks_and_fifty_thousand_of_them() {
+        let azure = PartLimits::AZURE;
+        assert_eq!(
+            Layout::plan(100 * MIB, Some(MIB), &azure)
+                .expect("fits")
+                .part_size,
+            MIB
+        );
+        // 200 GiB at 8 MiB: 25,600 blocks, over S3's 10,000 but within Azure's 50,000.
+        let layout = Layout::plan(200 * 1024 * MIB, None, &azure).expect("fits");
+        assert_eq!((layout.part_size, layout.part_count), (8 * MIB, 25_600));
     }
 }

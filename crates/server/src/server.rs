@@ -19,9 +19,9 @@ use crate::embedded::EmbeddedStore;
 use crate::http::{AppState, app};
 use crate::processing;
 use crate::secret::Secret;
-use crate::storage::{Connected, Embedded, ObjectStore, connect_store};
+use crate::storage::{Connected, Embedded, connect_store};
 use crate::uploads::Uploads;
-use crate::{erasures, janitor, webhooks};
+use crate::{erasures, janitor, store_fit, webhooks};
 
 /// A server that has bound its ports and reached its dependencies, not yet serving.
 #[derive(Debug)]
@@ -60,7 +60,7 @@ impl Server {
             },
         )
         .await?;
-        check_encryption(&config, object_store.as_ref()).await?;
+        store_fit::check(&config, object_store.as_ref()).await?;
 
         let tokens = Arc::new(Hs256::new(&jwt_secret(&config)?, &config.auth));
         let api_url = config.api_public_url(bound);
@@ -196,6 +196,7 @@ pub async fn run_workers(
     )
     .await?
     .store;
+    store_fit::check(&config, store.as_ref()).await?;
     anyhow::ensure!(
         config.workers.concurrency > 0,
         "workers.concurrency is 0: this worker would do nothing"
@@ -210,35 +211,13 @@ pub async fn run_workers(
     Ok(())
 }
 
-/// Refuses to start when a profile asks for server-side encryption that the
-/// store would silently skip: uploads would be stored in the clear.
-async fn check_encryption(config: &Config, store: &dyn ObjectStore) -> anyhow::Result<()> {
-    // Profiles asking for the same encryption share one probe: each is a
-    // write, a HEAD and a delete at every start.
-    for (sse, profiles) in config.encryptions() {
-        let name = profiles[0];
-        let applied = store
-            .applies_sse(&sse)
-            .await
-            .with_context(|| format!("cannot check that storage applies profiles.{name}.sse"))?;
-        anyhow::ensure!(
-            applied,
-            "profiles.{name}.sse = {:?}, but this store does not apply server-side encryption \
-             (it ignored or refused it on a probe object); remove `sse` from the profile or use \
-             a store that supports it (AWS S3, or MinIO with a KMS)",
-            sse.algorithm()
-        );
-    }
-    Ok(())
-}
-
 /// `uploadgate check`: every part `config` names, checked from outside any
 /// server. With the embedded store, one is started on a free loopback port
 /// over the same data dir for the length of the check, so that a running
 /// `serve` keeps its own.
 pub async fn check(config: &Config) -> anyhow::Result<check::Report> {
     let origins = config.allowed_origins(config.listen);
-    if config.s3.endpoint.is_none() {
+    if config.uses_embedded_store() {
         data_dir::create_private(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     }
@@ -271,9 +250,21 @@ pub async fn sweep_once(config: Config) -> anyhow::Result<janitor::Sweep> {
     Ok(janitor::sweep(&uploads).await?)
 }
 
-/// Applies CORS and lifecycle rules to the configured external bucket
-/// (`uploadgate bucket setup`). Returns the origins it allowed.
-pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<String>> {
+/// What `uploadgate bucket setup` did.
+#[derive(Debug)]
+pub struct BucketSetup {
+    /// `bucket "uploads"`, `container "uploads" of account "acme"`.
+    pub location: String,
+    /// The origins CORS now allows.
+    pub origins: Vec<String>,
+    /// Whether lifecycle rules were set too (not on Azure, whose rules live
+    /// in its management API).
+    pub lifecycle: bool,
+}
+
+/// Applies CORS and, where the store's API has them, lifecycle rules to the
+/// configured external bucket (`uploadgate bucket setup`).
+pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<BucketSetup> {
     let store = connect_store(
         config,
         Embedded::Refuse("the embedded store needs no setup"),
@@ -285,7 +276,11 @@ pub async fn setup_bucket(config: &Config, days: u32) -> anyhow::Result<Vec<Stri
         .configure_bucket(&origins, days)
         .await
         .context("cannot configure the bucket")?;
-    Ok(origins)
+    Ok(BucketSetup {
+        location: store.location(),
+        origins,
+        lifecycle: store.capabilities().lifecycle_rules,
+    })
 }
 
 /// The configured database's URL, with the default SQLite file created

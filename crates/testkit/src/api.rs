@@ -133,7 +133,7 @@ impl Api {
     pub async fn send_png(&self, user: &str) -> Value {
         let record = self.create_put(user, "image/png", PNG).await;
         let response = put_as_instructed(&self.client, &record, PNG.to_vec(), &[]).await;
-        assert_eq!(response.status(), StatusCode::OK);
+        crate::assert_stored(&response);
         record
     }
 
@@ -160,7 +160,7 @@ impl Api {
             )
             .await;
         let stored = put_as_instructed(&self.client, &record, bytes.to_vec(), &[]).await;
-        assert_eq!(stored.status(), StatusCode::OK, "PUT to storage");
+        crate::assert_stored(&stored);
         let id = crate::id_of(&record);
         let completed = self.complete(user, &id).await;
         assert!(

@@ -1,5 +1,6 @@
 //! The external engines a test run may name: with `UPLOADGATE_TEST_DATABASE_URL`
-//! a PostgreSQL server, with `UPLOADGATE_TEST_S3_*` an S3 store (Garage), both
+//! a PostgreSQL server, with `UPLOADGATE_TEST_S3_*` an S3 store (Garage), with
+//! `UPLOADGATE_TEST_AZURE_*` an Azure Blob Storage account (Azurite), all
 //! started by `scripts/test`. Without them, tests use SQLite and the embedded
 //! store.
 
@@ -30,12 +31,38 @@ pub async fn test_database() -> Option<String> {
 
 /// Whether the environment names an external store.
 pub fn external_store() -> bool {
-    var("UPLOADGATE_TEST_S3_ENDPOINT").is_some()
+    var("UPLOADGATE_TEST_S3_ENDPOINT").is_some() || azure_store()
+}
+
+/// Whether the environment names an Azure store.
+pub fn azure_store() -> bool {
+    var("UPLOADGATE_TEST_AZURE_ENDPOINT").is_some()
+}
+
+/// Whether the suite's store speaks S3 (the embedded store or Garage). Tests
+/// of what only S3 has (POST forms, per-request encryption, Companion's
+/// routes, signed sizes and checksums) return at once elsewhere; their
+/// refusals there have tests of their own.
+pub fn s3_store() -> bool {
+    !azure_store()
+}
+
+fn azure(name: &str) -> String {
+    let name = format!("UPLOADGATE_TEST_AZURE_{name}");
+    var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_AZURE_ENDPOINT"))
 }
 
 /// The `[s3]` section of a config file pointing at the external store the
 /// environment names (empty without one: the binary starts its embedded store).
 pub fn store_toml() -> String {
+    if let Some(endpoint) = var("UPLOADGATE_TEST_AZURE_ENDPOINT") {
+        return format!(
+            "[azure]\nendpoint = {endpoint:?}\naccount = {:?}\nkey = {:?}\ncontainer = {:?}\n",
+            azure("ACCOUNT"),
+            azure("KEY"),
+            azure("CONTAINER"),
+        );
+    }
     let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") else {
         return String::new();
     };
@@ -53,6 +80,15 @@ pub fn store_toml() -> String {
 /// prefix of its own: tests share the bucket, and a prefix each keeps one
 /// test's janitor off another's uploads.
 pub fn use_external_store(config: &mut Config) {
+    if let Some(endpoint) = var("UPLOADGATE_TEST_AZURE_ENDPOINT") {
+        let store = &mut config.azure;
+        store.endpoint = Some(endpoint.parse().expect("UPLOADGATE_TEST_AZURE_ENDPOINT"));
+        store.account = Some(azure("ACCOUNT"));
+        store.key = Some(Secret::new(azure("KEY")));
+        store.container = azure("CONTAINER");
+        store.key_prefix = format!("t-{}/", uuid::Uuid::new_v4().simple());
+        return;
+    }
     let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") else {
         return;
     };

@@ -31,6 +31,27 @@ pub async fn put_as_instructed(
     request.body(body).send().await.expect("PUT to storage")
 }
 
+/// Storage took the bytes: S3 answers 200, Azure 201 Created.
+#[track_caller]
+pub fn assert_stored(response: &Response) {
+    assert!(
+        matches!(response.status().as_u16(), 200 | 201),
+        "storage answered {} to an upload it should take",
+        response.status()
+    );
+}
+
+/// The ETag storage answered a part with; empty from a store that gives
+/// none (Azure's Put Block), which the server accepts.
+pub fn part_etag(response: &Response) -> String {
+    response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub fn id_of(record: &Value) -> String {
     record["id"].as_str().expect("id").to_owned()
 }
@@ -47,21 +68,24 @@ pub async fn problem(response: Response) -> Value {
     response.json().await.expect("problem json")
 }
 
-/// Has storage assemble every part it holds of multipart upload `upload_id`
-/// at `key`, behind the server's back: what a completion killed right after
-/// storage's assembly leaves.
+/// Has storage assemble every part it holds of `upload`'s multipart upload
+/// at its key, behind the server's back: what a completion killed right
+/// after storage's assembly leaves.
 pub async fn assemble_in_storage(
     store: &dyn uploadgate_server::storage::ObjectStore,
-    key: &str,
-    upload_id: &str,
+    upload: &uploadgate_server::db::Upload,
 ) {
+    let (key, upload_id) = (
+        &upload.key,
+        &upload.multipart.as_ref().expect("multipart").upload_id,
+    );
     let held = store.list_parts(key, upload_id).await.expect("parts");
     let parts: Vec<(u32, String)> = held
         .iter()
         .map(|p| (p.part_number, p.etag.clone()))
         .collect();
     store
-        .complete_multipart(key, upload_id, &parts)
+        .complete_multipart(key, upload_id, &upload.content_type, &parts)
         .await
         .expect("storage assembles");
 }

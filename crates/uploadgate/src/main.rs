@@ -138,11 +138,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bucket {
             command: BucketCommand::Setup { days },
         } => {
-            let origins = setup_bucket(&config, days).await?;
+            let done = setup_bucket(&config, days).await?;
+            let lifecycle = if done.lifecycle {
+                format!("incomplete uploads are aborted after {days} days")
+            } else {
+                "lifecycle rules are not set from here: add them as docs/deployment.md says".into()
+            };
             println!(
-                "bucket {:?}: CORS allows {}; incomplete uploads are aborted after {days} days",
-                config.s3.bucket,
-                origins.join(", ")
+                "{}: CORS allows {}; {lifecycle}",
+                done.location,
+                done.origins.join(", ")
             );
             Ok(())
         }

@@ -26,7 +26,7 @@ pub(super) async fn check(
 ) {
     let reached = bounded(async {
         store.ping().await.map_err(|err| err.to_string())?;
-        Ok(format!("bucket {:?} answers", config.s3.bucket))
+        Ok(format!("{} answers", store.location()))
     })
     .await;
     let reachable = reached.is_ok();

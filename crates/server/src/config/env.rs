@@ -49,6 +49,15 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
         Kind::Bool,
     ),
     ("UPLOADGATE_S3_KEY_PREFIX", "s3.key_prefix", Kind::Text),
+    ("UPLOADGATE_AZURE_ACCOUNT", "azure.account", Kind::Text),
+    ("UPLOADGATE_AZURE_KEY", "azure.key", Kind::Text),
+    ("UPLOADGATE_AZURE_CONTAINER", "azure.container", Kind::Text),
+    ("UPLOADGATE_AZURE_ENDPOINT", "azure.endpoint", Kind::Text),
+    (
+        "UPLOADGATE_AZURE_KEY_PREFIX",
+        "azure.key_prefix",
+        Kind::Text,
+    ),
     (
         "UPLOADGATE_LIMITS_USER_RATE",
         "limits.user_rate",

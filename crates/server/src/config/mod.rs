@@ -1,6 +1,7 @@
 //! Configuration: a TOML file (every key optional) overlaid by `UPLOADGATE_*` variables.
 
 pub mod auth;
+mod azure;
 mod connections;
 pub mod env;
 mod limits;
@@ -19,6 +20,7 @@ use url::Url;
 
 pub use crate::keys::USER_PLACEHOLDER;
 pub use auth::AuthConfig;
+pub use azure::AzureConfig;
 pub use connections::ConnectionsConfig;
 pub use limits::LimitsConfig;
 pub use processing::{EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WorkersConfig};
@@ -51,6 +53,7 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     pub store: StoreConfig,
     pub s3: S3Config,
+    pub azure: AzureConfig,
     pub janitor: JanitorConfig,
     pub limits: LimitsConfig,
     pub workers: WorkersConfig,
@@ -89,7 +92,7 @@ impl Default for JanitorConfig {
     }
 }
 
-/// The embedded S3 store, used when `s3.endpoint` is not set.
+/// The embedded S3 store, used when neither `s3.endpoint` nor `azure.account` is set.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -129,6 +132,7 @@ impl Default for Config {
             connections: ConnectionsConfig::default(),
             store: StoreConfig::default(),
             s3: S3Config::default(),
+            azure: AzureConfig::default(),
             janitor: JanitorConfig::default(),
             limits: LimitsConfig::default(),
             workers: WorkersConfig::default(),
@@ -229,11 +233,12 @@ impl Config {
         if self.s3.bucket.is_empty() {
             return Err(ConfigError::Invalid("s3.bucket must not be empty".into()));
         }
-        let prefix = &self.s3.key_prefix;
-        if !prefix.is_empty() && (!prefix.ends_with('/') || prefix.starts_with('/')) {
-            return Err(ConfigError::Invalid(format!(
-                "s3.key_prefix {prefix:?} must be empty or like \"name/\" (ending in '/', not starting with it)"
-            )));
+        check_key_prefix("s3.key_prefix", &self.s3.key_prefix).map_err(ConfigError::Invalid)?;
+        self.azure.validate().map_err(ConfigError::Invalid)?;
+        if self.s3.endpoint.is_some() && self.azure.account.is_some() {
+            return Err(ConfigError::Invalid(
+                "both s3.endpoint and azure.account are set: uploadgate uses one store".into(),
+            ));
         }
         if self.s3.access_key_id.is_some() != self.s3.secret_access_key.is_some() {
             return Err(ConfigError::Invalid(
@@ -305,6 +310,21 @@ impl Config {
         asked
     }
 
+    /// Whether uploads go to the embedded store (no external one is named).
+    pub fn uses_embedded_store(&self) -> bool {
+        self.s3.endpoint.is_none() && self.azure.account.is_none()
+    }
+
+    /// The bucket (or Azure container) uploads land in, and the prefix of
+    /// every key uploadgate uses there.
+    pub fn store_location(&self) -> (&str, &str) {
+        if self.azure.account.is_some() {
+            (&self.azure.container, &self.azure.key_prefix)
+        } else {
+            (&self.s3.bucket, &self.s3.key_prefix)
+        }
+    }
+
     /// Base URL clients use to reach the API.
     pub fn api_public_url(&self, bound: SocketAddr) -> String {
         match &self.public_url {
@@ -328,6 +348,16 @@ impl Config {
         origins.retain(|origin| seen.insert(origin.clone()));
         origins
     }
+}
+
+/// A key prefix is empty or like `name/`: keys are joined to it as they are.
+fn check_key_prefix(name: &str, prefix: &str) -> Result<(), String> {
+    if !prefix.is_empty() && (!prefix.ends_with('/') || prefix.starts_with('/')) {
+        return Err(format!(
+            "{name} {prefix:?} must be empty or like \"name/\" (ending in '/', not starting with it)"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use serde::Deserialize;
 use super::processing::Processor;
 use super::units;
 use crate::keys::{QUARANTINE_PREFIX, STAGING_PREFIX, USER_PLACEHOLDER};
-use crate::multipart::{MAX_PART_SIZE, MIN_PART_SIZE};
 use crate::storage::Sse;
 
 /// Largest object S3 accepts (5 TiB).
@@ -110,10 +109,9 @@ impl Profile {
         if self.multipart_threshold == 0 {
             return Err(at("multipart_threshold must be positive".into()));
         }
-        if let Some(part_size) = self.part_size
-            && !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size)
-        {
-            return Err(at("part_size must be between 5MiB and 5GiB".into()));
+        // The store's own range is checked when it is known (`store_fit`).
+        if self.part_size == Some(0) {
+            return Err(at("part_size must be positive".into()));
         }
         match self.sse.as_deref() {
             None | Some("AES256") if self.sse_kms_key_id.is_some() => {

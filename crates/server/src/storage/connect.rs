@@ -1,5 +1,6 @@
-//! The one place a configuration becomes a store: the external bucket
-//! `[s3]` names or, without one, the embedded store, started here. Every
+//! The one place a configuration becomes a store: the Azure container
+//! `[azure]` names, the external bucket `[s3]` names or, without either, the
+//! embedded store, started here. Every
 //! command (`serve`, `worker`, `janitor --once`, `check`, `bucket setup`)
 //! gets its store from `connect_store`, as the trait the rest of the server
 //! uses.
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::{ObjectStore, S3Store, S3StoreSettings};
+use super::{AzureSettings, AzureStore, ObjectStore, S3Store, S3StoreSettings};
 use crate::config::Config;
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 
@@ -37,11 +38,20 @@ pub struct Connected {
 
 /// The store `config` names; see `Embedded` for when it names none.
 pub async fn connect_store(config: &Config, embedded: Embedded<'_>) -> anyhow::Result<Connected> {
+    if let Some(settings) = azure_settings(config) {
+        let store = AzureStore::connect(settings).context("cannot set up the Azure client")?;
+        return Ok(Connected {
+            store: Arc::new(store),
+            embedded: None,
+        });
+    }
     let (settings, running) = match external_settings(config) {
         Some(settings) => (settings, None),
         None => match embedded {
             Embedded::Refuse(why) => {
-                anyhow::bail!("no external store is configured (s3.endpoint): {why}")
+                anyhow::bail!(
+                    "no external store is configured (s3.endpoint or azure.account): {why}"
+                )
             }
             Embedded::Start {
                 listen,
@@ -106,5 +116,18 @@ fn external_settings(config: &Config) -> Option<S3StoreSettings> {
             .clone()
             .zip(config.s3.secret_access_key.clone()),
         key_prefix: config.s3.key_prefix.clone(),
+    })
+}
+
+/// Settings for the configured Azure container, if one is.
+fn azure_settings(config: &Config) -> Option<AzureSettings> {
+    let azure = &config.azure;
+    Some(AzureSettings {
+        account: azure.account.clone()?,
+        // `Config::finish` refuses an account without a key.
+        key: azure.key.clone()?,
+        container: azure.container.clone(),
+        endpoint: azure.endpoint.clone(),
+        key_prefix: azure.key_prefix.clone(),
     })
 }

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::{
-    ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
+    Capabilities, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartLimits, PartTarget,
+    PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
+    UploadTarget,
 };
 use crate::metrics::{Metrics, StorageErrorLabels, StorageLabels};
 
@@ -54,6 +55,18 @@ impl MeteredStore {
 /// Presigning is local computation, so only calls that reach the store are timed.
 #[async_trait]
 impl ObjectStore for MeteredStore {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn part_limits(&self) -> PartLimits {
+        self.inner.part_limits()
+    }
+
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
         self.inner.presign_put(target).await
     }
@@ -148,11 +161,13 @@ impl ObjectStore for MeteredStore {
         &self,
         key: &str,
         upload_id: &str,
+        content_type: &str,
         parts: &[(u32, String)],
     ) -> Result<(), StorageError> {
         self.timed(
             "complete_multipart",
-            self.inner.complete_multipart(key, upload_id, parts),
+            self.inner
+                .complete_multipart(key, upload_id, content_type, parts),
         )
         .await
     }

@@ -1,6 +1,13 @@
-//! Object storage as uploadgate needs it: presign for clients, inspect and move for itself.
+//! Object storage as uploadgate needs it: presign for clients, inspect and
+//! move for itself. `ObjectStore` is the core every backend implements (S3
+//! and S3-compatible stores under `s3/`, Azure Blob Storage under `azure/`);
+//! what only some stores do is declared in `Capabilities`, and the shape of
+//! their multipart uploads in `PartLimits`.
 
+mod azure;
+mod capabilities;
 mod connect;
+pub mod encoding;
 mod metered;
 mod s3;
 mod sse;
@@ -11,6 +18,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use azure::{AzureSettings, AzureStore};
+pub use capabilities::{Capabilities, PartLimits};
 pub use connect::{Connected, Embedded, connect_store};
 pub use metered::MeteredStore;
 pub use s3::{S3Store, S3StoreSettings, signer};
@@ -129,9 +138,17 @@ pub enum StorageError {
 /// The error a storage failure came from (the SDK's, or a description).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// One bucket of an S3-compatible store.
+/// One bucket (S3) or container (Azure) that uploads land in. Calls a
+/// backend cannot make (see `capabilities`) fail with `StorageError::Other`;
+/// the server refuses what would need them before it gets that far.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    /// What this store does beyond the core.
+    fn capabilities(&self) -> Capabilities;
+    /// How this store's multipart uploads may be cut.
+    fn part_limits(&self) -> PartLimits;
+    /// Where uploads land, for messages: `bucket "uploads"`, `container "uploads"`.
+    fn location(&self) -> String;
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError>;
     async fn presign_post(&self, target: &UploadTarget<'_>) -> Result<PresignedPost, StorageError>;
     /// A GET URL that makes browsers download (not render) the object under `filename`.
@@ -183,11 +200,14 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Every part storage holds (all pages), sorted by part number.
     async fn list_parts(&self, key: &str, upload_id: &str)
     -> Result<Vec<StoredPart>, StorageError>;
-    /// Assembles `parts` (number, ETag), which must be sorted.
+    /// Assembles `parts` (number, ETag), which must be sorted, into an
+    /// object of `content_type` (a store that takes the type at the end,
+    /// like Azure, sets it here).
     async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
+        content_type: &str,
         parts: &[(u32, String)],
     ) -> Result<(), StorageError>;
     /// Aborting an upload that is already gone succeeds.

@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::config::{DEFAULT_PROFILE, Profile};
 use crate::db::{Method, Multipart, Upload};
 use crate::multipart::Layout;
-use crate::storage::{PresignedPost, UploadTarget};
+use crate::storage::{PartLimits, PresignedPost, UploadTarget};
 
 impl Uploads {
     /// API v1: an upload of a declared size, sent in one request or, above the
@@ -48,6 +48,13 @@ impl Uploads {
         req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let mut req = Self::restrict_request(user, req)?;
+        let store = self.store.capabilities();
+        if !store.bare_put {
+            return Err(UploadError::NotPermitted(format!(
+                "{} needs headers on every PUT that this door's clients do not send: use API v1",
+                store.family
+            )));
+        }
         if self
             .config
             .encryption(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE))
@@ -57,10 +64,14 @@ impl Uploads {
                 "this profile's uploads carry encryption headers a plain PUT does not send: use API v1".into(),
             ));
         }
-        if req.size > MAX_SINGLE_REQUEST {
+        let max_single = self.store.part_limits().max_single;
+        if req.size > max_single {
             return Err(Invalid::field(
                 "size",
-                "one PUT takes at most 5 GiB (5368709120 bytes): send larger files in parts, through API v1",
+                format!(
+                    "one PUT takes at most {} ({max_single} bytes) here: send larger files in parts, through API v1",
+                    in_binary_units(max_single)
+                ),
             )
             .into());
         }
@@ -85,13 +96,16 @@ impl Uploads {
         shape: Shape,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let method = req.method.unwrap_or(UploadMethod::Put);
+        self.store_takes(method)?;
         let metadata = req.metadata.take().unwrap_or_default();
         let layout = match self
             .config
             .profiles
             .get(req.profile.as_deref().unwrap_or(DEFAULT_PROFILE))
         {
-            Some(profile) if shape == Shape::Planned => plan_parts(profile, &req)?,
+            Some(profile) if shape == Shape::Planned => {
+                plan_parts(profile, &req, &self.store.part_limits())?
+            }
             _ => None,
         };
         let intent = Intent {
@@ -127,6 +141,22 @@ impl Uploads {
         Ok((upload, instructions))
     }
 
+    /// Refuses a method the store cannot take (POST forms on Azure) before
+    /// anything is spent or recorded.
+    fn store_takes(&self, method: UploadMethod) -> Result<(), Invalid> {
+        let store = self.store.capabilities();
+        if method == UploadMethod::Post && !store.post_forms {
+            return Err(Invalid::field(
+                "method",
+                format!(
+                    "{} takes no POST forms: leave method out (or use \"put\")",
+                    store.family
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Holds a new upload, already held to its caller's credential by its
     /// door (`restrict`), to its profile and its owner's quotas, and spends
     /// it from the token's grant. Nothing is stored yet but the spending,
@@ -153,6 +183,7 @@ impl Uploads {
         user: &Principal,
         mut intent: Intent<'_>,
     ) -> Result<(Upload, PresignedPost), UploadError> {
+        self.store_takes(UploadMethod::Post)?;
         Self::restrict(user, &mut intent.profile, &mut intent.metadata)?;
         let (upload, profile, spent) = self.admit(user, intent, Method::Post).await?;
         let made = async {
@@ -265,9 +296,6 @@ impl Uploads {
     }
 }
 
-/// S3's limit on an object sent in one request.
-const MAX_SINGLE_REQUEST: u64 = 5 * 1024 * 1024 * 1024;
-
 /// Whether a declared file may be split into parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -278,7 +306,11 @@ enum Shape {
 }
 
 /// The part layout when the declared size is over the profile's multipart threshold.
-fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, Invalid> {
+fn plan_parts(
+    profile: &Profile,
+    req: &CreateUpload,
+    limits: &PartLimits,
+) -> Result<Option<Layout>, Invalid> {
     if req.size <= profile.multipart_threshold {
         return Ok(None);
     }
@@ -290,7 +322,18 @@ fn plan_parts(profile: &Profile, req: &CreateUpload) -> Result<Option<Layout>, I
     if req.checksum_sha256.is_some() {
         return Err(Invalid::ChecksumPerPart);
     }
-    Layout::plan(req.size, profile.part_size)
+    Layout::plan(req.size, profile.part_size, limits)
         .map(Some)
         .map_err(Invalid::NoPartLayout)
+}
+
+/// `5 GiB`, `5000 MiB`: a store's limit as its documentation states it.
+fn in_binary_units(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+    if bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else {
+        format!("{} MiB", bytes / MIB)
+    }
 }

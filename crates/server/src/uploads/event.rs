@@ -13,7 +13,8 @@ pub enum EventOutcome {
 }
 
 impl Uploads {
-    /// Completes the upload whose final or staging key is `key` in `bucket`.
+    /// Completes the upload whose final or staging key is `key` in `bucket`
+    /// (or Azure container).
     /// Duplicate, late and unrelated events are harmless: they match nothing
     /// or an upload already settled. Fails only when storage or the database
     /// is down, so that the sender delivers the event again.
@@ -22,10 +23,11 @@ impl Uploads {
         bucket: &str,
         key: &str,
     ) -> Result<EventOutcome, UploadError> {
-        if bucket != self.config.s3.bucket {
+        let (ours, prefix) = self.config.store_location();
+        if bucket != ours {
             return Ok(EventOutcome::Ignored);
         }
-        let Some(key) = key.strip_prefix(&self.config.s3.key_prefix) else {
+        let Some(key) = key.strip_prefix(prefix) else {
             return Ok(EventOutcome::Ignored);
         };
         let Some(upload) = self.db.find_by_stored_key(key).await? else {

@@ -10,7 +10,6 @@ use uploadgate_api::UploadStatus;
 use super::intake::is_sha256;
 use super::{Invalid, UploadError, Uploads};
 use crate::db::{self, Transition, Upload};
-use crate::multipart::{MAX_PARTS, MIN_PART_SIZE};
 use crate::storage::{PartTarget, PresignedPart, StorageError};
 
 /// The longest a part URL of a client-sized part is valid: each may store
@@ -82,9 +81,10 @@ impl Uploads {
             return self.sign_layout_parts(upload, numbers, None).await;
         }
         let max_size = self.profile_of(&upload.profile).map_or(0, |p| p.max_size);
-        let most_parts = u32::try_from(max_size.div_ceil(MIN_PART_SIZE))
-            .unwrap_or(MAX_PARTS)
-            .clamp(1, MAX_PARTS);
+        let limits = self.store.part_limits();
+        let most_parts = u32::try_from(max_size.div_ceil(limits.min_part))
+            .unwrap_or(limits.max_parts)
+            .clamp(1, limits.max_parts);
         check_part_numbers(numbers, most_parts)?;
         if numbers.len() > CLIENT_PARTS_PER_CALL {
             return Err(Invalid::field(
@@ -170,9 +170,10 @@ pub fn check_part_numbers(numbers: &[u32], part_count: u32) -> Result<BTreeSet<u
     if numbers.is_empty() {
         return Err(invalid("partNumbers: name at least one part".into()));
     }
-    if numbers.len() > MAX_PARTS as usize {
+    // Checked before the loop: a list that long cannot be a set of them.
+    if numbers.len() > part_count as usize {
         return Err(invalid(format!(
-            "partNumbers: at most {MAX_PARTS} parts per call"
+            "partNumbers: at most {part_count} parts per call"
         )));
     }
     let mut seen = BTreeSet::new();

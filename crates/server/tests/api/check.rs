@@ -83,11 +83,14 @@ async fn every_part_of_a_working_setup_passes() {
 async fn a_dead_store_is_named() {
     let app = TestApp::start().await;
     let mut config = app.shared_config();
-    config.s3.endpoint = Some(
-        format!("http://{}", closed_port())
-            .parse()
-            .expect("an endpoint"),
-    );
+    let closed = format!("http://{}", closed_port())
+        .parse()
+        .expect("an endpoint");
+    if config.azure.account.is_some() {
+        config.azure.endpoint = Some(closed);
+    } else {
+        config.s3.endpoint = Some(closed);
+    }
     let report = checked(&config).await;
     assert!(!report.ok, "{report}");
     let store = finding(&report, "store");
@@ -104,16 +107,18 @@ async fn a_dead_store_is_named() {
 async fn a_missing_bucket_is_named() {
     let app = TestApp::start().await;
     let mut config = app.shared_config();
-    config.s3.bucket = format!("missing-{}", uuid::Uuid::new_v4().simple());
+    let missing = format!("missing-{}", uuid::Uuid::new_v4().simple());
+    let named = if config.azure.account.is_some() {
+        config.azure.container.clone_from(&missing);
+        format!("container {missing:?} does not exist")
+    } else {
+        config.s3.bucket.clone_from(&missing);
+        format!("bucket {missing:?} does not exist")
+    };
     let report = checked(&config).await;
     let store = finding(&report, "store");
     assert!(!store.ok, "{report}");
-    assert!(
-        store
-            .detail
-            .contains(&format!("bucket {:?} does not exist", config.s3.bucket)),
-        "{report}"
-    );
+    assert!(store.detail.contains(&named), "{report}");
 }
 
 #[tokio::test]

@@ -83,6 +83,9 @@ fn query_key(key: &str) -> String {
 
 #[tokio::test]
 async fn an_uppy_multipart_upload_runs_through_every_route() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let bytes = mp4(8 * MIB + 77);
     let (key, upload_id) = start_multipart(&app).await;
@@ -152,6 +155,9 @@ async fn an_uppy_multipart_upload_runs_through_every_route() {
 
 #[tokio::test]
 async fn uneven_uppy_parts_are_refused_at_completion() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let bytes = mp4(3 * MIB);
     let (key, upload_id) = start_multipart(&app).await;
@@ -183,6 +189,9 @@ async fn uneven_uppy_parts_are_refused_at_completion() {
 
 #[tokio::test]
 async fn an_uppy_post_form_upload_is_recorded_and_verifiable() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let response = app
         .client
@@ -232,6 +241,9 @@ async fn an_uppy_post_form_upload_is_recorded_and_verifiable() {
 
 #[tokio::test]
 async fn uppy_routes_hold_uploads_to_the_same_rules() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let refused = app
         .client
@@ -295,6 +307,9 @@ async fn uppy_routes_hold_uploads_to_the_same_rules() {
 
 #[tokio::test]
 async fn browsers_may_call_the_api_and_the_store_cross_origin() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let origin = ORIGIN.to_owned();
     let preflight = app
@@ -389,6 +404,9 @@ async fn put_to(app: &TestApp, url: &str, body: Vec<u8>) -> reqwest::Result<reqw
 
 #[tokio::test]
 async fn part_urls_of_an_upload_with_a_layout_are_bound_to_its_lengths() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     // Created by API v1: 12 MiB in parts of 8 and 4 MiB.
     let record = app
@@ -416,6 +434,9 @@ async fn part_urls_of_an_upload_with_a_layout_are_bound_to_its_lengths() {
 
 #[tokio::test]
 async fn uppy_part_urls_are_few_short_lived_and_stop_past_the_profiles_size() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = small_app().await;
     let (key, upload_id) = start_multipart(&app).await;
     let id = urlencode(&upload_id);
@@ -459,6 +480,9 @@ async fn uppy_part_urls_are_few_short_lived_and_stop_past_the_profiles_size() {
 
 #[tokio::test]
 async fn the_janitor_aborts_an_uppy_upload_whose_parts_pass_the_profiles_size() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = small_app().await;
     let (key, upload_id) = start_multipart(&app).await;
     let id = urlencode(&upload_id);
@@ -484,6 +508,9 @@ async fn the_janitor_aborts_an_uppy_upload_whose_parts_pass_the_profiles_size() 
 
 #[tokio::test]
 async fn a_storage_event_never_completes_an_uppy_upload_with_parts_missing() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = small_app().await;
     let (key, upload_id) = start_multipart(&app).await;
     let id = urlencode(&upload_id);

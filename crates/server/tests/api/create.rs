@@ -91,7 +91,13 @@ async fn sizes_outside_the_profile_are_refused() {
     let record = app.create("alice", body.clone()).await;
     assert_eq!(record["upload"]["method"], "MULTIPART");
     body["method"] = json!("POST");
-    assert_eq!(refused(&app, body).await["code"], "multipart_required");
+    // A store without POST forms (Azure) refuses the method itself.
+    let code = if app.store().capabilities().post_forms {
+        "multipart_required"
+    } else {
+        "invalid_field"
+    };
+    assert_eq!(refused(&app, body).await["code"], code);
     let mut body = png(10);
     body["profile"] = json!("nope");
     assert_eq!(refused(&app, body).await["field"], "profile");

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod azure_blobs;
 mod check;
 mod companion;
 mod create;

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use uploadgate_testkit::{TestApp, id_of, strings};
+use uploadgate_testkit::{TestApp, assert_stored, id_of, strings};
 
 const MIB: usize = 1024 * 1024;
 
@@ -55,7 +55,7 @@ async fn two_nodes_share_one_upload_from_creation_to_completion() {
             .send()
             .await
             .expect("put");
-        assert_eq!(response.status(), StatusCode::OK);
+        assert_stored(&response);
     }
 
     // ...completed on both at once: one completion, the same answer twice.

@@ -5,7 +5,7 @@
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use uploadgate_testkit::{PNG, TestApp, problem, put_as_instructed, strings};
+use uploadgate_testkit::{PNG, TestApp, assert_stored, problem, put_as_instructed, strings};
 
 /// The body of `response`, which must have `status`.
 async fn refusal(response: Response, status: StatusCode) -> Value {
@@ -155,7 +155,7 @@ async fn refusals_by_the_state_of_an_upload() {
     );
 
     let sent = put_as_instructed(&app.client, &record, PNG.to_vec(), &[]).await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    assert_stored(&sent);
     assert_eq!(app.complete("alice", id).await.status(), StatusCode::OK);
     let deleted = app.delete("alice", &format!("/v1/uploads/{id}")).await;
     assert_eq!(deleted.status(), StatusCode::OK);

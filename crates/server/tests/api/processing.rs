@@ -15,7 +15,9 @@ use crate::fake_clamd::{FakeClamd, Reply as ClamdReply};
 use uploadgate_api::{ProcessingState, UploadStatus};
 use uploadgate_server::config::{Config, Processor};
 use uploadgate_server::secret::Secret;
-use uploadgate_testkit::{MIB, TestApp, TestAppBuilder, id_of, put_as_instructed, strings};
+use uploadgate_testkit::{
+    MIB, TestApp, TestAppBuilder, assert_stored, id_of, put_as_instructed, strings,
+};
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 const EVENTS_SECRET: &str = "test-events-secret";
@@ -511,17 +513,18 @@ async fn a_storage_event_completes_an_upload_its_client_never_completed() {
         )
         .await;
     let sent = put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    assert_stored(&sent);
     let id = id_of(&record);
     let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
 
     let config = &app.state().uploads.config;
     // As S3 sends it: the bucket's full key, URL-encoded.
-    let key = format!("{}staging/{}", config.s3.key_prefix, uuid.simple()).replace('/', "%2F");
+    let (bucket, prefix) = config.store_location();
+    let key = format!("{prefix}staging/{}", uuid.simple()).replace('/', "%2F");
     let event = json!({"Records": [
-        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": config.s3.bucket}, "object": {"key": key, "size": bytes.len()}}},
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": bytes.len()}}},
         {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "someone-elses"}, "object": {"key": key}}},
-        {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": config.s3.bucket}, "object": {"key": key}}},
+        {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}},
     ]});
     let post = |secret: &'static str, body: Value| {
         app.client

@@ -10,8 +10,9 @@ use reqwest::StatusCode;
 use uploadgate_api::UploadStatus;
 use uploadgate_server::db;
 use uploadgate_server::storage::{
-    ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
+    Capabilities, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartLimits, PartTarget,
+    PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
+    UploadTarget,
 };
 use uploadgate_server::uploads::COMPLETION_LEASE;
 use uploadgate_testkit::{PNG, TestApp, id_of};
@@ -42,6 +43,15 @@ impl ObjectStore for SwapOnCopy {
         self.inner.copy(from, to, &now.etag, sse).await
     }
 
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn part_limits(&self) -> PartLimits {
+        self.inner.part_limits()
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
         self.inner.presign_put(target).await
     }
@@ -107,9 +117,12 @@ impl ObjectStore for SwapOnCopy {
         &self,
         key: &str,
         upload_id: &str,
+        content_type: &str,
         parts: &[(u32, String)],
     ) -> Result<(), StorageError> {
-        self.inner.complete_multipart(key, upload_id, parts).await
+        self.inner
+            .complete_multipart(key, upload_id, content_type, parts)
+            .await
     }
     async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
         self.inner.abort_multipart(key, upload_id).await

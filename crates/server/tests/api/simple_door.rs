@@ -61,6 +61,9 @@ fn png_of(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_tutorial_flow_uploads_and_verifies_one_file() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let bytes = png_of(6 * MIB as usize);
     let response = app
@@ -112,6 +115,9 @@ async fn the_tutorial_flow_uploads_and_verifies_one_file() {
 
 #[tokio::test]
 async fn refusals_come_as_error_and_code() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let refused = app
         .post_json(
@@ -203,6 +209,9 @@ async fn refusals_come_as_error_and_code() {
 
 #[tokio::test]
 async fn completion_verifies_what_landed_and_keeps_users_apart() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = app().await;
     let generate = |name: &'static str| {
         let app = &app;
@@ -273,6 +282,9 @@ async fn completion_verifies_what_landed_and_keeps_users_apart() {
 
 #[tokio::test]
 async fn the_door_shares_api_v1_rate_limits() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = TestApp::builder()
         .configure(|c| {
             c.limits.user_rate = 1;
@@ -306,6 +318,9 @@ async fn the_door_shares_api_v1_rate_limits() {
 
 #[tokio::test]
 async fn what_a_plain_put_cannot_do_is_refused_before_anything_is_recorded() {
+    if !uploadgate_testkit::engines::s3_store() {
+        return;
+    }
     let app = TestApp::builder()
         .profile("default", |p| {
             p.content_types = strings(["image/png"]);

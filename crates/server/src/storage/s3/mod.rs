@@ -29,12 +29,15 @@ use url::Url;
 
 use self::errors::{classify, is_not_found, not_implemented};
 use super::{
-    ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartTarget, PresignedPart, PresignedPost,
-    PresignedPut, Sse, StagedObject, StorageError, StoredPart, UploadTarget,
+    Capabilities, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartLimits, PartTarget,
+    PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
+    UploadTarget,
 };
 use crate::secret::Secret;
 use credentials::CachedCredentials;
-use signer::{Signer, percent_encode};
+use signer::Signer;
+
+pub use crate::storage::encoding::encode_key;
 
 /// Every storage call gives up after this long, so a stuck store cannot pin requests.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,6 +168,26 @@ fn url_target(s: &S3StoreSettings) -> Result<UrlTarget, StorageError> {
 
 #[async_trait]
 impl ObjectStore for S3Store {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            family: "S3",
+            post_forms: true,
+            encryption: true,
+            signed_checksums: true,
+            s3_multipart: true,
+            lifecycle_rules: true,
+            bare_put: true,
+        }
+    }
+
+    fn part_limits(&self) -> PartLimits {
+        PartLimits::S3
+    }
+
+    fn location(&self) -> String {
+        format!("bucket {:?}", self.settings.bucket)
+    }
+
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
         self.sign_put(target).await
     }
@@ -213,6 +236,7 @@ impl ObjectStore for S3Store {
         &self,
         key: &str,
         upload_id: &str,
+        _content_type: &str,
         parts: &[(u32, String)],
     ) -> Result<(), StorageError> {
         self.complete_multipart_upload(key, upload_id, parts).await
@@ -284,25 +308,5 @@ impl ObjectStore for S3Store {
 
     async fn ping(&self) -> Result<(), StorageError> {
         self.head_bucket().await
-    }
-}
-
-/// Percent-encodes a key for a URL path, keeping `/` as the separator.
-/// Encoding all but RFC 3986 unreserved characters makes the path identical to
-/// its SigV4 canonical form, so client and store agree on what was signed.
-pub fn encode_key(key: &str) -> String {
-    percent_encode(key, b"-._~/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_encoded_like_their_canonical_form() {
-        assert_eq!(
-            encode_key("uploads/a~b/x y+z.png"),
-            "uploads/a~b/x%20y%2Bz.png"
-        );
     }
 }

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::S3Store;
-use super::signer::{Batch, PostPolicy, Presign, percent_encode};
+use super::signer::{Batch, PostPolicy, Presign};
+use crate::storage::encoding::attachment;
 use crate::storage::{
     PartTarget, PresignedPart, PresignedPost, PresignedPut, StorageError, UploadTarget,
 };
@@ -146,33 +147,5 @@ impl S3Store {
             });
         }
         Ok(signed)
-    }
-}
-
-/// `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name.
-fn attachment(filename: &str) -> String {
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded = percent_encode(filename, b"-._~");
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachment_names_cannot_break_out_of_the_header() {
-        let header = attachment("evil\".html\r\nSet-Cookie: x");
-        assert!(!header.contains('\r') && !header.contains('\n'));
-        assert!(header.starts_with("attachment; filename=\"evil_.html__Set-Cookie: x\""));
     }
 }

@@ -306,28 +306,11 @@ pub fn uri_encode(input: &str) -> String {
     percent_encode(input, b"-._~")
 }
 
+pub use crate::storage::encoding::percent_encode;
+use crate::storage::encoding::push_percent_encoded;
+
 fn push_encoded(out: &mut String, input: &str) {
     push_percent_encoded(out, input, b"-._~");
-}
-
-/// Percent-encodes all but ASCII letters, digits and the bytes in `keep`.
-pub fn percent_encode(input: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len() + 8);
-    push_percent_encoded(&mut out, input, keep);
-    out
-}
-
-fn push_percent_encoded(out: &mut String, input: &str, keep: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in input.bytes() {
-        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xF)]));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
-//! The verdict on the object at an upload's final key: its size and its
-//! sniffed type against the declaration. It stays and the upload completes,
+//! The verdict on the object at an upload's final key: its size, its
+//! sniffed type and (where storage could not check it) its checksum against
+//! the declaration. It stays and the upload completes,
 //! or it is deleted (with any staged copy) and the upload is rejected.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncReadExt as _;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
 use super::super::{UploadError, Uploads};
 use crate::db::Upload;
 use crate::magic_bytes;
-use crate::storage::ObjectHead;
+use crate::storage::{ObjectHead, StorageError, unquote_etag};
 
 impl Uploads {
     /// Checks the object at `upload.key` (whose HEAD is `head`) and records
@@ -23,11 +28,17 @@ impl Uploads {
         if let Some(reason) = self.size_problem(&upload, head.size) {
             return self.reject(upload, reason, token).await;
         }
+        if let Some(reason) = type_problem(&upload, &head) {
+            return self.reject(upload, reason, token).await;
+        }
         let start = self
             .store
             .read_start(&upload.key, &head.etag, magic_bytes::READ_LEN)
             .await?;
         if let Err(reason) = magic_bytes::check(&upload.content_type, &start) {
+            return self.reject(upload, reason, token).await;
+        }
+        if let Some(reason) = self.checksum_problem(&upload, &head).await? {
             return self.reject(upload, reason, token).await;
         }
         if upload.multipart.is_none()
@@ -43,6 +54,47 @@ impl Uploads {
             token,
         )
         .await
+    }
+
+    /// Why the object does not match `upload`'s declared SHA-256, when the
+    /// store could not bind it into the upload's signature (Azure): it is
+    /// then checked here, on the bytes as stored. Stores that bind it (S3)
+    /// refused a mismatch already.
+    async fn checksum_problem(
+        &self,
+        upload: &Upload,
+        head: &ObjectHead,
+    ) -> Result<Option<String>, UploadError> {
+        let Some(declared) = &upload.checksum_sha256 else {
+            return Ok(None);
+        };
+        if self.store.capabilities().signed_checksums {
+            return Ok(None);
+        }
+        let mut object = self
+            .store
+            .open(&upload.key)
+            .await?
+            .ok_or(StorageError::Changed)?;
+        if unquote_etag(&object.etag) != unquote_etag(&head.etag) {
+            return Err(StorageError::Changed.into());
+        }
+        let mut digest = Sha256::new();
+        let mut buf = vec![0; 256 * 1024];
+        loop {
+            let read = object
+                .body
+                .read(&mut buf)
+                .await
+                .map_err(|e| StorageError::Unavailable(e.into()))?;
+            if read == 0 {
+                break;
+            }
+            digest.update(&buf[..read]);
+        }
+        let stored = STANDARD.encode(digest.finalize());
+        Ok((stored != *declared)
+            .then(|| format!("checksum mismatch: declared SHA-256 {declared}, received {stored}")))
     }
 
     /// Why `size` bytes cannot complete `upload`: not its declared size or,
@@ -77,4 +129,13 @@ impl Uploads {
         self.finish(upload, UploadStatus::Rejected, Some(reason), None, token)
             .await
     }
+}
+
+/// Why the type storage will serve the object with is not the declared one.
+/// S3 signs the type into the upload; Azure cannot, and keeps whatever the
+/// client sent (`text/html` on a declared PNG would be served as HTML).
+fn type_problem(upload: &Upload, head: &ObjectHead) -> Option<String> {
+    let stored = head.content_type.as_deref()?;
+    (!stored.eq_ignore_ascii_case(&upload.content_type))
+        .then(|| format!("stored as {stored:?}, declared {:?}", upload.content_type))
 }

@@ -47,7 +47,8 @@ impl Uploads {
                     ));
                 };
                 let wanted: Vec<u32> = given.iter().map(|p| p.part_number).collect();
-                check_client_parts(&stored, &wanted).map_err(UploadError::InvalidParts)?
+                check_client_parts(&stored, &wanted, &self.store.part_limits())
+                    .map_err(UploadError::InvalidParts)?
             }
         };
         for given in client_parts.into_iter().flatten() {
@@ -58,7 +59,8 @@ impl Uploads {
                 )
                 .into());
             };
-            if unquote_etag(&held.etag) != unquote_etag(&given.etag) {
+            // Empty: storage answered the part without an ETag (Azure).
+            if !given.etag.is_empty() && unquote_etag(&held.etag) != unquote_etag(&given.etag) {
                 return Err(UploadError::EtagMismatch {
                     part: given.part_number,
                     held: held.etag.clone(),
@@ -73,7 +75,12 @@ impl Uploads {
             .map(|p| (p.part_number, p.etag.clone()))
             .collect();
         self.store
-            .complete_multipart(&upload.key, &multipart.upload_id, &parts)
+            .complete_multipart(
+                &upload.key,
+                &multipart.upload_id,
+                &upload.content_type,
+                &parts,
+            )
             .await?;
         // From here to the record, a crash leaves an object nobody recorded,
         // which a status read or the janitor completes (`converge`); the

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use super::{KeyQuery, PathTokenUser, UploadPath, find_multipart};
 use crate::http::extract::{ClientIp, Json, Query};
 use crate::http::{ApiError, AppState};
-use crate::multipart::MAX_PARTS;
+use crate::storage::PartLimits;
+
+/// Companion's routes speak S3's multipart protocol, so S3's limits.
+const MAX_PARTS: u32 = PartLimits::S3.max_parts;
 
 #[derive(Debug, Deserialize)]
 pub struct PartPath {
