@@ -474,7 +474,7 @@ export interface components {
             parts?: components["schemas"]["CompletedPart"][] | null;
         };
         CompletedPart: {
-            /** @description Quoted or not. */
+            /** @description Quoted or not; empty when storage answered without one (Azure). */
             etag: string;
             /** Format: int32 */
             partNumber: number;
@@ -712,7 +712,10 @@ export interface components {
             /** @description Parts to sign, 1-based, each within the upload's `partCount`. */
             partNumbers: number[];
         };
-        /** @description `PUT` the part's exact bytes to `url` with these headers; read `ETag` from the answer. */
+        /**
+         * @description `PUT` the part's exact bytes to `url` with these headers; read `ETag`
+         *     from the answer (Azure's answers carry none: that is fine).
+         */
         SignedPart: {
             /** Format: date-time */
             expiresAt: string;

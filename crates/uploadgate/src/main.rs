@@ -25,7 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Gatekeeper for direct-to-S3 uploads", after_help = client::EXIT_CODES_HELP)]
+#[command(version, about = "Gatekeeper for direct-to-storage uploads (S3, Azure Blob Storage)", after_help = client::EXIT_CODES_HELP)]
 struct Cli {
     /// TOML config file; every key is optional (see uploadgate.sample.toml).
     #[arg(long, global = true, env = "UPLOADGATE_CONFIG")]
@@ -57,7 +57,7 @@ enum Command {
     /// Exit 0 when the local server answers `GET /readyz` with 200 (the
     /// container image's health check).
     Health,
-    /// Manage the external bucket (`s3.endpoint`).
+    /// Manage the external bucket (`s3.endpoint`) or Azure account (`azure.account`).
     Bucket {
         #[command(subcommand)]
         command: BucketCommand,

@@ -121,7 +121,7 @@ async fn two_serve_processes_share_one_upload() {
             .send()
             .await
             .expect("put");
-        assert_eq!(stored.status(), 200);
+        uploadgate_testkit::assert_stored(&stored);
     }
 
     // ...and completed on the first.
