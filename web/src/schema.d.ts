@@ -58,6 +58,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/azure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Azure says a blob was created (Event Grid's `Microsoft.Storage.BlobCreated`,
+         *     in the Event Grid schema): complete the upload it belongs to, exactly as
+         *     `/v1/events/s3` does. Authenticated by the shared `events.secret`, sent by
+         *     the subscription as a delivery property (`Authorization: Bearer SECRET`),
+         *     the validation handshake included: its code is echoed only to a caller
+         *     that knows the secret.
+         */
+        post: operations["azure_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/s3": {
         parameters: {
             query?: never;
@@ -602,7 +626,7 @@ export interface components {
          * @enum {string}
          */
         EventType: "upload.completed" | "upload.rejected" | "upload.deleted" | "upload.expired" | "processing.ready" | "processing.quarantined" | "processing.failed";
-        /** @description What `POST /v1/events/s3` did with a notification. */
+        /** @description What `POST /v1/events/s3` (or `/v1/events/azure`) did with a notification. */
         EventsAccepted: {
             /**
              * Format: int32
@@ -1013,6 +1037,58 @@ export interface operations {
                 };
             };
             /** @description The database or storage is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    azure_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description An Event Grid delivery: an array of events in the Event Grid schema */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The events applied; or, for a subscription validation event, `EventGridValidation` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsAccepted"];
+                };
+            };
+            /** @description Wrong or missing secret */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description events.secret is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; Event Grid delivers again */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -15,7 +15,8 @@ pub use erasures::{Erasure, ErasureState};
 pub use error_code::ErrorCode;
 pub use problem::Problem;
 pub use processing::{
-    EventsAccepted, Job, JobList, JobState, Processing, ProcessingState, ScanResult, Thumbnail,
+    EventGridValidation, EventsAccepted, Job, JobList, JobState, Processing, ProcessingState,
+    ScanResult, Thumbnail,
 };
 pub use tokens::{CreateUploadToken, UploadToken};
 pub use uploads::{

@@ -157,7 +157,7 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
-/// What `POST /v1/events/s3` did with a notification.
+/// What `POST /v1/events/s3` (or `/v1/events/azure`) did with a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsAccepted {
@@ -165,4 +165,12 @@ pub struct EventsAccepted {
     pub matched: u32,
     /// Records about other keys, other buckets or other events.
     pub ignored: u32,
+}
+
+/// The answer to Event Grid's subscription validation handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventGridValidation {
+    /// The `validationCode` of the validation event, echoed.
+    pub validation_response: String,
 }

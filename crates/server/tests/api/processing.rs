@@ -499,6 +499,74 @@ async fn shutdown_lets_the_job_under_way_finish() {
     assert_eq!(clamd.scans(), 1);
 }
 
+/// Event Grid's version (synthetic events: Azurite sends none): the
+/// validation handshake needs the secret, and a `BlobCreated` for the
+/// staging blob completes the upload as S3's event does. Runs on every
+/// store: only the container's (bucket's) name and the key matter.
+#[tokio::test]
+async fn an_event_grid_blob_created_completes_an_upload_after_the_handshake() {
+    let app = with_processors(TestApp::builder(), &[Processor::Metadata])
+        .configure(|c| c.events.secret = Some(Secret::new(EVENTS_SECRET)))
+        .start()
+        .await;
+    let post = |secret: &'static str, body: Value| {
+        app.client
+            .post(app.url("/v1/events/azure"))
+            .header("authorization", format!("Bearer {secret}"))
+            .json(&body)
+            .send()
+    };
+    let handshake = json!([{"id": "1", "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+        "subject": "", "data": {"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}}]);
+    let refused = post("wrong", handshake.clone()).await.expect("post");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let validated = post(EVENTS_SECRET, handshake).await.expect("post");
+    assert_eq!(validated.status(), StatusCode::OK);
+    assert_eq!(
+        validated.json::<Value>().await.expect("json"),
+        json!({"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"})
+    );
+
+    let bytes = b"sent, never completed";
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
+        )
+        .await;
+    assert_stored(&put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await);
+    let id = id_of(&record);
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let (container, prefix) = app.state().uploads.config.store_location();
+    let subject = |container: &str| {
+        format!(
+            "/blobServices/default/containers/{container}/blobs/{prefix}staging/{}",
+            uuid.simple()
+        )
+    };
+    let delivery = json!([
+        {"id": "2", "eventType": "Microsoft.Storage.BlobCreated", "subject": subject(container),
+         "data": {"api": "PutBlob", "contentLength": bytes.len()}},
+        {"id": "3", "eventType": "Microsoft.Storage.BlobCreated", "subject": subject("someone-elses")},
+        {"id": "4", "eventType": "Microsoft.Storage.BlobDeleted", "subject": subject(container)},
+    ]);
+    let accepted = post(EVENTS_SECRET, delivery.clone()).await.expect("post");
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(
+        accepted.json::<Value>().await.expect("json"),
+        json!({"matched": 1, "ignored": 2})
+    );
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["status"], "completed", "{record}");
+    // Event Grid delivers at least once: a duplicate changes nothing.
+    let again = post(EVENTS_SECRET, delivery).await.expect("post");
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_json("alice", &format!("/v1/uploads/{id}")).await["status"],
+        "completed"
+    );
+}
+
 #[tokio::test]
 async fn a_storage_event_completes_an_upload_its_client_never_completed() {
     let app = with_processors(TestApp::builder(), &[Processor::Metadata])

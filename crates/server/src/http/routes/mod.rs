@@ -63,6 +63,10 @@ fn api() -> OpenApiRouter<AppState> {
             routes!(events::s3::s3_event),
             MAX_EVENTS_BODY_BYTES,
         ))
+        .routes(body_limit(
+            routes!(events::azure::azure_event),
+            MAX_EVENTS_BODY_BYTES,
+        ))
 }
 
 /// Every route: the documented API, then the page, the probes' neighbours and

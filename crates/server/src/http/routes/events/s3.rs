@@ -2,13 +2,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use uploadgate_api::{ErrorCode, EventsAccepted};
 
 use super::s3_records::records;
+use super::{apply, authorize};
 use crate::http::extract::Json;
 use crate::http::{ApiError, AppState};
-use crate::uploads::EventOutcome;
 
 /// Storage says an object was created: complete the upload it belongs to,
 /// exactly as if its client had called `complete` (which it may never do).
@@ -28,42 +27,8 @@ pub async fn s3_event(
     // Any content type: SNS delivers JSON as text/plain.
     body: Bytes,
 ) -> Result<Json<EventsAccepted>, ApiError> {
-    let Some(secret) = &state.uploads.config.events.secret else {
-        return Err(ApiError::new(
-            ErrorCode::NotEnabled,
-            "storage events are off: set events.secret (UPLOADGATE_EVENTS_SECRET)",
-        ));
-    };
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
-        .unwrap_or_default();
-    // Compared as digests: the time taken says nothing about the secret.
-    if Sha256::digest(given.as_bytes()) != Sha256::digest(secret.expose().as_bytes()) {
-        return Err(ApiError::unauthorized("wrong or missing events secret"));
-    }
+    authorize(&state, &headers)?;
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("body is not JSON: {e}")))?;
-    let mut accepted = EventsAccepted {
-        matched: 0,
-        ignored: 0,
-    };
-    for record in records(&body) {
-        let outcome = match record {
-            Some(created) => {
-                state
-                    .uploads
-                    .object_created(&created.bucket, &created.key)
-                    .await?
-            }
-            None => EventOutcome::Ignored,
-        };
-        if outcome == EventOutcome::Applied {
-            accepted.matched += 1;
-        } else {
-            accepted.ignored += 1;
-        }
-    }
-    Ok(Json(accepted))
+    Ok(Json(apply(&state, records(&body)).await?))
 }

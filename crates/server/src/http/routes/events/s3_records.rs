@@ -3,13 +3,7 @@
 
 use serde_json::Value;
 
-/// One "object created" notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
-    pub bucket: String,
-    /// Decoded: S3 sends keys URL-encoded (`+` for a space).
-    pub key: String,
-}
+use super::Created;
 
 /// Every record of `body`, created or not: AWS's `{"Records": [...]}` (also
 /// what MinIO's webhook sends, with `EventName` and `Key` beside it), or that
