@@ -246,3 +246,36 @@ async fn a_profile_asking_for_encryption_is_refused_at_start_up() {
         "{message}"
     );
 }
+
+/// A write SAS lets its holder lease the blob, which would block every
+/// delete; the server breaks the lease with the account key, so a spoofed
+/// upload is still rejected and removed.
+#[tokio::test]
+async fn a_lease_taken_with_an_upload_sas_does_not_keep_a_rejected_blob() {
+    if !on_azure() {
+        return;
+    }
+    let app = TestApp::start().await;
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let record = app.create_put("alice", "image/png", &html).await;
+    assert_stored(&put_as_instructed(&app.client, &record, html, &[]).await);
+    let url = record["upload"]["url"].as_str().expect("url");
+    let lease = app
+        .client
+        .put(format!("{url}&comp=lease"))
+        .header("x-ms-lease-action", "acquire")
+        .header("x-ms-lease-duration", "-1")
+        .send()
+        .await
+        .expect("lease");
+    assert_eq!(lease.status(), StatusCode::CREATED, "the SAS may lease");
+    let id = id_of(&record);
+    let answer = app.complete("alice", &id).await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let upload = app.record(&id).await;
+    assert_eq!(
+        app.store().head(&upload.staging_key).await.expect("head"),
+        None
+    );
+    assert_eq!(app.store().head(&upload.key).await.expect("head"), None);
+}

@@ -272,6 +272,26 @@ async fn on_azure_odd_blocks_are_not_assembled_and_late_ones_never_become_the_fi
     send_ok(&app, &parts[0], &bytes).await;
     assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
     assert_eq!(app.download("alice", &id).await, bytes);
+    // A block URL's write SAS is for the staging blob, never the final name:
+    // a whole-blob PUT with it, after completion, changes nothing served.
+    let upload = app.record(&id).await;
+    let url = parts[0]["url"].as_str().expect("url");
+    assert!(!url.contains(&upload.key), "{url}");
+    let whole = url.split("&comp=block").next().expect("base");
+    let overwrite = app
+        .client
+        .put(whole)
+        .header("x-ms-blob-type", "BlockBlob")
+        .body(b"<html>".to_vec())
+        .send()
+        .await
+        .expect("put");
+    assert_stored(&overwrite);
+    assert_eq!(
+        app.download("alice", &id).await,
+        bytes,
+        "the file stays as checked"
+    );
 
     let id = id_of(&create(&app, &bytes).await);
     let parts = sign(&app, &id, &[1, 2, 3]).await;

@@ -195,7 +195,9 @@ async fn finished_block_uploads(app: &TestApp) {
     let store = app.store();
     let base = format!("conformance/{}", uuid::Uuid::new_v4().simple());
     for finish in ["complete", "abort"] {
-        let key = format!("{base}/{finish}");
+        // Ending in an upload id, as every key uploadgate makes (Azure puts the
+        // blocks on that upload's staging blob).
+        let key = format!("{base}/{finish}-{}", uuid::Uuid::now_v7().simple());
         let upload_id = store
             .create_multipart(&key, "application/octet-stream", None)
             .await

@@ -14,8 +14,10 @@ use crate::storage::{ObjectHead, ObjectReader, StorageError, unquote_etag};
 
 /// How often, and how long at most, a pending copy is looked at again.
 /// Copies inside one account are usually done when Copy Blob answers.
-const COPY_POLL: Duration = Duration::from_millis(200);
-const COPY_WAIT: Duration = Duration::from_secs(600);
+const COPY_POLL: Duration = Duration::from_millis(500);
+/// Past this, completion answers 503 and a retry finds the copy (its HEAD
+/// says pending until it is done).
+const COPY_WAIT: Duration = Duration::from_secs(120);
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -39,14 +41,31 @@ impl AzureStore {
             .send(Call::new(Method::HEAD, self.blob_path(key), &[]))
             .await?;
         match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            status if status.is_success() => Ok(Some(ObjectHead {
-                size: length(&response),
-                etag: etag(&response),
-                content_type: header(response.headers(), "content-type").map(str::to_owned),
-            })),
-            _ => Err(Refusal::of(&response, "Get Blob Properties").into_error()),
+            StatusCode::NOT_FOUND => return Ok(None),
+            status if status.is_success() => {}
+            _ => return Err(Refusal::of(&response, "Get Blob Properties").into_error()),
         }
+        // The destination of a copy exists before the copy is done: its bytes
+        // are not the source's until then, and never after a failed copy.
+        match header(response.headers(), "x-ms-copy-status") {
+            Some("pending") => {
+                return Err(StorageError::Unavailable(
+                    "a copy to this blob is still under way".into(),
+                ));
+            }
+            Some("failed" | "aborted") => return Ok(None),
+            _ => {}
+        }
+        Ok(Some(ObjectHead {
+            size: length(&response),
+            etag: etag(&response),
+            // Lossy rather than absent: a type the client set with odd bytes
+            // must still fail the comparison with the declared one.
+            content_type: response
+                .headers()
+                .get("content-type")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        }))
     }
 
     pub(super) async fn read_first_bytes(
@@ -144,15 +163,12 @@ impl AzureStore {
                 ));
             }
             tokio::time::sleep(COPY_POLL).await;
-            let response = self
-                .send(Call::new(Method::HEAD, self.blob_path(to), &[]))
-                .await?;
-            if !response.status().is_success() {
-                return Err(Refusal::of(&response, "Get Blob Properties").into_error());
-            }
-            status = header(response.headers(), "x-ms-copy-status")
-                .unwrap_or("success")
-                .to_owned();
+            status = match self.head_blob(to).await {
+                Err(StorageError::Unavailable(_)) => "pending".to_owned(),
+                Ok(Some(_)) => "success".to_owned(),
+                Ok(None) => "failed".to_owned(),
+                Err(err) => return Err(err),
+            };
         }
         match status.as_str() {
             "success" => Ok(()),
@@ -169,6 +185,15 @@ impl AzureStore {
         key: &str,
         if_match: Option<&str>,
     ) -> Result<(), StorageError> {
+        self.delete_blob_once(key, if_match, false).await
+    }
+
+    async fn delete_blob_once(
+        &self,
+        key: &str,
+        if_match: Option<&str>,
+        lease_broken: bool,
+    ) -> Result<(), StorageError> {
         let mut call = Call::new(Method::DELETE, self.blob_path(key), &[])
             .header("x-ms-delete-snapshots", "include")?;
         if let Some(etag) = if_match {
@@ -178,7 +203,28 @@ impl AzureStore {
         match response.status() {
             StatusCode::NOT_FOUND => Ok(()),
             status if status.is_success() => Ok(()),
-            _ => Err(Refusal::of(&response, "Delete Blob").into_error()),
+            _ => {
+                let refusal = Refusal::of(&response, "Delete Blob");
+                // A write SAS lets its holder lease the blob, which would
+                // block every delete: the account key may break the lease.
+                if refusal.code == "LeaseIdMissing" && !lease_broken {
+                    self.break_lease(key).await?;
+                    return Box::pin(self.delete_blob_once(key, if_match, true)).await;
+                }
+                Err(refusal.into_error())
+            }
+        }
+    }
+
+    async fn break_lease(&self, key: &str) -> Result<(), StorageError> {
+        let query = [("comp", "lease")];
+        let call = Call::new(Method::PUT, self.blob_path(key), &query)
+            .header("x-ms-lease-action", "break")?
+            .header("x-ms-lease-break-period", "0")?;
+        let response = self.send(call).await?;
+        match response.status() {
+            status if status.is_success() || status == StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(Refusal::of(&response, "Lease Blob (break)").into_error()),
         }
     }
 

@@ -1,8 +1,14 @@
 //! Large files as block blobs: each part a block (Put Block, on a SAS URL
 //! the client is handed), whose id is derived from the upload and the part
-//! number; the blob is assembled by committing the block list. Azure has no
-//! upload session: the "upload id" is uploadgate's own, and tells this
-//! upload's blocks from any other's sent to the same name.
+//! number. Azure has no upload session: the "upload id" is uploadgate's own,
+//! and tells this upload's blocks from any other's sent to the same name.
+//!
+//! The blocks go to the upload's staging blob, never to its final name: a
+//! write SAS lets its holder rewrite a blob whole (Put Blob, properties,
+//! leases) until it expires, and no SAS can be revoked. Assembling commits
+//! the block list there, then the server copies the committed blob to the
+//! final name (which only it ever writes) and deletes the staging blob, as
+//! a single upload is promoted.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +18,7 @@ use serde::Deserialize;
 
 use super::errors::Refusal;
 use super::{AzureStore, Call, read_xml};
+use crate::keys;
 use crate::storage::{StorageError, StoredPart};
 
 /// Upload ids are this many lowercase hex digits, so that every block id of
@@ -33,11 +40,23 @@ pub(super) fn block_id(upload_id: &str, number: u32) -> Result<String, StorageEr
     Ok(STANDARD.encode(format!("{upload_id}{number:08}")))
 }
 
-/// The part number of `id` if it is one of `upload_id`'s blocks.
+/// The part number of `id` if it is one of `upload_id`'s blocks: the upload
+/// id and exactly eight digits (so `+0000001` cannot pose as part 1).
 fn part_of(upload_id: &str, id: &str) -> Option<u32> {
     let raw = STANDARD.decode(id).ok()?;
-    let raw = std::str::from_utf8(&raw).ok()?;
-    raw.strip_prefix(upload_id)?.parse().ok()
+    let digits = raw.strip_prefix(upload_id.as_bytes())?;
+    if digits.len() != 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// Where the blocks of the upload whose final key is `key` go: its staging
+/// blob, named by the upload id the key ends in.
+pub(super) fn blocks_key(key: &str) -> Result<String, StorageError> {
+    keys::upload_id(key)
+        .map(keys::staging_key)
+        .ok_or_else(|| StorageError::Other(format!("{key:?} is not the key of an upload").into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,10 +82,11 @@ struct Block {
 }
 
 impl AzureStore {
-    /// This upload's blocks Azure holds uncommitted, sorted by part number;
-    /// none when the blob has no blocks (none sent yet, aborted, or dropped
-    /// by Azure). `NoSuchUpload` once a block list was committed: as on S3,
-    /// the upload is then over (only its assembly writes that name).
+    /// This upload's blocks Azure holds, sorted by part number: uncommitted
+    /// ones, or (after a crash between commit and promotion) committed ones
+    /// not yet at the final name. None when nothing was sent yet, or it was
+    /// aborted or dropped by Azure. `NoSuchUpload` once the file is at its
+    /// final name: as on S3, the upload is then over.
     pub(super) async fn uncommitted_blocks(
         &self,
         key: &str,
@@ -74,37 +94,54 @@ impl AzureStore {
     ) -> Result<Vec<StoredPart>, StorageError> {
         let query = [("comp", "blocklist"), ("blocklisttype", "all")];
         let response = self
-            .send(Call::new(Method::GET, self.blob_path(key), &query))
+            .send(Call::new(
+                Method::GET,
+                self.blob_path(&blocks_key(key)?),
+                &query,
+            ))
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
-            return Ok(Vec::new());
+            return match self.head_blob(key).await? {
+                Some(_) => Err(StorageError::NoSuchUpload),
+                None => Ok(Vec::new()),
+            };
         }
         if !response.status().is_success() {
             return Err(Refusal::of(&response, "Get Block List").into_error());
         }
         let list: BlockList = read_xml(response, "Get Block List").await?;
-        if !list.committed_blocks.block.is_empty() {
+        let committed = !list.committed_blocks.block.is_empty();
+        if committed && self.head_blob(key).await?.is_some() {
             return Err(StorageError::NoSuchUpload);
         }
-        let mut parts: Vec<StoredPart> = list
-            .uncommitted_blocks
+        // Put Block List's `Latest`: an uncommitted block wins over a
+        // committed one of the same id.
+        let mut parts: std::collections::BTreeMap<u32, StoredPart> = Default::default();
+        for block in list
+            .committed_blocks
             .block
             .into_iter()
-            .filter_map(|block| {
-                Some(StoredPart {
-                    part_number: part_of(upload_id, &block.name)?,
-                    size: block.size,
-                    etag: block.name,
-                    last_modified: None,
-                })
-            })
-            .collect();
-        parts.sort_by_key(|p| p.part_number);
-        Ok(parts)
+            .chain(list.uncommitted_blocks.block)
+        {
+            if let Some(part_number) = part_of(upload_id, &block.name) {
+                parts.insert(
+                    part_number,
+                    StoredPart {
+                        part_number,
+                        size: block.size,
+                        etag: block.name,
+                        last_modified: None,
+                    },
+                );
+            }
+        }
+        Ok(parts.into_values().collect())
     }
 
-    /// Put Block List: the blob becomes exactly `parts`, in order, of
-    /// `content_type`; blocks left out are discarded.
+    /// Put Block List on the staging blob (exactly `parts`, in order, of
+    /// `content_type`; blocks left out are discarded), then promotion: a
+    /// copy to the final name under the committed version's ETag, and the
+    /// staging blob deleted.
     pub(super) async fn commit_blocks(
         &self,
         key: &str,
@@ -112,15 +149,16 @@ impl AzureStore {
         content_type: &str,
         parts: &[(u32, String)],
     ) -> Result<(), StorageError> {
+        let staging = blocks_key(key)?;
         let mut xml = String::from(r#"<?xml version="1.0" encoding="utf-8"?><BlockList>"#);
         for (number, _) in parts {
-            xml.push_str("<Uncommitted>");
+            xml.push_str("<Latest>");
             xml.push_str(&block_id(upload_id, *number)?);
-            xml.push_str("</Uncommitted>");
+            xml.push_str("</Latest>");
         }
         xml.push_str("</BlockList>");
         let query = [("comp", "blocklist")];
-        let call = Call::new(Method::PUT, self.blob_path(key), &query)
+        let call = Call::new(Method::PUT, self.blob_path(&staging), &query)
             .header("x-ms-blob-content-type", content_type)?
             .header("content-type", "application/xml")?
             .body(Bytes::from(xml));
@@ -128,16 +166,29 @@ impl AzureStore {
         if !response.status().is_success() {
             return Err(Refusal::of(&response, "Put Block List").into_error());
         }
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| StorageError::Other("Put Block List answered without an ETag".into()))?
+            .to_owned();
+        self.copy_blob(&staging, key, &etag).await?;
+        if let Err(err) = self.delete_blob(&staging, None).await {
+            // The janitor deletes staged blobs of settled uploads.
+            tracing::warn!(key = %staging, %err, "could not delete a promoted staging blob");
+        }
         Ok(())
     }
 
-    /// Discards the blocks sent for `key`: committing an empty list drops
-    /// every uncommitted block, and the empty blob it makes is deleted. Only
-    /// when no blob was assembled there: an upload already assembled is left
-    /// alone, as S3 leaves a completed upload that is aborted.
+    /// Discards the blocks sent for `key`: committing an empty list on its
+    /// staging blob drops every uncommitted block, and the empty blob it
+    /// makes is deleted. A staging blob already committed (an assembly under
+    /// way, or cut short) is left to the janitor, which deletes staged blobs
+    /// of settled uploads; the final name is never touched.
     pub(super) async fn drop_blocks(&self, key: &str) -> Result<(), StorageError> {
+        let staging = blocks_key(key)?;
         let query = [("comp", "blocklist")];
-        let call = Call::new(Method::PUT, self.blob_path(key), &query)
+        let call = Call::new(Method::PUT, self.blob_path(&staging), &query)
             .header("if-none-match", "*")?
             .header("content-type", "application/xml")?
             .body(Bytes::from_static(
@@ -150,9 +201,13 @@ impl AzureStore {
                     .headers()
                     .get("etag")
                     .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                self.delete_blob(key, etag.as_deref()).await
+                    .ok_or_else(|| {
+                        StorageError::Other("Put Block List answered without an ETag".into())
+                    })?
+                    .to_owned();
+                self.delete_blob(&staging, Some(&etag)).await
             }
+            // The blob exists already (If-None-Match), committed.
             StatusCode::PRECONDITION_FAILED | StatusCode::CONFLICT => Ok(()),
             _ => Err(Refusal::of(&response, "Put Block List (abort)").into_error()),
         }

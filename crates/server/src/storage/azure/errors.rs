@@ -44,6 +44,11 @@ impl Refusal {
 
     pub(super) fn into_error(self) -> StorageError {
         match (self.status, self.code.as_str()) {
+            // Another copy to the same blob still runs: try again later.
+            (_, "PendingCopyOperation") => StorageError::Unavailable(Box::new(self)),
+            (StatusCode::PRECONDITION_FAILED, "LeaseIdMissing" | "LeaseLost") => {
+                StorageError::Other(Box::new(self))
+            }
             (StatusCode::PRECONDITION_FAILED, _) => StorageError::Changed,
             (_, "InvalidBlockList" | "InvalidBlockId") => {
                 StorageError::InvalidParts(self.to_string())

@@ -5,7 +5,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::AzureStore;
-use super::blocks::block_id;
+use super::blocks::{block_id, blocks_key};
 use super::sas::BlobSas;
 use crate::storage::encoding::{attachment, percent_encode};
 use crate::storage::{PartTarget, PresignedPart, PresignedPut, StorageError, UploadTarget};
@@ -53,8 +53,9 @@ impl AzureStore {
         self.sas_url(key, "r", expires_in, Some(&attachment(filename)))
     }
 
-    /// One Put Block URL per part, all under one write SAS for the blob (a
-    /// SAS cannot bind a block id, so one signature serves them all).
+    /// One Put Block URL per part, all under one write SAS for the upload's
+    /// staging blob (a SAS cannot bind a block id, so one signature serves
+    /// them all; see `blocks` for why never the final name).
     pub(super) fn sign_blocks(
         &self,
         key: &str,
@@ -62,7 +63,7 @@ impl AzureStore {
         parts: &[PartTarget<'_>],
         expires_in: Duration,
     ) -> Result<Vec<PresignedPart>, StorageError> {
-        let base = self.sas_url(key, "w", expires_in, None);
+        let base = self.sas_url(&blocks_key(key)?, "w", expires_in, None);
         parts
             .iter()
             .map(|part| {
