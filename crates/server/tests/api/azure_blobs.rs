@@ -68,7 +68,12 @@ async fn a_sas_lets_through_only_its_blob_and_its_permissions() {
     let response = put_as_instructed(&app.client, &tampered, PNG.to_vec(), &[]).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    assert_stored(&put_as_instructed(&app.client, &record, PNG.to_vec(), &[]).await);
+    // Properties a SAS holder may set are not carried to the checked file.
+    let extra = [
+        ("x-ms-blob-content-encoding", "gzip"),
+        ("x-ms-blob-cache-control", "public, max-age=31536000"),
+    ];
+    assert_stored(&put_as_instructed(&app.client, &record, PNG.to_vec(), &extra).await);
     let id = id_of(&record);
     assert_eq!(app.complete("alice", &id).await.status(), StatusCode::OK);
     let link = app
@@ -83,6 +88,13 @@ async fn a_sas_lets_through_only_its_blob_and_its_permissions() {
         .expect("ascii")
         .to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
+    for dropped in ["content-encoding", "cache-control"] {
+        assert!(
+            response.headers().get(dropped).is_none(),
+            "{dropped} was kept: {:?}",
+            response.headers()
+        );
+    }
     assert_eq!(&response.bytes().await.expect("body")[..], PNG);
     let write = app
         .client

@@ -171,11 +171,42 @@ impl AzureStore {
             };
         }
         match status.as_str() {
-            "success" => Ok(()),
+            "success" => self.reset_properties(to).await,
             other => Err(StorageError::Other(
                 format!("Azure's copy ended {other:?}").into(),
             )),
         }
+    }
+
+    /// A copy keeps every property its source had, and whoever held the
+    /// source's SAS may have set any (`Content-Encoding`, `Cache-Control`,
+    /// `Content-Disposition`) or made it another kind of blob: the promoted
+    /// blob must be a block blob, and keeps only its type, which completion
+    /// then checks against the declared one.
+    async fn reset_properties(&self, key: &str) -> Result<(), StorageError> {
+        let response = self
+            .send(Call::new(Method::HEAD, self.blob_path(key), &[]))
+            .await?;
+        if !response.status().is_success() {
+            return Err(Refusal::of(&response, "Get Blob Properties").into_error());
+        }
+        if header(response.headers(), "x-ms-blob-type") != Some("BlockBlob") {
+            self.delete_blob(key, None).await?;
+            return Err(StorageError::Changed);
+        }
+        let etag = etag(&response);
+        let mut call = Call::new(Method::PUT, self.blob_path(key), &[("comp", "properties")])
+            .header("if-match", &etag)?;
+        // A type that is no header value is dropped (the blob then has
+        // none), and fails the comparison with the declared one.
+        if let Some(kind) = header(response.headers(), "content-type") {
+            call = call.header("x-ms-blob-content-type", kind)?;
+        }
+        let response = self.send(call).await?;
+        if !response.status().is_success() {
+            return Err(Refusal::of(&response, "Set Blob Properties").into_error());
+        }
+        Ok(())
     }
 
     /// Deletes `key`'s blob and its snapshots (only the version with ETag
