@@ -8,6 +8,7 @@ mod azure;
 mod capabilities;
 mod connect;
 pub mod encoding;
+pub mod gcs;
 mod metered;
 mod s3;
 mod sse;
