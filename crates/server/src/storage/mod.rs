@@ -24,7 +24,7 @@ pub use capabilities::{Capabilities, PartLimits};
 pub use connect::{Connected, Embedded, connect_store};
 pub use metered::MeteredStore;
 pub use s3::{S3Store, S3StoreSettings, signer};
-pub use sse::{SSE_HEADER, SSE_KMS_KEY_HEADER, Sse};
+pub use sse::Sse;
 
 /// What a presigned single-request upload is bound to.
 #[derive(Debug, Clone)]

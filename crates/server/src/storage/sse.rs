@@ -1,5 +1,6 @@
-//! Server-side encryption that uploadgate signs into every request it
-//! authorizes, so a client cannot drop it.
+//! Server-side encryption a profile asks for (`sse`), in the profile's own
+//! terms. Only stores whose `Capabilities::encryption` is set take it; how a
+//! store spells it on the wire is the store's (S3's headers: `s3/encryption.rs`).
 
 /// `sse` of a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,11 +11,8 @@ pub enum Sse {
     Kms { key_id: Option<String> },
 }
 
-pub const SSE_HEADER: &str = "x-amz-server-side-encryption";
-pub const SSE_KMS_KEY_HEADER: &str = "x-amz-server-side-encryption-aws-kms-key-id";
-
 impl Sse {
-    /// The algorithm as S3 spells it.
+    /// The algorithm as the profile (and S3) spells it.
     pub fn algorithm(&self) -> &'static str {
         match self {
             Sse::Aes256 => "AES256",
@@ -27,14 +25,5 @@ impl Sse {
             Sse::Kms { key_id } => key_id.as_deref(),
             Sse::Aes256 => None,
         }
-    }
-
-    /// The headers a presigned PUT signs and a POST policy pins.
-    pub fn headers(&self) -> Vec<(&'static str, &str)> {
-        let mut headers = vec![(SSE_HEADER, self.algorithm())];
-        if let Some(key_id) = self.kms_key_id() {
-            headers.push((SSE_KMS_KEY_HEADER, key_id));
-        }
-        headers
     }
 }

@@ -9,8 +9,21 @@ use crate::storage::{Sse, StorageError};
 /// Where the start-up probe writes, under the deployment's key prefix.
 const PROBE_KEY: &str = ".uploadgate/sse-probe";
 
+const SSE_HEADER: &str = "x-amz-server-side-encryption";
+const SSE_KMS_KEY_HEADER: &str = "x-amz-server-side-encryption-aws-kms-key-id";
+
 pub(super) fn algorithm(sse: &Sse) -> ServerSideEncryption {
     ServerSideEncryption::from(sse.algorithm())
+}
+
+/// The headers a presigned PUT signs and a POST policy pins, so a client
+/// cannot drop the encryption.
+pub(super) fn headers(sse: &Sse) -> Vec<(&'static str, &str)> {
+    let mut headers = vec![(SSE_HEADER, sse.algorithm())];
+    if let Some(key_id) = sse.kms_key_id() {
+        headers.push((SSE_KMS_KEY_HEADER, key_id));
+    }
+    headers
 }
 
 impl S3Store {

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::S3Store;
 use super::signer::{Batch, PostPolicy, Presign};
+use super::{S3Store, encryption};
 use crate::storage::encoding::attachment;
 use crate::storage::{
     PartTarget, PresignedPart, PresignedPost, PresignedPut, StorageError, UploadTarget,
@@ -53,7 +53,7 @@ impl S3Store {
             signed.push(("x-amz-checksum-sha256", checksum));
         }
         if let Some(sse) = target.sse {
-            signed.extend(sse.headers());
+            signed.extend(encryption::headers(sse));
         }
         let url = self
             .presign("PUT", target.key, &[], &signed, target.expires_in)

@@ -255,7 +255,7 @@ impl Batch {
         }
         if let Some(sse) = policy.sse {
             fields.extend(
-                sse.headers()
+                super::encryption::headers(sse)
                     .into_iter()
                     .map(|(name, value)| (name.to_owned(), value.to_owned())),
             );
