@@ -223,7 +223,8 @@ fn hostile_bodies_queries_and_ids_never_cause_a_server_error() {
 const EVENTS_SECRET: &str = "fuzz-events-secret";
 
 /// S3 event documents with any key (the real upload's among them), any
-/// event name, wrapped or not; and arbitrary bodies.
+/// event name, wrapped or not; Event Grid deliveries with any subject and
+/// event type, validation handshakes among them; and arbitrary bodies.
 fn event() -> impl Strategy<Value = Vec<u8>> {
     let key = prop_oneof![
         Just(String::new()),
@@ -244,7 +245,23 @@ fn event() -> impl Strategy<Value = Vec<u8>> {
         };
         serde_json::to_vec(&body).expect("json")
     });
-    prop_oneof![document, body()]
+    let subject = prop_oneof![
+        "\\PC{0,60}",
+        "/blobServices/default/containers/(uploads|\\PC{0,8})/blobs/(staging/|uploads/fuzz/)?\\PC{0,40}"
+    ];
+    let kind = prop_oneof![
+        Just("Microsoft.Storage.BlobCreated".to_owned()),
+        Just("Microsoft.EventGrid.SubscriptionValidationEvent".to_owned()),
+        "\\PC{0,30}"
+    ];
+    let grid =
+        (subject, kind, "\\PC{0,20}", any::<bool>()).prop_map(|(subject, kind, code, many)| {
+            let event =
+                json!({"eventType": kind, "subject": subject, "data": {"validationCode": code}});
+            let body = if many { json!([event, event]) } else { event };
+            serde_json::to_vec(&body).expect("json")
+        });
+    prop_oneof![document, grid, body()]
 }
 
 #[test]

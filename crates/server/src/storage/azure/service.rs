@@ -60,6 +60,23 @@ fn cors_xml(origins: &[String]) -> String {
     )
 }
 
+/// Azure's limits on one rule's origins: 1 to 64, each up to 256 characters
+/// (it would answer a bare 400 otherwise).
+fn check_origins(origins: &[String]) -> Result<(), String> {
+    if origins.is_empty() || origins.len() > 64 {
+        return Err(format!(
+            "Azure takes 1 to 64 CORS origins; cors_origins has {}",
+            origins.len()
+        ));
+    }
+    match origins.iter().find(|origin| origin.len() > 256) {
+        Some(long) => Err(format!(
+            "Azure takes CORS origins of up to 256 characters; {long:?} is longer"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -71,6 +88,7 @@ impl AzureStore {
     /// account's other properties stay as they are. (Its other CORS rules
     /// are replaced, as S3's PutBucketCors replaces a bucket's.)
     pub(super) async fn set_cors(&self, origins: &[String]) -> Result<(), StorageError> {
+        check_origins(origins).map_err(|e| StorageError::Other(e.into()))?;
         let call = Call::new(Method::PUT, self.service_path(), &SERVICE_QUERY)
             .header("content-type", "application/xml")?
             .body(Bytes::from(cors_xml(origins)));
@@ -101,6 +119,15 @@ impl AzureStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_past_azures_limits_are_refused_before_the_call() {
+        let many: Vec<String> = (0..65).map(|n| format!("https://{n}.example")).collect();
+        assert!(check_origins(&many).expect_err("65").contains("65"));
+        assert!(check_origins(&[]).is_err());
+        assert!(check_origins(&[format!("https://{}.example", "a".repeat(250))]).is_err());
+        assert!(check_origins(&many[..64]).is_ok());
+    }
 
     #[test]
     fn the_rule_set_is_the_rule_read() {
