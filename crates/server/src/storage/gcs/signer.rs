@@ -80,6 +80,12 @@ impl ServiceAccountSigner {
         &self.email
     }
 
+    /// RSASSA-PKCS1-v1_5 with SHA-256 of `data`: V4's signature, and RS256's
+    /// (the JWT the token grant sends).
+    pub fn sign_bytes(&self, data: &[u8]) -> Vec<u8> {
+        self.key.sign(data).to_vec()
+    }
+
     pub fn sign(&self, request: &V4Request<'_>) -> V4Signed {
         let timestamp = request
             .at
@@ -144,7 +150,7 @@ impl ServiceAccountSigner {
             "GOOG4-RSA-SHA256\n{timestamp}\n{date}/{SCOPE_TAIL}\n{}",
             hex::encode(Sha256::digest(canonical_request.as_bytes()))
         );
-        let signature = hex::encode(self.key.sign(string_to_sign.as_bytes()).to_bytes());
+        let signature = hex::encode(self.sign_bytes(string_to_sign.as_bytes()));
         V4Signed {
             url: format!(
                 "{}://{}{}?{query}&X-Goog-Signature={signature}",
