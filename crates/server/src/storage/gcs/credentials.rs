@@ -202,6 +202,17 @@ mod tests {
 
     const KEY_FILE: &str = include_str!("testdata/test_service_account.not-a-test.json");
 
+    /// A loopback listener and the token URI it answers at.
+    async fn listen() -> (tokio::net::TcpListener, url::Url) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let uri = format!("http://{}/token", listener.local_addr().expect("addr"))
+            .parse()
+            .expect("url");
+        (listener, uri)
+    }
+
     /// A token endpoint on loopback that checks the grant as Google's does
     /// (the assertion's RS256 signature with the account's public key, its
     /// claims) and answers tokens living `lifetime` seconds.
@@ -211,12 +222,7 @@ mod tests {
             rsa::RsaPrivateKey::from_pkcs8_pem(key_file["private_key"].as_str().expect("key"))
                 .expect("key");
         let verifying = VerifyingKey::<rsa::sha2::Sha256>::new(rsa::RsaPublicKey::from(&private));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let uri: url::Url = format!("http://{}/token", listener.local_addr().expect("addr"))
-            .parse()
-            .expect("url");
+        let (listener, uri) = listen().await;
         let calls = Arc::new(AtomicU32::new(0));
         let state = (verifying, uri.clone(), calls.clone(), lifetime);
         let app = Router::new()
@@ -292,12 +298,7 @@ mod tests {
                 )
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let uri: url::Url = format!("http://{}/token", listener.local_addr().expect("addr"))
-            .parse()
-            .expect("url");
+        let (listener, uri) = listen().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         let tokens = AccessTokens::new(account(&uri), reqwest::Client::new());
         let err = tokens.get().await.expect_err("refused").to_string();
