@@ -7,9 +7,11 @@
 //! Where the kill lands alternates. Even rounds kill at a random point
 //! (`UPLOADGATE_CRASH_SEED` replays one): during creation, part sending or
 //! completion. Odd rounds aim at the narrowest window: the process is stopped
-//! (SIGSTOP) as it logs that storage assembled an upload, and killed there if
-//! the record does not say so yet; an object assembled that nobody recorded
-//! is what left uploads stuck for good before the server converged them.
+//! (SIGSTOP) as it logs that storage assembled an upload (on Azure also as it
+//! logs the block list committed, before the promoting copy), and killed
+//! there if the record does not say so yet; an object assembled that nobody
+//! recorded is what left uploads stuck for good before the server converged
+//! them.
 //!
 //! A short run goes with every `scripts/test`; `scripts/crash` runs a long
 //! one on each engine. Knobs: `UPLOADGATE_CRASH_UPLOADS` (concurrent uploads,
@@ -240,8 +242,18 @@ async fn stop_between_assembly_and_record(
         let assembled: Vec<uuid::Uuid> = fresh[..end]
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|line| line["message"] == "storage assembled the parts")
-            .filter_map(|line| line["upload"].as_str().and_then(|id| id.parse().ok()))
+            .filter_map(|line| {
+                match line["message"].as_str()? {
+                    "storage assembled the parts" => line["upload"].as_str()?.parse().ok(),
+                    // Azure, between committing the blocks on the staging
+                    // blob (`staging/<id>`) and promoting it.
+                    "committed the block list; promoting it" => {
+                        let blob = line["blob"].as_str()?;
+                        blob.get(blob.len().checked_sub(32)?..)?.parse().ok()
+                    }
+                    _ => None,
+                }
+            })
             .collect();
         if assembled.is_empty() {
             continue;

@@ -172,6 +172,10 @@ impl AzureStore {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| StorageError::Other("Put Block List answered without an ETag".into()))?
             .to_owned();
+        // A crash from here to the copy leaves a committed staging blob,
+        // which the next completion commits again and promotes; the crash
+        // test aims its kills at this line too.
+        tracing::info!(blob = %staging, "committed the block list; promoting it");
         self.copy_blob(&staging, key, &etag).await?;
         if let Err(err) = self.delete_blob(&staging, None).await {
             // The janitor deletes staged blobs of settled uploads.
