@@ -507,7 +507,8 @@ export interface components {
         CreateUpload: {
             /**
              * @description Base64 SHA-256 digest of the whole file, as in S3's `x-amz-checksum-sha256`.
-             *     When given, storage refuses a body with another digest.
+             *     When given, a body with another digest is refused: by storage where it
+             *     checks signed checksums (S3), else at completion (Azure).
              */
             checksumSha256?: string | null;
             /**

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -20,6 +20,7 @@ const skip = env("ENDPOINT") ? false : "no Azure store in this run (UPLOADGATE_T
 
 let server;
 let browser;
+let setupDir;
 
 before(async () => {
   if (skip) return;
@@ -29,7 +30,7 @@ before(async () => {
     `container = ${JSON.stringify(env("CONTAINER"))}\nendpoint = ${JSON.stringify(env("ENDPOINT"))}\n` +
     `key_prefix = "web-${Date.now()}/"\n`;
   // What an operator does once: the account's CORS rule for the page's origin.
-  const dir = mkdtempSync(join(tmpdir(), "uploadgate-azure-"));
+  const dir = (setupDir = mkdtempSync(join(tmpdir(), "uploadgate-azure-")));
   const setup = join(dir, "setup.toml");
   writeFileSync(setup, `listen = "127.0.0.1:${port}"\ndata_dir = ${JSON.stringify(join(dir, "data"))}\n${azure}`);
   const binary = process.env.UPLOADGATE_BIN ?? join(ROOT, "target/debug/uploadgate");
@@ -48,6 +49,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
+  if (setupDir) rmSync(setupDir, { recursive: true, force: true });
 });
 
 /** The block number of a Put Block URL (`comp=block`), undefined for other requests. */
@@ -65,13 +67,13 @@ test(`a ${SIZE / MiB} MiB file goes to Azure in blocks, resumes after a reload a
   // Three blocks go through, the rest are held until the page is reloaded.
   const passed = new Set();
   let reloading = false;
-  const after = new Set();
+  const resent = new Set();
   await page.route(
     (url) => blockRequest(url.href) !== undefined,
     async (route) => {
       const block = blockRequest(route.request().url());
       if (reloading) {
-        after.add(block);
+        resent.add(block);
         return route.continue();
       }
       if (passed.size < 3 && !passed.has(block)) {
@@ -92,7 +94,7 @@ test(`a ${SIZE / MiB} MiB file goes to Azure in blocks, resumes after a reload a
   await page.reload();
   await page.setInputFiles("#files", path);
   await page.locator('#queue li[data-state="completed"]').waitFor({ timeout: 90_000 + SIZE / MiB * 1000 });
-  for (const block of passed) assert.ok(!after.has(block), "a block Azure held was sent again");
+  for (const block of passed) assert.ok(!resent.has(block), "a block Azure held was sent again");
 
   const record = await server.get(`/v1/uploads/${id}`);
   assert.equal(record.status, "completed");

@@ -22,7 +22,8 @@ pub struct CreateUpload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
     /// Base64 SHA-256 digest of the whole file, as in S3's `x-amz-checksum-sha256`.
-    /// When given, storage refuses a body with another digest.
+    /// When given, a body with another digest is refused: by storage where it
+    /// checks signed checksums (S3), else at completion (Azure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_sha256: Option<String>,
     /// `PUT` (default) for a presigned URL, `POST` for an HTML form policy.

@@ -11,20 +11,39 @@ use crate::storage::ObjectStore;
 pub async fn check(config: &Config, store: &dyn ObjectStore) -> anyhow::Result<()> {
     let capabilities = store.capabilities();
     let limits = store.part_limits();
+    let family = capabilities.family;
     for (name, profile) in &config.profiles {
         if profile.sse.is_some() && !capabilities.encryption {
             anyhow::bail!(
-                "profiles.{name}.sse is set, but {} takes no per-request server-side encryption \
-                 (it encrypts every blob at rest with the account's keys): remove `sse` from the profile",
-                capabilities.family
+                "profiles.{name}.sse is set, but {family} takes no per-request server-side \
+                 encryption (configure encryption at rest on the store itself): remove `sse` \
+                 from the profile"
+            );
+        }
+        // Files up to the threshold go in one request.
+        if profile.multipart_threshold > limits.max_single {
+            anyhow::bail!(
+                "profiles.{name}.multipart_threshold is {} bytes; {family} takes at most {} bytes \
+                 in one request: lower it",
+                profile.multipart_threshold,
+                limits.max_single
+            );
+        }
+        let largest = u64::from(limits.max_parts).saturating_mul(limits.max_part);
+        if profile.max_size > largest {
+            anyhow::bail!(
+                "profiles.{name}.max_size is {} bytes; {family} holds at most {largest} bytes \
+                 in one upload ({} parts of {} bytes)",
+                profile.max_size,
+                limits.max_parts,
+                limits.max_part
             );
         }
         if let Some(part_size) = profile.part_size
             && !limits.allows_part(part_size)
         {
             anyhow::bail!(
-                "profiles.{name}.part_size is {part_size} bytes; {} takes parts of {} to {} bytes",
-                capabilities.family,
+                "profiles.{name}.part_size is {part_size} bytes; {family} takes parts of {} to {} bytes",
                 limits.min_part,
                 limits.max_part
             );

@@ -52,8 +52,8 @@ fn azure(name: &str) -> String {
     var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_AZURE_ENDPOINT"))
 }
 
-/// The `[s3]` section of a config file pointing at the external store the
-/// environment names (empty without one: the binary starts its embedded store).
+/// The `[s3]` or `[azure]` section of a config file pointing at the external
+/// store the environment names (empty without one: the binary starts its embedded store).
 pub fn store_toml() -> String {
     if let Some(endpoint) = var("UPLOADGATE_TEST_AZURE_ENDPOINT") {
         return format!(

@@ -117,6 +117,7 @@ impl From<UploadError> for ApiError {
             UploadError::NoSuch(_) => C::NotFound,
             UploadError::QuotaExceeded(_) => C::QuotaExceeded,
             UploadError::NotPermitted(_) => C::NotPermitted,
+            UploadError::NotEnabled(_) => C::NotEnabled,
             UploadError::TokenLimitReached => C::TokenLimitReached,
             UploadError::NotMultipart => C::NotMultipart,
             UploadError::ClientChosenParts => C::ClientChosenParts,

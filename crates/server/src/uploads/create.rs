@@ -48,11 +48,11 @@ impl Uploads {
         req: CreateUpload,
     ) -> Result<(Upload, UploadInstructions), UploadError> {
         let mut req = Self::restrict_request(user, req)?;
-        let store = self.store.capabilities();
-        if !store.bare_put {
+        let can = self.store.capabilities();
+        if !can.bare_put {
             return Err(UploadError::NotPermitted(format!(
                 "{} needs headers on every PUT that this door's clients do not send: use API v1",
-                store.family
+                can.family
             )));
         }
         if self
@@ -144,13 +144,13 @@ impl Uploads {
     /// Refuses a method the store cannot take (POST forms on Azure) before
     /// anything is spent or recorded.
     fn store_takes(&self, method: UploadMethod) -> Result<(), Invalid> {
-        let store = self.store.capabilities();
-        if method == UploadMethod::Post && !store.post_forms {
+        let can = self.store.capabilities();
+        if method == UploadMethod::Post && !can.post_forms {
             return Err(Invalid::field(
                 "method",
                 format!(
                     "{} takes no POST forms: leave method out (or use \"put\")",
-                    store.family
+                    can.family
                 ),
             ));
         }

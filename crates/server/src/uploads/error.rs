@@ -24,6 +24,9 @@ pub enum UploadError {
     /// Not what this caller's credential allows.
     #[error("{0}")]
     NotPermitted(String),
+    /// A door this server's store cannot serve (Companion's S3 routes on Azure).
+    #[error("{0}")]
+    NotEnabled(String),
     /// A scoped upload token has spent what it allows, or expired.
     #[error("this upload token has created all the files or bytes it allows, or has expired")]
     TokenLimitReached,

@@ -173,7 +173,7 @@ pub fn check_part_numbers(numbers: &[u32], part_count: u32) -> Result<BTreeSet<u
     // Checked before the loop: a list that long cannot be a set of them.
     if numbers.len() > part_count as usize {
         return Err(invalid(format!(
-            "partNumbers: at most {part_count} parts per call"
+            "partNumbers: this upload has at most {part_count} parts"
         )));
     }
     let mut seen = BTreeSet::new();

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "uploadgate",
-        description = "Authorizes, presigns, tracks and verifies direct-to-S3 uploads. \
+        description = "Authorizes, presigns, tracks and verifies direct-to-storage uploads (S3, Azure Blob Storage). \
                        Errors are application/problem+json with a stable `code`."
     ),
     components(schemas(

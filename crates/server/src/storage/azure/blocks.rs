@@ -51,6 +51,17 @@ fn part_of(upload_id: &str, id: &str) -> Option<u32> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// The ETag of the blob a Put Block List made: what its promotion, or its
+/// deletion on abort, is conditioned on.
+fn committed_etag(response: &reqwest::Response) -> Result<String, StorageError> {
+    response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| StorageError::Other("Put Block List answered without an ETag".into()))
+}
+
 /// Where the blocks of the upload whose final key is `key` go: its staging
 /// blob, named by the upload id the key ends in.
 pub(super) fn blocks_key(key: &str) -> Result<String, StorageError> {
@@ -87,7 +98,7 @@ impl AzureStore {
     /// not yet at the final name. None when nothing was sent yet, or it was
     /// aborted or dropped by Azure. `NoSuchUpload` once the file is at its
     /// final name: as on S3, the upload is then over.
-    pub(super) async fn uncommitted_blocks(
+    pub(super) async fn held_blocks(
         &self,
         key: &str,
         upload_id: &str,
@@ -166,12 +177,7 @@ impl AzureStore {
         if !response.status().is_success() {
             return Err(Refusal::of(&response, "Put Block List").into_error());
         }
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| StorageError::Other("Put Block List answered without an ETag".into()))?
-            .to_owned();
+        let etag = committed_etag(&response)?;
         // A crash from here to the copy leaves a committed staging blob,
         // which the next completion commits again and promotes; the crash
         // test aims its kills at this line too.
@@ -179,7 +185,7 @@ impl AzureStore {
         self.copy_blob(&staging, key, &etag).await?;
         if let Err(err) = self.delete_blob(&staging, None).await {
             // The janitor deletes staged blobs of settled uploads.
-            tracing::warn!(key = %staging, %err, "could not delete a promoted staging blob");
+            tracing::warn!(blob = %staging, %err, "could not delete a promoted staging blob");
         }
         Ok(())
     }
@@ -201,14 +207,7 @@ impl AzureStore {
         let response = self.send(call).await?;
         match response.status() {
             status if status.is_success() => {
-                let etag = response
-                    .headers()
-                    .get("etag")
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| {
-                        StorageError::Other("Put Block List answered without an ETag".into())
-                    })?
-                    .to_owned();
+                let etag = committed_etag(&response)?;
                 self.delete_blob(&staging, Some(&etag)).await
             }
             // The blob exists already (If-None-Match), committed.

@@ -330,7 +330,7 @@ impl ObjectStore for AzureStore {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<StoredPart>, StorageError> {
-        self.uncommitted_blocks(key, upload_id).await
+        self.held_blocks(key, upload_id).await
     }
 
     async fn complete_multipart(

@@ -21,7 +21,6 @@ use serde::Deserialize;
 use crate::auth::{Caller, Principal};
 use crate::db::Upload;
 use crate::http::{ApiError, AppState};
-use uploadgate_api::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,17 +50,7 @@ impl FromRequestParts<AppState> for PathTokenUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Every Companion route comes through here; they all speak S3.
-        let store = state.uploads.store.capabilities();
-        if !store.s3_multipart || !store.post_forms {
-            return Err(ApiError::new(
-                ErrorCode::NotEnabled,
-                format!(
-                    "Companion's S3 routes need an S3 store, and this server stores in {}: \
-                     upload through API v1 (/v1/uploads)",
-                    store.family
-                ),
-            ));
-        }
+        state.uploads.companion_served()?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| {
