@@ -145,7 +145,7 @@ async fn preflight(
     if !response.status().is_success() || !(allowed_origin == "*" || allowed_origin == origin) {
         return Err(format!(
             "a browser's preflight from this origin is refused ({}); run `uploadgate bucket setup` \
-             or add the origin to the bucket's CORS rules",
+             or add the origin to the store's CORS rules (the bucket's; on Azure, the account's)",
             response.status()
         ));
     }
