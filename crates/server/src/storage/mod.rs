@@ -69,6 +69,38 @@ pub struct ObjectReader {
     pub body: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
 }
 
+/// What reading a whole object reads at a time.
+const READ_CHUNK: usize = 256 * 1024;
+
+impl ObjectReader {
+    /// Reads the whole object, handing each chunk to `each`, and returns its
+    /// SHA-256. Fails unless exactly `size` bytes came: a short read is an
+    /// outage to retry, never a different file.
+    pub async fn sha256(&mut self, mut each: impl FnMut(&[u8])) -> std::io::Result<[u8; 32]> {
+        use sha2::Digest as _;
+        use tokio::io::AsyncReadExt as _;
+        let mut hasher = sha2::Sha256::new();
+        let mut chunk = vec![0; READ_CHUNK];
+        let mut read = 0u64;
+        loop {
+            let n = self.body.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&chunk[..n]);
+            each(&chunk[..n]);
+            read += n as u64;
+        }
+        if read != self.size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("read {read} bytes of a {}-byte object", self.size),
+            ));
+        }
+        Ok(hasher.finalize().into())
+    }
+}
+
 impl std::fmt::Debug for ObjectReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObjectReader")

@@ -5,8 +5,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncReadExt as _;
 use uploadgate_api::UploadStatus;
 use uuid::Uuid;
 
@@ -79,20 +77,11 @@ impl Uploads {
         if unquote_etag(&object.etag) != unquote_etag(&head.etag) {
             return Err(StorageError::Changed.into());
         }
-        let mut digest = Sha256::new();
-        let mut buf = vec![0; 256 * 1024];
-        loop {
-            let read = object
-                .body
-                .read(&mut buf)
-                .await
-                .map_err(|e| StorageError::Unavailable(e.into()))?;
-            if read == 0 {
-                break;
-            }
-            digest.update(&buf[..read]);
-        }
-        let stored = STANDARD.encode(digest.finalize());
+        let digest = object
+            .sha256(|_| {})
+            .await
+            .map_err(|e| StorageError::Unavailable(e.into()))?;
+        let stored = STANDARD.encode(digest);
         Ok((stored != *declared)
             .then(|| format!("checksum mismatch: declared SHA-256 {declared}, received {stored}")))
     }
