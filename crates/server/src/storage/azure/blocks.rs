@@ -149,6 +149,23 @@ impl AzureStore {
         Ok(parts.into_values().collect())
     }
 
+    /// Put Block List making `blob` exactly the blocks `ids`, in order
+    /// (`Latest`: uncommitted if sent again, else committed).
+    fn put_block_list(&self, blob: &str, ids: &[String]) -> Result<Call<'static>, StorageError> {
+        let mut xml = String::from(r#"<?xml version="1.0" encoding="utf-8"?><BlockList>"#);
+        for id in ids {
+            xml.push_str("<Latest>");
+            xml.push_str(id);
+            xml.push_str("</Latest>");
+        }
+        xml.push_str("</BlockList>");
+        Ok(
+            Call::new(Method::PUT, self.blob_path(blob), &[("comp", "blocklist")])
+                .header("content-type", "application/xml")?
+                .body(Bytes::from(xml)),
+        )
+    }
+
     /// Put Block List on the staging blob (exactly `parts`, in order, of
     /// `content_type`; blocks left out are discarded), then promotion: a
     /// copy to the final name under the committed version's ETag, and the
@@ -161,18 +178,13 @@ impl AzureStore {
         parts: &[(u32, String)],
     ) -> Result<(), StorageError> {
         let staging = blocks_key(key)?;
-        let mut xml = String::from(r#"<?xml version="1.0" encoding="utf-8"?><BlockList>"#);
-        for (number, _) in parts {
-            xml.push_str("<Latest>");
-            xml.push_str(&block_id(upload_id, *number)?);
-            xml.push_str("</Latest>");
-        }
-        xml.push_str("</BlockList>");
-        let query = [("comp", "blocklist")];
-        let call = Call::new(Method::PUT, self.blob_path(&staging), &query)
-            .header("x-ms-blob-content-type", content_type)?
-            .header("content-type", "application/xml")?
-            .body(Bytes::from(xml));
+        let ids = parts
+            .iter()
+            .map(|(number, _)| block_id(upload_id, *number))
+            .collect::<Result<Vec<_>, _>>()?;
+        let call = self
+            .put_block_list(&staging, &ids)?
+            .header("x-ms-blob-content-type", content_type)?;
         let response = self.send(call).await?;
         if !response.status().is_success() {
             return Err(Refusal::of(&response, "Put Block List").into_error());
@@ -197,13 +209,9 @@ impl AzureStore {
     /// of settled uploads; the final name is never touched.
     pub(super) async fn drop_blocks(&self, key: &str) -> Result<(), StorageError> {
         let staging = blocks_key(key)?;
-        let query = [("comp", "blocklist")];
-        let call = Call::new(Method::PUT, self.blob_path(&staging), &query)
-            .header("if-none-match", "*")?
-            .header("content-type", "application/xml")?
-            .body(Bytes::from_static(
-                br#"<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>"#,
-            ));
+        let call = self
+            .put_block_list(&staging, &[])?
+            .header("if-none-match", "*")?;
         let response = self.send(call).await?;
         match response.status() {
             status if status.is_success() => {
