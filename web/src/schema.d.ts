@@ -82,6 +82,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/gcs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cloud Storage says an object was finalized (a Pub/Sub push of an
+         *     `OBJECT_FINALIZE` notification): complete the upload it belongs to,
+         *     exactly as `/v1/events/s3` does. Authenticated by the shared
+         *     `events.secret`, which a push subscription sends in its endpoint's
+         *     query (`?token=SECRET`: Pub/Sub sets no other header but its own
+         *     OpenID token) or as `Authorization: Bearer SECRET`. Other event types
+         *     are acknowledged and ignored; a 2xx is Pub/Sub's acknowledgement.
+         */
+        post: operations["gcs_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/s3": {
         parameters: {
             query?: never;
@@ -1090,6 +1115,70 @@ export interface operations {
                 };
             };
             /** @description The database or storage is unavailable; Event Grid delivers again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gcs_event: {
+        parameters: {
+            query?: {
+                /** @description The events secret, as a push endpoint carries it */
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A Pub/Sub push delivery: `{message: {attributes: {eventType, bucketId, objectId}, data}, subscription}` */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The notification applied or ignored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsAccepted"];
+                };
+            };
+            /** @description Not a Pub/Sub push delivery */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong or missing secret */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description events.secret is not configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database or storage is unavailable; Pub/Sub delivers again */
             503: {
                 headers: {
                     [name: string]: unknown;

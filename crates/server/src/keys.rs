@@ -91,6 +91,30 @@ pub fn staging_key(id: Uuid) -> String {
     format!("{STAGING_PREFIX}{}", id.simple())
 }
 
+/// A staged piece of upload `id`'s multipart upload `upload_id`, on a store
+/// whose parts are objects of their own (GCS): `piece` names the part or
+/// the partial composition. The upload id ends the key, so `upload_id`
+/// reads it, and `upload_id` after the prefix lists one upload's pieces.
+pub fn staged_piece_key(id: Uuid, upload_id: &str, piece: &str) -> String {
+    format!(
+        "{}-{piece}-{}",
+        staged_pieces_prefix(upload_id),
+        id.simple()
+    )
+}
+
+/// What every piece of multipart upload `upload_id` starts with.
+pub fn staged_pieces_prefix(upload_id: &str) -> String {
+    format!("{STAGING_PREFIX}{upload_id}")
+}
+
+/// Whether `key` is a staged piece (see `staged_piece_key`) of upload `id`.
+pub fn is_staged_piece_of(key: &str, id: Uuid) -> bool {
+    key.strip_prefix(STAGING_PREFIX)
+        .and_then(|rest| rest.strip_suffix(id.simple().to_string().as_str()))
+        .is_some_and(|rest| rest.len() > 1 && rest.ends_with('-'))
+}
+
 /// Makes a user id safe as one key segment, injectively: letters, digits, `-` and
 /// `_` stay, every other byte becomes `~XX`. So `a/b`, `..` and `a~2Fb` all get
 /// distinct segments that contain no `/` and are never `.` or `..`.
@@ -137,6 +161,23 @@ pub fn check_filename(filename: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staged_pieces_name_their_upload_and_no_other() {
+        let id = Uuid::now_v7();
+        let piece = staged_piece_key(id, "0123456789abcdef", "00007");
+        assert_eq!(upload_id(&piece), Some(id));
+        assert!(piece.starts_with(&staged_pieces_prefix("0123456789abcdef")));
+        assert!(is_staged_piece_of(&piece, id));
+        assert!(
+            !is_staged_piece_of(&staging_key(id), id),
+            "the staging object itself"
+        );
+        assert!(
+            !is_staged_piece_of(&piece, Uuid::now_v7()),
+            "another upload's"
+        );
+    }
 
     #[test]
     fn upload_ids_are_read_back_from_keys_and_only_from_ours() {

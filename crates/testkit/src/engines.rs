@@ -1,7 +1,8 @@
 //! The external engines a test run may name: with `UPLOADGATE_TEST_DATABASE_URL`
 //! a PostgreSQL server, with `UPLOADGATE_TEST_S3_*` an S3 store (Garage), with
-//! `UPLOADGATE_TEST_AZURE_*` an Azure Blob Storage account (Azurite), all
-//! started by `scripts/test`. Without them, tests use SQLite and the embedded
+//! `UPLOADGATE_TEST_AZURE_*` an Azure Blob Storage account (Azurite), with
+//! `UPLOADGATE_TEST_GCS_*` a Google Cloud Storage bucket (fake-gcs-server
+//! behind its checking front), all started by `scripts/test`. Without them, tests use SQLite and the embedded
 //! store.
 
 use uploadgate_server::config::Config;
@@ -31,7 +32,7 @@ pub async fn test_database() -> Option<String> {
 
 /// Whether the environment names an external store.
 pub fn external_store() -> bool {
-    var("UPLOADGATE_TEST_S3_ENDPOINT").is_some() || azure_store()
+    var("UPLOADGATE_TEST_S3_ENDPOINT").is_some() || azure_store() || gcs_store()
 }
 
 /// Whether the environment names an Azure store.
@@ -39,12 +40,17 @@ pub fn azure_store() -> bool {
     var("UPLOADGATE_TEST_AZURE_ENDPOINT").is_some()
 }
 
+/// Whether the environment names a GCS store.
+pub fn gcs_store() -> bool {
+    var("UPLOADGATE_TEST_GCS_ENDPOINT").is_some()
+}
+
 /// Whether the suite's store speaks S3 (the embedded store or Garage). Tests
 /// of what only S3 has (POST forms, per-request encryption, Companion's
 /// routes, signed sizes and checksums) return at once elsewhere; their
 /// refusals there have tests of their own.
 pub fn s3_store() -> bool {
-    !azure_store()
+    !azure_store() && !gcs_store()
 }
 
 fn azure(name: &str) -> String {
@@ -52,7 +58,12 @@ fn azure(name: &str) -> String {
     var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_AZURE_ENDPOINT"))
 }
 
-/// The `[s3]` or `[azure]` section of a config file pointing at the external
+fn gcs(name: &str) -> String {
+    let name = format!("UPLOADGATE_TEST_GCS_{name}");
+    var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_GCS_ENDPOINT"))
+}
+
+/// The `[s3]`, `[azure]` or `[gcs]` section of a config file pointing at the external
 /// store the environment names (empty without one: the binary starts its embedded store).
 pub fn store_toml() -> String {
     if let Some(endpoint) = var("UPLOADGATE_TEST_AZURE_ENDPOINT") {
@@ -61,6 +72,13 @@ pub fn store_toml() -> String {
             azure("ACCOUNT"),
             azure("KEY"),
             azure("CONTAINER"),
+        );
+    }
+    if let Some(endpoint) = var("UPLOADGATE_TEST_GCS_ENDPOINT") {
+        return format!(
+            "[gcs]\nendpoint = {endpoint:?}\nbucket = {:?}\ncredentials = {:?}\n",
+            gcs("BUCKET"),
+            gcs("CREDENTIALS"),
         );
     }
     let Some(endpoint) = var("UPLOADGATE_TEST_S3_ENDPOINT") else {
@@ -86,6 +104,14 @@ pub fn use_external_store(config: &mut Config) {
         store.account = Some(azure("ACCOUNT"));
         store.key = Some(Secret::new(azure("KEY")));
         store.container = azure("CONTAINER");
+        store.key_prefix = format!("t-{}/", uuid::Uuid::new_v4().simple());
+        return;
+    }
+    if let Some(endpoint) = var("UPLOADGATE_TEST_GCS_ENDPOINT") {
+        let store = &mut config.gcs;
+        store.endpoint = Some(endpoint.parse().expect("UPLOADGATE_TEST_GCS_ENDPOINT"));
+        store.bucket = Some(gcs("BUCKET"));
+        store.credentials = Some(gcs("CREDENTIALS").into());
         store.key_prefix = format!("t-{}/", uuid::Uuid::new_v4().simple());
         return;
     }

@@ -31,6 +31,20 @@ pub async fn put_as_instructed(
     request.body(body).send().await.expect("PUT to storage")
 }
 
+/// PUTs `body` to one presigned part (`{partNumber, url, headers}`) with
+/// exactly the headers it was signed with.
+pub async fn put_part_as_instructed(
+    client: &Client,
+    part: &Value,
+    body: Vec<u8>,
+) -> reqwest::Result<Response> {
+    let mut request = client.put(part["url"].as_str().expect("url")).body(body);
+    for (name, value) in part["headers"].as_object().expect("headers") {
+        request = request.header(name, value.as_str().expect("string"));
+    }
+    request.send().await
+}
+
 /// Storage took the bytes: S3 answers 200, Azure 201 Created.
 #[track_caller]
 pub fn assert_stored(response: &Response) {

@@ -21,7 +21,7 @@ pub use api::Api;
 pub use app::{Node, TestApp, TestAppBuilder};
 pub use flow::{
     PDF, PNG, assemble_in_storage, assert_refused_by_storage, assert_stored, id_of, part_etag,
-    problem, put_as_instructed,
+    problem, put_as_instructed, put_part_as_instructed,
 };
 pub use uploadgate_server::auth::Scope;
 

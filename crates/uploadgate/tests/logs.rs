@@ -174,7 +174,7 @@ async fn logs_hold_no_secrets_at(rust_log: &str) {
 /// of the server's own calls reaches the logs.
 #[tokio::test]
 async fn on_azure_logs_hold_no_key_sas_or_shared_key_signature() {
-    if uploadgate_testkit::engines::s3_store() {
+    if !uploadgate_testkit::engines::azure_store() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

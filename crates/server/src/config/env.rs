@@ -58,6 +58,10 @@ const OVERRIDES: &[(&str, &str, Kind)] = &[
         "azure.key_prefix",
         Kind::Text,
     ),
+    ("UPLOADGATE_GCS_BUCKET", "gcs.bucket", Kind::Text),
+    ("UPLOADGATE_GCS_CREDENTIALS", "gcs.credentials", Kind::Text),
+    ("UPLOADGATE_GCS_ENDPOINT", "gcs.endpoint", Kind::Text),
+    ("UPLOADGATE_GCS_KEY_PREFIX", "gcs.key_prefix", Kind::Text),
     (
         "UPLOADGATE_LIMITS_USER_RATE",
         "limits.user_rate",

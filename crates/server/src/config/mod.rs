@@ -4,6 +4,7 @@ pub mod auth;
 mod azure;
 mod connections;
 pub mod env;
+mod gcs;
 mod limits;
 mod processing;
 mod profile;
@@ -22,6 +23,7 @@ pub use crate::keys::USER_PLACEHOLDER;
 pub use auth::AuthConfig;
 pub use azure::AzureConfig;
 pub use connections::ConnectionsConfig;
+pub use gcs::GcsConfig;
 pub use limits::LimitsConfig;
 pub use processing::{EventsConfig, Processor, ScanConfig, ThumbnailsConfig, WorkersConfig};
 pub use profile::{MAX_OBJECT_SIZE, Profile, is_token};
@@ -54,6 +56,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub s3: S3Config,
     pub azure: AzureConfig,
+    pub gcs: GcsConfig,
     pub janitor: JanitorConfig,
     pub limits: LimitsConfig,
     pub workers: WorkersConfig,
@@ -92,7 +95,8 @@ impl Default for JanitorConfig {
     }
 }
 
-/// The embedded S3 store, used when neither `s3.endpoint` nor `azure.account` is set.
+/// The embedded S3 store, used when none of `s3.endpoint`, `azure.account`
+/// and `gcs.bucket` is set.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -133,6 +137,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             s3: S3Config::default(),
             azure: AzureConfig::default(),
+            gcs: GcsConfig::default(),
             janitor: JanitorConfig::default(),
             limits: LimitsConfig::default(),
             workers: WorkersConfig::default(),
@@ -235,10 +240,20 @@ impl Config {
         }
         check_key_prefix("s3.key_prefix", &self.s3.key_prefix).map_err(ConfigError::Invalid)?;
         self.azure.validate().map_err(ConfigError::Invalid)?;
-        if self.s3.endpoint.is_some() && self.azure.account.is_some() {
-            return Err(ConfigError::Invalid(
-                "both s3.endpoint and azure.account are set: uploadgate uses one store".into(),
-            ));
+        self.gcs.validate().map_err(ConfigError::Invalid)?;
+        let named: Vec<&str> = [
+            (self.s3.endpoint.is_some(), "s3.endpoint"),
+            (self.azure.account.is_some(), "azure.account"),
+            (self.gcs.bucket.is_some(), "gcs.bucket"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+        if named.len() > 1 {
+            return Err(ConfigError::Invalid(format!(
+                "{} are all set: uploadgate uses one store",
+                named.join(" and ")
+            )));
         }
         if self.s3.access_key_id.is_some() != self.s3.secret_access_key.is_some() {
             return Err(ConfigError::Invalid(
@@ -312,7 +327,7 @@ impl Config {
 
     /// Whether uploads go to the embedded store (no external one is named).
     pub fn uses_embedded_store(&self) -> bool {
-        self.s3.endpoint.is_none() && self.azure.account.is_none()
+        self.s3.endpoint.is_none() && self.azure.account.is_none() && self.gcs.bucket.is_none()
     }
 
     /// The bucket (or Azure container) uploads land in, and the prefix of
@@ -320,6 +335,8 @@ impl Config {
     pub fn store_location(&self) -> (&str, &str) {
         if self.azure.account.is_some() {
             (&self.azure.container, &self.azure.key_prefix)
+        } else if let Some(bucket) = &self.gcs.bucket {
+            (bucket, &self.gcs.key_prefix)
         } else {
             (&self.s3.bucket, &self.s3.key_prefix)
         }

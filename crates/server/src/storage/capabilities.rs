@@ -57,6 +57,16 @@ impl PartLimits {
         max_single: 5000 * MIB,
     };
 
+    /// GCS, parts composed by the server: any size (a part is an object,
+    /// up to 5 TiB), and at most 1,024 of them (the component count GCS
+    /// has long allowed a composite object). One PUT up to 5 TiB.
+    pub const GCS: PartLimits = PartLimits {
+        min_part: 1,
+        max_part: 5 * 1024 * 1024 * MIB,
+        max_parts: 1024,
+        max_single: 5 * 1024 * 1024 * MIB,
+    };
+
     /// Whether parts of `size` bytes (all but the last) are allowed.
     pub fn allows_part(&self, size: u64) -> bool {
         (self.min_part..=self.max_part).contains(&size)

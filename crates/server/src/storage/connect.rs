@@ -1,6 +1,6 @@
 //! The one place a configuration becomes a store: the Azure container
-//! `[azure]` names, the external bucket `[s3]` names or, without either, the
-//! embedded store, started here. Every
+//! `[azure]` names, the GCS bucket `[gcs]` names, the external bucket `[s3]`
+//! names or, without any, the embedded store, started here. Every
 //! command (`serve`, `worker`, `janitor --once`, `check`, `bucket setup`)
 //! gets its store from `connect_store`, as the trait the rest of the server
 //! uses.
@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::{AzureSettings, AzureStore, ObjectStore, S3Store, S3StoreSettings};
+use super::{
+    AzureSettings, AzureStore, GcsSettings, GcsStore, ObjectStore, S3Store, S3StoreSettings,
+};
 use crate::config::Config;
 use crate::embedded::{self, EmbeddedStore, StoreOptions};
 
@@ -45,12 +47,19 @@ pub async fn connect_store(config: &Config, embedded: Embedded<'_>) -> anyhow::R
             embedded: None,
         });
     }
+    if let Some(settings) = gcs_settings(config) {
+        let store = GcsStore::connect(settings).context("cannot set up the GCS client")?;
+        return Ok(Connected {
+            store: Arc::new(store),
+            embedded: None,
+        });
+    }
     let (settings, running) = match external_settings(config) {
         Some(settings) => (settings, None),
         None => match embedded {
             Embedded::Refuse(why) => {
                 anyhow::bail!(
-                    "no external store is configured (s3.endpoint or azure.account): {why}"
+                    "no external store is configured (s3.endpoint, azure.account or gcs.bucket): {why}"
                 )
             }
             Embedded::Start {
@@ -129,5 +138,17 @@ fn azure_settings(config: &Config) -> Option<AzureSettings> {
         container: azure.container.clone(),
         endpoint: azure.endpoint.clone(),
         key_prefix: azure.key_prefix.clone(),
+    })
+}
+
+/// Settings for the configured GCS bucket, if one is.
+fn gcs_settings(config: &Config) -> Option<GcsSettings> {
+    let gcs = &config.gcs;
+    Some(GcsSettings {
+        bucket: gcs.bucket.clone()?,
+        // `Config::finish` refuses a bucket without a key file.
+        credentials: gcs.credentials.clone()?,
+        endpoint: gcs.endpoint.clone(),
+        key_prefix: gcs.key_prefix.clone(),
     })
 }

@@ -1,6 +1,7 @@
 //! Object storage as uploadgate needs it: presign for clients, inspect and
 //! move for itself. `ObjectStore` is the core every backend implements (S3
-//! and S3-compatible stores under `s3/`, Azure Blob Storage under `azure/`);
+//! and S3-compatible stores under `s3/`, Azure Blob Storage under `azure/`,
+//! Google Cloud Storage under `gcs/`);
 //! what only some stores do is declared in `Capabilities`, and the shape of
 //! their multipart uploads in `PartLimits`.
 
@@ -22,6 +23,7 @@ use bytes::Bytes;
 pub use azure::{AzureSettings, AzureStore};
 pub use capabilities::{Capabilities, PartLimits};
 pub use connect::{Connected, Embedded, connect_store};
+pub use gcs::{GcsSettings, GcsStore};
 pub use metered::MeteredStore;
 pub use s3::{S3Store, S3StoreSettings, signer};
 pub use sse::Sse;

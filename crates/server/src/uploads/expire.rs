@@ -203,7 +203,11 @@ impl Uploads {
                 continue;
             };
             let stale = match self.db.get(id).await? {
-                Some(upload) => !upload.status.is_in_progress() && upload.staging_key == object.key,
+                Some(upload) => {
+                    !upload.status.is_in_progress()
+                        && (upload.staging_key == object.key
+                            || keys::is_staged_piece_of(&object.key, upload.id))
+                }
                 None => object.last_modified.is_some_and(|at| at < unknown_before),
             };
             if !stale {

@@ -88,6 +88,8 @@ async fn a_dead_store_is_named() {
         .expect("an endpoint");
     if config.azure.account.is_some() {
         config.azure.endpoint = Some(closed);
+    } else if config.gcs.bucket.is_some() {
+        config.gcs.endpoint = Some(closed);
     } else {
         config.s3.endpoint = Some(closed);
     }
@@ -111,6 +113,9 @@ async fn a_missing_bucket_is_named() {
     let named = if config.azure.account.is_some() {
         config.azure.container.clone_from(&missing);
         format!("container {missing:?} does not exist")
+    } else if config.gcs.bucket.is_some() {
+        config.gcs.bucket = Some(missing.clone());
+        format!("bucket {missing:?} does not exist")
     } else {
         config.s3.bucket.clone_from(&missing);
         format!("bucket {missing:?} does not exist")

@@ -269,7 +269,7 @@ fn hostile_storage_events_never_cause_a_server_error() {
     let target = Target::new();
     let config = proptest_config();
     proptest!(config, |(body in event())| {
-        for route in ["/v1/events/s3", "/v1/events/azure"] {
+        for route in ["/v1/events/s3", "/v1/events/azure", "/v1/events/gcs"] {
             target.check_as(EVENTS_SECRET, "POST", route, body.clone())?;
             target.check_as("not the secret", "POST", route, body.clone())?;
         }

@@ -52,14 +52,13 @@ async fn stale_uploads_expire_and_lose_their_storage() {
         .json()
         .await
         .expect("json");
-    let part = |n: usize| signed["parts"][n]["url"].as_str().expect("url").to_owned();
-    let first = app
-        .client
-        .put(part(0))
-        .body(vec![1u8; 5 * MIB])
-        .send()
-        .await
-        .expect("put");
+    let first = uploadgate_testkit::put_part_as_instructed(
+        &app.client,
+        &signed["parts"][0],
+        vec![1u8; 5 * MIB],
+    )
+    .await
+    .expect("put");
     assert_stored(&first);
 
     // Created, never sent: nothing to verify.
@@ -101,10 +100,11 @@ async fn stale_uploads_expire_and_lose_their_storage() {
     assert_eq!(app.store().head(&staging).await.expect("head"), None);
 
     // The multipart upload is gone from storage: its parts no longer land
-    // on S3; Azure takes blocks until the SAS expires, but holds none from
-    // before the expiry and never assembles a late one.
+    // on S3; Azure and GCS take blocks (parts) until the URL expires, but
+    // hold none from before the expiry and never assemble a late one.
     if uploadgate_testkit::engines::s3_store() {
-        let late = app.client.put(part(1)).body(vec![2u8; MIB]).send().await;
+        let url = signed["parts"][1]["url"].as_str().expect("url");
+        let late = app.client.put(url).body(vec![2u8; MIB]).send().await;
         uploadgate_testkit::assert_refused_by_storage(late);
     } else {
         let upload = app.record(&multi_id).await;

@@ -11,6 +11,7 @@ mod deletion;
 mod encryption;
 mod fake_clamd;
 mod faults;
+mod gcs_objects;
 mod hostile_input;
 mod idempotency;
 mod issuers;

@@ -48,11 +48,7 @@ async fn two_nodes_share_one_upload_from_creation_to_completion() {
         .enumerate()
     {
         let chunk = bytes[i * 5 * MIB..bytes.len().min((i + 1) * 5 * MIB)].to_vec();
-        let response = app
-            .client
-            .put(part["url"].as_str().expect("url"))
-            .body(chunk)
-            .send()
+        let response = uploadgate_testkit::put_part_as_instructed(&app.client, part, chunk)
             .await
             .expect("put");
         assert_stored(&response);

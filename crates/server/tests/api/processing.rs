@@ -567,6 +567,80 @@ async fn an_event_grid_blob_created_completes_an_upload_after_the_handshake() {
     );
 }
 
+/// Pub/Sub's version (synthetic pushes: the emulator sends none): the
+/// secret rides in the push endpoint's query, and an `OBJECT_FINALIZE` of
+/// the staging object completes the upload; other buckets and other event
+/// types are acknowledged and ignored. Runs on every store.
+#[tokio::test]
+async fn a_pubsub_object_finalize_completes_an_upload() {
+    let app = with_processors(TestApp::builder(), &[Processor::Metadata])
+        .configure(|c| c.events.secret = Some(Secret::new(EVENTS_SECRET)))
+        .start()
+        .await;
+    let push = |token: &str, event: &str, bucket: &str, object: &str| {
+        app.client
+            .post(app.url(&format!("/v1/events/gcs?token={token}")))
+            .json(&json!({
+                "message": {
+                    "attributes": {"eventType": event, "bucketId": bucket, "objectId": object,
+                                   "payloadFormat": "JSON_API_V1"},
+                    "data": "e30=", "messageId": "1"},
+                "subscription": "projects/p/subscriptions/uploadgate"}))
+            .send()
+    };
+    let bytes = b"sent, never completed";
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
+        )
+        .await;
+    assert_stored(&put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await);
+    let id = id_of(&record);
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let (bucket, prefix) = app.state().uploads.config.store_location();
+    let object = format!("{prefix}staging/{}", uuid.simple());
+
+    let refused = push("wrong", "OBJECT_FINALIZE", bucket, &object)
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    for (event, bucket) in [
+        ("OBJECT_DELETE", bucket),
+        ("OBJECT_FINALIZE", "someone-elses"),
+    ] {
+        let ignored = push(EVENTS_SECRET, event, bucket, &object)
+            .await
+            .expect("post");
+        assert_eq!(ignored.status(), StatusCode::OK);
+        assert_eq!(
+            ignored.json::<Value>().await.expect("json"),
+            json!({"matched": 0, "ignored": 1})
+        );
+    }
+    assert_eq!(
+        app.get_json("alice", &format!("/v1/uploads/{id}")).await["status"],
+        "pending"
+    );
+    let applied = push(EVENTS_SECRET, "OBJECT_FINALIZE", bucket, &object)
+        .await
+        .expect("post");
+    assert_eq!(
+        applied.json::<Value>().await.expect("json"),
+        json!({"matched": 1, "ignored": 0})
+    );
+    let record = processed(&app, "alice", &id).await;
+    assert_eq!(record["status"], "completed", "{record}");
+    let garbage = app
+        .client
+        .post(app.url(&format!("/v1/events/gcs?token={EVENTS_SECRET}")))
+        .body("not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test]
 async fn a_storage_event_completes_an_upload_its_client_never_completed() {
     let app = with_processors(TestApp::builder(), &[Processor::Metadata])

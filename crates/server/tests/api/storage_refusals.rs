@@ -13,8 +13,8 @@ async fn a_tampered_signature_is_refused() {
     let app = TestApp::start().await;
     let mut record = app.create_put("alice", "image/png", PNG).await;
     let url = record["upload"]["url"].as_str().expect("url").to_owned();
-    // SigV4's or a SAS's signature.
-    let marker = ["X-Amz-Signature=", "sig="]
+    // SigV4's, a SAS's or GCS's V4 signature.
+    let marker = ["X-Amz-Signature=", "sig=", "X-Goog-Signature="]
         .into_iter()
         .find(|m| url.contains(m))
         .expect("signed");

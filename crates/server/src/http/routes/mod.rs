@@ -67,6 +67,10 @@ fn api() -> OpenApiRouter<AppState> {
             routes!(events::azure::azure_event),
             MAX_EVENTS_BODY_BYTES,
         ))
+        .routes(body_limit(
+            routes!(events::gcs::gcs_event),
+            MAX_EVENTS_BODY_BYTES,
+        ))
 }
 
 /// Every route: the documented API, then the page, the probes' neighbours and

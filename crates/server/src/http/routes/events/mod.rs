@@ -1,9 +1,11 @@
 //! `/v1/events`: notifications from the object store, one route per store
-//! family (S3's notifications, Azure's Event Grid), authenticated and
+//! family (S3's notifications, Azure's Event Grid, GCS's Pub/Sub pushes),
+//! authenticated and
 //! applied alike.
 
 pub mod azure;
 mod azure_events;
+pub mod gcs;
 pub mod s3;
 mod s3_records;
 
@@ -23,20 +25,29 @@ pub struct Created {
     pub key: String,
 }
 
-/// Checks the shared `events.secret`, sent as `Authorization: Bearer SECRET`
-/// or as the bare secret (MinIO's `auth_token`).
+/// The secret `Authorization` carries: `Bearer SECRET`, or the bare secret
+/// (MinIO's `auth_token`).
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
+        .unwrap_or_default()
+}
+
+/// Checks the shared `events.secret`, sent in `Authorization` (see `bearer`).
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    authorize_secret(state, bearer(headers))
+}
+
+/// Checks that `given` is the shared `events.secret`.
+fn authorize_secret(state: &AppState, given: &str) -> Result<(), ApiError> {
     let Some(secret) = &state.uploads.config.events.secret else {
         return Err(ApiError::new(
             ErrorCode::NotEnabled,
             "storage events are off: set events.secret (UPLOADGATE_EVENTS_SECRET)",
         ));
     };
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim())
-        .unwrap_or_default();
     // Compared as digests: the time taken says nothing about the secret.
     if Sha256::digest(given.as_bytes()) != Sha256::digest(secret.expose().as_bytes()) {
         return Err(ApiError::unauthorized("wrong or missing events secret"));
