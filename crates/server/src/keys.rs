@@ -108,11 +108,20 @@ pub fn staged_pieces_prefix(upload_id: &str) -> String {
     format!("{STAGING_PREFIX}{upload_id}")
 }
 
-/// Whether `key` is a staged piece (see `staged_piece_key`) of upload `id`.
+/// The multipart upload id and the piece `key` names, if it is a staged
+/// piece (see `staged_piece_key`) of upload `id`.
+pub fn staged_piece_of(key: &str, id: Uuid) -> Option<(&str, &str)> {
+    let rest = key
+        .strip_prefix(STAGING_PREFIX)?
+        .strip_suffix(id.simple().to_string().as_str())?
+        .strip_suffix('-')?;
+    rest.split_once('-')
+        .filter(|(upload_id, piece)| !upload_id.is_empty() && !piece.is_empty())
+}
+
+/// Whether `key` is a staged piece of upload `id`.
 pub fn is_staged_piece_of(key: &str, id: Uuid) -> bool {
-    key.strip_prefix(STAGING_PREFIX)
-        .and_then(|rest| rest.strip_suffix(id.simple().to_string().as_str()))
-        .is_some_and(|rest| rest.len() > 1 && rest.ends_with('-'))
+    staged_piece_of(key, id).is_some()
 }
 
 /// Makes a user id safe as one key segment, injectively: letters, digits, `-` and

@@ -53,14 +53,18 @@ pub fn s3_store() -> bool {
     !azure_store() && !gcs_store()
 }
 
+/// `UPLOADGATE_TEST_{ENGINE}_{NAME}`, which the engine's endpoint needs.
+fn required(engine: &str, name: &str) -> String {
+    let name = format!("UPLOADGATE_TEST_{engine}_{name}");
+    var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_{engine}_ENDPOINT"))
+}
+
 fn azure(name: &str) -> String {
-    let name = format!("UPLOADGATE_TEST_AZURE_{name}");
-    var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_AZURE_ENDPOINT"))
+    required("AZURE", name)
 }
 
 fn gcs(name: &str) -> String {
-    let name = format!("UPLOADGATE_TEST_GCS_{name}");
-    var(&name).unwrap_or_else(|| panic!("{name} goes with UPLOADGATE_TEST_GCS_ENDPOINT"))
+    required("GCS", name)
 }
 
 /// The `[s3]`, `[azure]` or `[gcs]` section of a config file pointing at the external

@@ -28,6 +28,17 @@ pub(crate) fn push_percent_encoded(out: &mut String, input: &str, keep: &[u8]) {
     }
 }
 
+/// Appends `query` (names as given, values percent-encoded) to `url`,
+/// which has no query yet.
+pub fn push_query(url: &mut String, query: &[(&str, &str)]) {
+    for (index, (name, value)) in query.iter().enumerate() {
+        url.push(if index == 0 { '?' } else { '&' });
+        url.push_str(name);
+        url.push('=');
+        push_percent_encoded(url, value, b"-._~");
+    }
+}
+
 /// `Content-Disposition: attachment` with an ASCII fallback and the exact UTF-8 name.
 pub fn attachment(filename: &str) -> String {
     let ascii: String = filename

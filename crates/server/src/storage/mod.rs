@@ -11,6 +11,7 @@ mod connect;
 pub mod encoding;
 pub mod gcs;
 mod metered;
+mod own_upload_id;
 mod s3;
 mod sse;
 

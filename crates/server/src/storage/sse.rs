@@ -20,6 +20,17 @@ impl Sse {
         }
     }
 
+    /// For a store that takes no per-request encryption (`family`'s): the
+    /// server refuses profiles that ask before any call gets here.
+    pub fn refused_by(sse: Option<&Sse>, family: &str) -> Result<(), super::StorageError> {
+        match sse {
+            None => Ok(()),
+            Some(_) => Err(super::StorageError::Other(
+                format!("{family} takes no per-request server-side encryption").into(),
+            )),
+        }
+    }
+
     pub fn kms_key_id(&self) -> Option<&str> {
         match self {
             Sse::Kms { key_id } => key_id.as_deref(),

@@ -499,6 +499,25 @@ async fn shutdown_lets_the_job_under_way_finish() {
     assert_eq!(clamd.scans(), 1);
 }
 
+/// What `sent_never_completed` sends.
+const SENT: &[u8] = b"sent, never completed";
+
+/// An upload of profile `p` whose bytes were sent but which its client
+/// never completed: its id, and the uuid its staging key ends in.
+async fn sent_never_completed(app: &TestApp) -> (String, uuid::Uuid) {
+    let bytes = SENT;
+    let record = app
+        .create(
+            "alice",
+            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
+        )
+        .await;
+    assert_stored(&put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await);
+    let id = id_of(&record);
+    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    (id, uuid)
+}
+
 /// Event Grid's version (synthetic events: Azurite sends none): the
 /// validation handshake needs the secret, and a `BlobCreated` for the
 /// staging blob completes the upload as S3's event does. Runs on every
@@ -527,16 +546,8 @@ async fn an_event_grid_blob_created_completes_an_upload_after_the_handshake() {
         json!({"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"})
     );
 
-    let bytes = b"sent, never completed";
-    let record = app
-        .create(
-            "alice",
-            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
-        )
-        .await;
-    assert_stored(&put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await);
-    let id = id_of(&record);
-    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let (id, uuid) = sent_never_completed(&app).await;
+    let bytes = SENT;
     let (container, prefix) = app.state().uploads.config.store_location();
     let subject = |container: &str| {
         format!(
@@ -588,16 +599,7 @@ async fn a_pubsub_object_finalize_completes_an_upload() {
                 "subscription": "projects/p/subscriptions/uploadgate"}))
             .send()
     };
-    let bytes = b"sent, never completed";
-    let record = app
-        .create(
-            "alice",
-            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
-        )
-        .await;
-    assert_stored(&put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await);
-    let id = id_of(&record);
-    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let (id, uuid) = sent_never_completed(&app).await;
     let (bucket, prefix) = app.state().uploads.config.store_location();
     let object = format!("{prefix}staging/{}", uuid.simple());
 
@@ -647,17 +649,8 @@ async fn a_storage_event_completes_an_upload_its_client_never_completed() {
         .configure(|c| c.events.secret = Some(Secret::new(EVENTS_SECRET)))
         .start()
         .await;
-    let bytes = b"sent, never completed";
-    let record = app
-        .create(
-            "alice",
-            json!({"filename": "f.bin", "contentType": "application/octet-stream", "size": bytes.len(), "profile": "p"}),
-        )
-        .await;
-    let sent = put_as_instructed(&app.client, &record, bytes.to_vec(), &[]).await;
-    assert_stored(&sent);
-    let id = id_of(&record);
-    let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
+    let (id, uuid) = sent_never_completed(&app).await;
+    let bytes = SENT;
 
     let config = &app.state().uploads.config;
     // As S3 sends it: the bucket's full key, URL-encoded.

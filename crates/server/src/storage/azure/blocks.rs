@@ -19,24 +19,12 @@ use serde::Deserialize;
 use super::errors::Refusal;
 use super::{AzureStore, Call, read_xml};
 use crate::keys;
-use crate::storage::{StorageError, StoredPart};
-
-/// Upload ids are this many lowercase hex digits, so that every block id of
-/// a blob has the same length (Azure requires it).
-const UPLOAD_ID_LEN: usize = 16;
-
-pub(super) fn new_upload_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..UPLOAD_ID_LEN].to_owned()
-}
+use crate::storage::{StorageError, StoredPart, own_upload_id};
 
 /// The block id of part `number`: base64 of the upload id and the number in
 /// eight digits (24 bytes, so no padding).
 pub(super) fn block_id(upload_id: &str, number: u32) -> Result<String, StorageError> {
-    if upload_id.len() != UPLOAD_ID_LEN || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(StorageError::Other(
-            format!("{upload_id:?} is not an upload id of this Azure store").into(),
-        ));
-    }
+    own_upload_id::check(upload_id, "Azure")?;
     Ok(STANDARD.encode(format!("{upload_id}{number:08}")))
 }
 
@@ -231,14 +219,14 @@ mod tests {
 
     #[test]
     fn block_ids_are_equal_length_and_name_their_upload_and_part() {
-        let upload = new_upload_id();
+        let upload = own_upload_id::new();
         let first = block_id(&upload, 1).expect("id");
         let last = block_id(&upload, 50_000).expect("id");
         assert_eq!(first.len(), last.len());
         assert!(!first.contains('='));
         assert_eq!(part_of(&upload, &last), Some(50_000));
         assert_eq!(
-            part_of(&new_upload_id(), &last),
+            part_of(&own_upload_id::new(), &last),
             None,
             "another upload's block"
         );

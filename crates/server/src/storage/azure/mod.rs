@@ -25,11 +25,11 @@ use url::Url;
 
 use self::errors::unreachable;
 use self::sas::AccountKey;
-use super::encoding::{encode_key, percent_encode};
+use super::encoding::{encode_key, push_query};
 use super::{
     Capabilities, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartLimits, PartTarget,
     PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
-    UploadTarget,
+    UploadTarget, own_upload_id,
 };
 use crate::secret::Secret;
 
@@ -39,6 +39,7 @@ const VERSION: &str = "2021-08-06";
 /// Every call but a streamed read gives up after this long.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FAMILY: &str = "Azure Blob Storage";
 
 #[derive(Debug, Clone)]
 pub struct AzureSettings {
@@ -123,12 +124,7 @@ impl AzureStore {
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = format!("{}{path}", self.origin);
-        for (index, (name, value)) in query.iter().enumerate() {
-            url.push(if index == 0 { '?' } else { '&' });
-            url.push_str(name);
-            url.push('=');
-            url.push_str(&percent_encode(value, b"-._~"));
-        }
+        push_query(&mut url, query);
         url
     }
 
@@ -211,22 +207,11 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Azure has no per-request encryption to choose (it encrypts every blob
-/// at rest); the server refuses profiles that ask before any call gets here.
-fn no_encryption(sse: Option<&Sse>) -> Result<(), StorageError> {
-    match sse {
-        None => Ok(()),
-        Some(_) => Err(StorageError::Other(
-            "Azure Blob Storage takes no per-request server-side encryption".into(),
-        )),
-    }
-}
-
 #[async_trait]
 impl ObjectStore for AzureStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            family: "Azure Blob Storage",
+            family: FAMILY,
             post_forms: false,
             encryption: false,
             signed_checksums: false,
@@ -248,7 +233,7 @@ impl ObjectStore for AzureStore {
     }
 
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
-        no_encryption(target.sse)?;
+        Sse::refused_by(target.sse, FAMILY)?;
         Ok(self.sign_put(target))
     }
 
@@ -286,7 +271,7 @@ impl ObjectStore for AzureStore {
         content_type: &str,
         sse: Option<&Sse>,
     ) -> Result<(), StorageError> {
-        no_encryption(sse)?;
+        Sse::refused_by(sse, FAMILY)?;
         self.put_blob(key, body, content_type).await
     }
 
@@ -297,7 +282,7 @@ impl ObjectStore for AzureStore {
         etag: &str,
         sse: Option<&Sse>,
     ) -> Result<(), StorageError> {
-        no_encryption(sse)?;
+        Sse::refused_by(sse, FAMILY)?;
         self.copy_blob(from, to, etag).await
     }
 
@@ -311,8 +296,8 @@ impl ObjectStore for AzureStore {
         _content_type: &str,
         sse: Option<&Sse>,
     ) -> Result<String, StorageError> {
-        no_encryption(sse)?;
-        Ok(blocks::new_upload_id())
+        Sse::refused_by(sse, FAMILY)?;
+        Ok(own_upload_id::new())
     }
 
     async fn presign_parts(

@@ -25,16 +25,17 @@ use url::Url;
 
 use self::credentials::{AccessTokens, ServiceAccount};
 use self::errors::unreachable;
-use super::encoding::{percent_encode, push_percent_encoded};
+use super::encoding::{push_percent_encoded, push_query};
 use super::{
     Capabilities, ObjectHead, ObjectReader, ObjectStore, OpenMultipart, PartLimits, PartTarget,
     PresignedPart, PresignedPost, PresignedPut, Sse, StagedObject, StorageError, StoredPart,
-    UploadTarget,
+    UploadTarget, own_upload_id,
 };
 
 /// Every call but a streamed read gives up after this long.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FAMILY: &str = "Google Cloud Storage";
 /// Google's own endpoint, for the JSON API and signed URLs alike.
 pub const DEFAULT_ENDPOINT: &str = "https://storage.googleapis.com";
 
@@ -136,12 +137,7 @@ impl GcsStore {
     async fn send(&self, call: Call<'_>) -> Result<Response, StorageError> {
         let token = self.tokens.get().await?;
         let mut url = call.url;
-        for (index, (name, value)) in call.query.iter().enumerate() {
-            url.push(if index == 0 { '?' } else { '&' });
-            url.push_str(name);
-            url.push('=');
-            url.push_str(&percent_encode(value, b"-._~"));
-        }
+        push_query(&mut url, call.query);
         let mut request = self
             .http
             .request(call.method, url)
@@ -211,23 +207,11 @@ impl<'a> Call<'a> {
     }
 }
 
-/// GCS encrypts every object at rest and takes customer-managed keys per
-/// bucket, not per request; the server refuses profiles that ask before
-/// any call gets here.
-fn no_encryption(sse: Option<&Sse>) -> Result<(), StorageError> {
-    match sse {
-        None => Ok(()),
-        Some(_) => Err(StorageError::Other(
-            "Google Cloud Storage takes no per-request server-side encryption".into(),
-        )),
-    }
-}
-
 #[async_trait]
 impl ObjectStore for GcsStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            family: "Google Cloud Storage",
+            family: FAMILY,
             post_forms: false,
             encryption: false,
             // GCS checks MD5 and CRC32C, never a SHA-256: completion computes it.
@@ -248,7 +232,7 @@ impl ObjectStore for GcsStore {
     }
 
     async fn presign_put(&self, target: &UploadTarget<'_>) -> Result<PresignedPut, StorageError> {
-        no_encryption(target.sse)?;
+        Sse::refused_by(target.sse, FAMILY)?;
         Ok(self.sign_put(target))
     }
 
@@ -286,7 +270,7 @@ impl ObjectStore for GcsStore {
         content_type: &str,
         sse: Option<&Sse>,
     ) -> Result<(), StorageError> {
-        no_encryption(sse)?;
+        Sse::refused_by(sse, FAMILY)?;
         self.put_object(key, body, content_type).await
     }
 
@@ -297,7 +281,7 @@ impl ObjectStore for GcsStore {
         etag: &str,
         sse: Option<&Sse>,
     ) -> Result<(), StorageError> {
-        no_encryption(sse)?;
+        Sse::refused_by(sse, FAMILY)?;
         self.rewrite(from, to, etag).await
     }
 
@@ -311,8 +295,8 @@ impl ObjectStore for GcsStore {
         _content_type: &str,
         sse: Option<&Sse>,
     ) -> Result<String, StorageError> {
-        no_encryption(sse)?;
-        Ok(parts::new_upload_id())
+        Sse::refused_by(sse, FAMILY)?;
+        Ok(own_upload_id::new())
     }
 
     async fn presign_parts(

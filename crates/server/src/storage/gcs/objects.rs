@@ -136,30 +136,29 @@ impl GcsStore {
         &self,
         key: &str,
     ) -> Result<Option<ObjectReader>, StorageError> {
-        let Some(object) = self.metadata(key).await? else {
-            return Ok(None);
-        };
-        // Pinned to the generation just read, so size and bytes agree.
-        let query = [
-            ("alt", "media"),
-            ("ifGenerationMatch", object.generation.as_str()),
-        ];
+        let query = [("alt", "media")];
         let mut call = Call::new(Method::GET, self.object_url(key, ""), &query);
         call.streamed = true;
         let response = self.send(call).await?;
         match response.status() {
-            StatusCode::NOT_FOUND | StatusCode::PRECONDITION_FAILED => {
-                return Err(StorageError::Changed);
-            }
+            StatusCode::NOT_FOUND => return Ok(None),
             status if status.is_success() => {}
             _ => return Err(refused(response, "objects.get (media)").await),
         }
+        // One answer names the generation it serves and its length, so size
+        // and bytes agree without a metadata call first.
+        let etag = served_generation(&response)
+            .ok_or_else(|| {
+                StorageError::Other("a media download without x-goog-generation".into())
+            })?
+            .to_owned();
+        let size = response.content_length().unwrap_or(0);
         let stream = response
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url()));
         Ok(Some(ObjectReader {
-            size: object.size(),
-            etag: object.generation,
+            size,
+            etag,
             body: Box::pin(tokio_util::io::StreamReader::new(stream)),
         }))
     }

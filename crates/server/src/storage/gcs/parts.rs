@@ -22,27 +22,17 @@ use super::errors::refused;
 use super::objects::Object;
 use super::{Call, GcsStore, read_json};
 use crate::keys;
-use crate::storage::{StorageError, StoredPart, unquote_etag};
+use crate::storage::{StorageError, StoredPart, own_upload_id, unquote_etag};
 
-/// Upload ids are this many lowercase hex digits.
-const UPLOAD_ID_LEN: usize = 16;
 /// GCS's most sources in one compose.
 const COMPOSE_MAX: usize = 32;
 /// Part numbers are written in this many digits, so names sort by number.
 const PART_DIGITS: usize = 5;
 
-pub(super) fn new_upload_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..UPLOAD_ID_LEN].to_owned()
-}
-
 /// The upload `key` is the final key of, and `upload_id` checked to be one
 /// of this store's.
 fn upload_of(key: &str, upload_id: &str) -> Result<Uuid, StorageError> {
-    if upload_id.len() != UPLOAD_ID_LEN || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(StorageError::Other(
-            format!("{upload_id:?} is not an upload id of this GCS store").into(),
-        ));
-    }
+    own_upload_id::check(upload_id, "GCS")?;
     keys::upload_id(key)
         .ok_or_else(|| StorageError::Other(format!("{key:?} is not the key of an upload").into()))
 }
@@ -60,12 +50,8 @@ pub(super) fn part_key(key: &str, upload_id: &str, number: u32) -> Result<String
 /// The part number `key` is, if it is a part (not a partial composition)
 /// of upload `id`'s multipart upload `upload_id`.
 fn part_number_of(key: &str, id: Uuid, upload_id: &str) -> Option<u32> {
-    let piece = key
-        .strip_prefix(keys::staged_pieces_prefix(upload_id).as_str())?
-        .strip_prefix('-')?
-        .strip_suffix(id.simple().to_string().as_str())?
-        .strip_suffix('-')?;
-    if piece.len() != PART_DIGITS || !piece.bytes().all(|b| b.is_ascii_digit()) {
+    let (of, piece) = keys::staged_piece_of(key, id)?;
+    if of != upload_id || piece.len() != PART_DIGITS || !piece.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     piece.parse().ok().filter(|n| *n > 0)
@@ -241,11 +227,11 @@ mod tests {
     fn part_names_carry_their_number_and_nothing_poses_as_one() {
         let id = Uuid::now_v7();
         let key = format!("u/alice/{}.png", id.simple());
-        let upload = new_upload_id();
+        let upload = own_upload_id::new();
         let part = part_key(&key, &upload, 42).expect("a part key");
         assert_eq!(part_number_of(&part, id, &upload), Some(42));
         assert_eq!(keys::upload_id(&part), Some(id), "the janitor reads it");
-        assert_eq!(part_number_of(&part, id, &new_upload_id()), None);
+        assert_eq!(part_number_of(&part, id, &own_upload_id::new()), None);
         assert_eq!(part_number_of(&part, Uuid::now_v7(), &upload), None);
         let composed = keys::staged_piece_key(id, &upload, "c1x00000");
         assert_eq!(part_number_of(&composed, id, &upload), None);

@@ -1,6 +1,7 @@
 //! What clients are handed: V4 signed URLs for one object each, signed
 //! locally with the service account's key.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -13,6 +14,14 @@ use crate::storage::{PartTarget, PresignedPart, PresignedPut, StorageError, Uplo
 
 /// The header that makes GCS refuse a body of any other size.
 const LENGTH_RANGE: &str = "x-goog-content-length-range";
+
+/// The headers a client is told to send: exactly those signed.
+fn owned(headers: &[(&str, &str)]) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
 
 impl GcsStore {
     fn signed_url(
@@ -53,10 +62,7 @@ impl GcsStore {
         ];
         PresignedPut {
             url: self.signed_url("PUT", target.key, &[], &headers, target.expires_in),
-            headers: headers
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                .collect(),
+            headers: owned(&headers),
         }
     }
 
@@ -90,10 +96,7 @@ impl GcsStore {
                 Ok(PresignedPart {
                     part_number: part.part_number,
                     url: self.signed_url("PUT", &piece, &[], &headers, expires_in),
-                    headers: headers
-                        .iter()
-                        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                        .collect(),
+                    headers: owned(&headers),
                 })
             })
             .collect()
